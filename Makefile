@@ -1,0 +1,32 @@
+# Two commands: `make run` serves the kit with demo data, `make test` runs the whole suite.
+# Each creates .venv when missing and installs the project into it; no root needed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.qunbook-installed
+
+.PHONY: run test handbook clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Qunbook needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again.")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+handbook: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/handbook
+
+run: handbook
+	$(BIN)/qunbook init-db
+	$(BIN)/qunbook demo
+	$(BIN)/qunbook serve
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache
