@@ -1,0 +1,201 @@
+"""The `qunbook` command line: set up campaigns, channels and groups, and run the kit."""
+
+import functools
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+
+from . import demo, livecode
+from .db import db
+from .groupqr import InvalidGroupQr, check_group_qr
+from .livecode import SetupError, find_campaign, qr_expires_at
+from .migrations import migrate
+from .models import Campaign, Group, utcnow
+
+
+def fail_clearly(fn):
+    """Set-up errors become a message and exit code 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with db.connection_context():
+                return fn(*args, **kwargs)
+        except (SetupError, InvalidGroupQr) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+@click.command("init-db")
+@fail_clearly
+def init_db():
+    """Create the schema, or bring an existing database up to date."""
+    before, after = migrate()
+    click.echo(f"Database ready (schema version {before} → {after}).")
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the demo campaign and load it afresh.")
+@fail_clearly
+def demo_command(reset):
+    """Load the demo campaign the handbook links to (keeps it fresh on every run)."""
+    click.echo(demo.load(reset=reset))
+
+
+@click.command("create-campaign")
+@click.argument("slug")
+@click.argument("title")
+@click.option("--promise", default="", help="What members get, shown under the title.")
+@click.option("--rules", default="", help="The group's rules, shown on the join page.")
+@click.option("--contact", default="", help="Who to contact when every group is full.")
+@fail_clearly
+def create_campaign(slug, title, promise, rules, contact):
+    """Create a campaign; its live code is /j/SLUG."""
+    campaign = livecode.create_campaign(
+        slug, title, promise=promise, rules=rules, staff_contact=contact
+    )
+    click.echo(f"Created campaign {campaign.slug}: {livecode.join_url(public(), campaign.slug)}")
+
+
+@click.command("add-channel")
+@click.argument("campaign")
+@click.argument("code")
+@click.argument("label")
+@fail_clearly
+def add_channel(campaign, code, label):
+    """Add a channel (where a poster is shown), e.g. counter 门店前台."""
+    channel = livecode.add_channel(find_campaign(campaign), code, label)
+    click.echo(f"Added channel {channel.code}: {livecode.join_url(public(), campaign, code)}")
+
+
+@click.command("add-group")
+@click.argument("campaign")
+@click.argument("name")
+@click.option("--cutoff", default=200, show_default=True, help="People sent before switching.")
+@fail_clearly
+def add_group(campaign, name, cutoff):
+    """Add a WeChat group to a campaign's live code (upload its QR next)."""
+    group = livecode.add_group(find_campaign(campaign), name, cutoff=cutoff)
+    click.echo(f"Added group #{group.id} {group.name} (cut-off {group.cutoff}).")
+    click.echo(f"Next: qunbook upload-qr {campaign} {group.id} path/to/qr.png")
+
+
+@click.command("upload-qr")
+@click.argument("campaign")
+@click.argument("group")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--generated",
+    help="When WeChat generated this QR, local time: 2026-11-20 or '2026-11-20 14:30'. "
+    "Default: now. A date alone counts from its start, so the warning comes early, never late.",
+)
+@fail_clearly
+def upload_qr(campaign, group, image, generated):
+    """Store GROUP's QR image (GROUP is its id or exact name); it works for 7 days."""
+    target = find_group(find_campaign(campaign), group)
+    if not image.is_file():
+        raise SetupError(f"No file at {image}: give the path of the group's QR image.")
+    stored, payload, digest = check_group_qr(image.read_bytes())
+    generated_at = parse_local_time(generated) if generated else utcnow()
+    livecode.set_group_qr(target, stored, digest, payload, generated_at)
+    expires = local(generated_at + livecode.QR_LIFETIME)
+    click.echo(f"Stored the QR of {target.name}; it stops working at {expires:%Y-%m-%d %H:%M}.")
+
+
+@click.command("list-groups")
+@click.argument("campaign", required=False)
+@fail_clearly
+def list_groups(campaign):
+    """List groups with their counts and QR expiry (all campaigns, or one)."""
+    campaigns = [find_campaign(campaign)] if campaign else Campaign.select().order_by(Campaign.slug)
+    now = utcnow()
+    for found in campaigns:
+        click.echo(f"{found.slug}  {found.title}")
+        groups = found.groups.order_by(Group.position, Group.id)
+        if not groups.count():
+            click.echo("    (no groups: add one with qunbook add-group)")
+        for g in groups:
+            expires = qr_expires_at(g)
+            if expires is None:
+                state = "no QR uploaded"
+            elif expires <= now:
+                state = f"QR EXPIRED {local(expires):%m-%d %H:%M}"
+            else:
+                state = f"QR expires {local(expires):%m-%d %H:%M}"
+            status = "" if g.active else "  [inactive]"
+            click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}  {state}{status}")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, help="Default: QUNBOOK_PORT or 8000.")
+@click.option("--workers", default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+def serve(host, port, workers, threads):
+    """Serve the handbook and the mini-app with a production WSGI server (gunicorn)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()
+    port = port or app.config["PORT"]
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return app
+
+    click.echo(f"Qunbook: handbook at http://{host}:{port}/handbook/ · demo at /j/demo?c=counter")
+    Server().run()
+
+
+def public() -> str:
+    return current_app.config["PUBLIC_URL"]
+
+
+def find_group(campaign: Campaign, ref: str) -> Group:
+    query = Group.select().where(Group.campaign == campaign)
+    group = (
+        query.where(Group.id == int(ref)).first()
+        if ref.isdigit()
+        else query.where(Group.name == ref).first()
+    )
+    if group is None:
+        raise SetupError(f"No group {ref!r} in {campaign.slug}: see `qunbook list-groups`.")
+    return group
+
+
+def parse_local_time(text: str) -> datetime:
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        return moment.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    raise SetupError(f"Could not read {text!r} as a time: write 2026-11-20 or '2026-11-20 14:30'.")
+
+
+def local(moment: datetime) -> datetime:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+
+
+ALL = [
+    init_db,
+    demo_command,
+    create_campaign,
+    add_channel,
+    add_group,
+    upload_qr,
+    list_groups,
+    serve,
+]

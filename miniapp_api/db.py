@@ -1,0 +1,72 @@
+"""The database: declared here without a location, initialised by the app factory.
+
+SQLite (a file in WAL mode) is the embedded default; PostgreSQL is the scale-out path.
+Connections come from a pool, so pragmas are set once per connection rather than per request.
+"""
+
+from pathlib import Path
+
+from peewee import DatabaseProxy
+from playhouse.db_url import parse
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+db = DatabaseProxy()
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    # WAL with synchronous=normal is durable across application crashes and fast enough
+    # for the scan path; only an OS crash can lose the last transactions.
+    "synchronous": "normal",
+    "foreign_keys": 1,
+    "cache_size": -16 * 1024,
+}
+
+
+class ImproperlyConfigured(RuntimeError):
+    """A setting is missing or wrong; the message says which variable to set."""
+
+
+def open_database(url: str):
+    """Build a pooled database from a URL: sqlite:///path or postgresql://user@host/name."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme in ("sqlite", "sqlite+pool"):
+        kwargs = parse(url.replace("sqlite+pool:", "sqlite:", 1))
+        path = kwargs.pop("database")
+        if path == ":memory:":
+            raise ImproperlyConfigured(
+                "An in-memory SQLite database gives every connection its own empty database; "
+                "set QUNBOOK_DATABASE_URL to a file, e.g. sqlite:///instance/qunbook.sqlite3."
+            )
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return PooledSqliteDatabase(
+            path,
+            pragmas=SQLITE_PRAGMAS,
+            # Concurrent writers wait for the lock instead of failing at once.
+            timeout=15,
+            max_connections=32,
+            stale_timeout=600,
+            check_same_thread=False,
+        )
+    if scheme in ("postgres", "postgresql", "postgresql+pool", "postgres+pool"):
+        kwargs = parse(url.replace("+pool:", ":", 1))
+        return PooledPostgresqlDatabase(
+            kwargs.pop("database"), max_connections=32, stale_timeout=600, **kwargs
+        )
+    raise ImproperlyConfigured(
+        f"QUNBOOK_DATABASE_URL has an unsupported scheme {scheme!r}: "
+        "use sqlite:///path/to/file.sqlite3 or postgresql://user@host:5432/name."
+    )
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, PooledSqliteDatabase)
+
+
+def write_transaction():
+    """A transaction that takes SQLite's write lock up front.
+
+    A deferred SQLite transaction that reads and then writes can fail with "database is locked"
+    when another writer got in between; BEGIN IMMEDIATE makes it wait its turn instead.
+    PostgreSQL's row locks need nothing special.
+    """
+    return db.atomic("IMMEDIATE") if is_sqlite() else db.atomic()

@@ -1,0 +1,67 @@
+"""The live code a poster points at: /j/<campaign>?c=<channel>."""
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+
+from .livecode import CHANNEL_CODE, SLUG, record_scan
+from .models import Campaign, Channel, Group
+from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, visitor_key
+
+bp = Blueprint("join", __name__)
+
+VISITOR_COOKIE_AGE = 400 * 24 * 3600
+
+
+@bp.get("/j/<slug>")
+def scan(slug):
+    campaign = Campaign.get_or_none(Campaign.slug == slug) if SLUG.match(slug) else None
+    if campaign is None:
+        abort(404)
+    channel = None
+    code = request.args.get("c")
+    if code:
+        if CHANNEL_CODE.match(code):
+            channel = Channel.get_or_none((Channel.campaign == campaign) & (Channel.code == code))
+        if channel is None:
+            # Never a dead end: the member can still join without the channel being known.
+            return render_template("join/unknown_channel.html", campaign=campaign), 404
+
+    visitor, new_visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    result = record_scan(
+        campaign.id,
+        channel.id if channel else None,
+        visitor,
+        classify_agent(request.user_agent.string),
+        keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or ""),
+        tz=current_app.config["TIMEZONE"],
+    )
+    template = "join/full.html" if result.group is None else "join/show.html"
+    response = make_response(render_template(template, campaign=campaign, group=result.group))
+    # Each scan must reach the server to be counted and to see the group open now.
+    response.headers["Cache-Control"] = "no-store"
+    if new_visitor:
+        response.set_cookie(
+            VISITOR_COOKIE,
+            visitor,
+            max_age=VISITOR_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+@bp.get("/j/qr/<int:group_id>-<digest>.png")
+def group_qr(group_id, digest):
+    group = (
+        Group.select(Group.qr_image)
+        .where((Group.id == group_id) & (Group.qr_digest == digest))
+        .first()
+    )
+    if group is None or group.qr_image is None:
+        abort(404)
+    # The digest is in the URL, so a replaced QR gets a new URL and this one never changes.
+    return Response(
+        bytes(group.qr_image),
+        mimetype="image/png",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,243 @@
+"""The live code (活码): which group a scan is sent to, and the campaign set-up it relies on.
+
+Plain functions over the models; the join blueprint and the CLI call them.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from peewee import IntegrityError
+
+from .db import db, write_transaction
+from .models import Campaign, Channel, Group, Visit, utcnow
+from .visitors import HUMAN_AGENTS
+
+# A WeChat group's own QR stops working 7 days after it is generated.
+QR_LIFETIME = timedelta(days=7)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CHANNEL_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class SetupError(ValueError):
+    """Campaign set-up input that cannot be stored; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    visit_id: int
+    outcome: str  # sent, repeat, moved, full, bot
+    group: Group | None
+
+
+def qr_expires_at(group: Group) -> datetime | None:
+    return group.qr_generated_at + QR_LIFETIME if group.qr_generated_at else None
+
+
+def open_groups_query(campaign_id: int, now: datetime):
+    """Groups a person can be sent to now, in the campaign's order."""
+    return (
+        Group.select(Group.id, Group.name, Group.qr_digest, Group.position)
+        .where(
+            (Group.campaign == campaign_id)
+            & Group.active
+            & (Group.sent < Group.cutoff)
+            & (Group.qr_generated_at > now - QR_LIFETIME)
+        )
+        .order_by(Group.position, Group.id)
+    )
+
+
+def _showable(group_id: int, now: datetime) -> Group | None:
+    """A group someone was already sent to stays theirs while it is active and its QR works,
+    even if it has since reached its cut-off: they were counted inside it."""
+    return (
+        Group.select(Group.id, Group.name, Group.qr_digest, Group.position)
+        .where((Group.id == group_id) & Group.active & (Group.qr_generated_at > now - QR_LIFETIME))
+        .first()
+    )
+
+
+def _take_place(group_id: int, now: datetime) -> bool:
+    """Count one more person into the group, only if it is still open. The condition is
+    checked by the database in the same statement, so concurrent scans cannot overfill it."""
+    return (
+        Group.update(sent=Group.sent + 1)
+        .where(
+            (Group.id == group_id)
+            & Group.active
+            & (Group.sent < Group.cutoff)
+            & (Group.qr_generated_at > now - QR_LIFETIME)
+        )
+        .execute()
+        == 1
+    )
+
+
+def local_day(now: datetime, tz: str) -> date:
+    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
+
+
+def record_scan(
+    campaign_id: int,
+    channel_id: int | None,
+    visitor: str,
+    agent: str,
+    ip_hash: str,
+    *,
+    now: datetime | None = None,
+    tz: str = "Asia/Shanghai",
+) -> Scan:
+    """Record one scan of a live code and decide which group it shows.
+
+    People are counted once per visitor per campaign per local day. Bots and link previews
+    are recorded and shown the open group, but never counted.
+    """
+    now = now or utcnow()
+    visit = {
+        "campaign": campaign_id,
+        "channel": channel_id,
+        "visitor": visitor,
+        "agent": agent,
+        "ip_hash": ip_hash,
+        "created_at": now,
+    }
+    if agent not in HUMAN_AGENTS:
+        group = open_groups_query(campaign_id, now).first()
+        row = Visit.create(outcome="bot", group=group, **visit)
+        return Scan(row.id, "bot", group)
+
+    day = local_day(now, tz)
+    with write_transaction():
+        counted = (
+            Visit.select(Visit.group)
+            .where(
+                (Visit.campaign == campaign_id)
+                & (Visit.visitor == visitor)
+                & (Visit.counted_day == day)
+            )
+            .first()
+        )
+        group = counted and counted.group_id and _showable(counted.group_id, now)
+        if group:
+            row = Visit.create(outcome="repeat", group=group, **visit)
+            return Scan(row.id, "repeat", group)
+
+        for group in open_groups_query(campaign_id, now):
+            if not _take_place(group.id, now):
+                continue  # filled or changed since the select; try the next one
+            if counted:
+                # Counted earlier today but that group is gone (expired or switched off):
+                # they are sent again, to a group that works.
+                row = Visit.create(outcome="moved", group=group, **visit)
+                return Scan(row.id, "moved", group)
+            try:
+                with db.atomic():
+                    row = Visit.create(outcome="sent", group=group, counted_day=day, **visit)
+            except IntegrityError:
+                # The same visitor was counted by a concurrent request: give the place back
+                # and show them the group they were counted into.
+                Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+                return _repeat_after_race(campaign_id, day, visit, now)
+            return Scan(row.id, "sent", group)
+
+        Campaign.update(all_full_since=now).where(
+            (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
+        ).execute()
+        row = Visit.create(outcome="full", **visit)
+        return Scan(row.id, "full", None)
+
+
+def _repeat_after_race(campaign_id: int, day: date, visit: dict, now: datetime) -> Scan:
+    counted = (
+        Visit.select(Visit.group)
+        .where(
+            (Visit.campaign == campaign_id)
+            & (Visit.visitor == visit["visitor"])
+            & (Visit.counted_day == day)
+        )
+        .first()
+    )
+    group = _showable(counted.group_id, now) if counted and counted.group_id else None
+    row = Visit.create(outcome="repeat" if group else "full", group=group, **visit)
+    return Scan(row.id, "repeat" if group else "full", group)
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def create_campaign(slug: str, title: str, **fields) -> Campaign:
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise SetupError(
+            f"Campaign slug {slug!r} is not usable in a link: use 1–64 lowercase letters, "
+            "digits and hyphens, e.g. store-2026."
+        )
+    title = (title or "").strip()
+    if not title or len(title) > 120:
+        raise SetupError("Give the campaign a title of 1–120 characters.")
+    try:
+        with db.atomic():
+            return Campaign.create(slug=slug, title=title, **fields)
+    except IntegrityError:
+        raise SetupError(f"A campaign with slug {slug!r} exists already: pick another.") from None
+
+
+def find_campaign(slug: str) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.slug == slug)
+    if campaign is None:
+        raise SetupError(f"No campaign {slug!r}: list campaigns with `qunbook list-groups`.")
+    return campaign
+
+
+def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
+    code = (code or "").strip().lower()
+    if not CHANNEL_CODE.match(code):
+        raise SetupError(
+            f"Channel code {code!r} is not usable in a link: use 1–32 lowercase letters, "
+            "digits, - or _, e.g. counter."
+        )
+    label = (label or "").strip()
+    if not label or len(label) > 60:
+        raise SetupError("Give the channel a label of 1–60 characters, e.g. 门店前台.")
+    try:
+        with db.atomic():
+            return Channel.create(campaign=campaign, code=code, label=label)
+    except IntegrityError:
+        raise SetupError(f"Channel {code!r} exists already in {campaign.slug!r}.") from None
+
+
+def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | None = None):
+    name = (name or "").strip()
+    if not name or len(name) > 60:
+        raise SetupError("Give the group a name of 1–60 characters, as it is called in WeChat.")
+    if not isinstance(cutoff, int) or cutoff < 1:
+        raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+    if position is None:
+        last = Group.select(Group.position).where(Group.campaign == campaign)
+        position = max((g.position for g in last), default=0) + 1
+    return Group.create(campaign=campaign, name=name, cutoff=cutoff, position=position)
+
+
+def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generated_at: datetime):
+    """Store a checked QR image; a fresh QR also reopens the campaign if it was all full."""
+    now = utcnow()
+    if generated_at > now + timedelta(minutes=5):
+        raise SetupError("The QR's generation time is in the future: give the date WeChat shows.")
+    if generated_at + QR_LIFETIME <= now:
+        raise SetupError(
+            "That QR is already more than 7 days old and no longer works: "
+            "regenerate it in WeChat (群聊 → 群二维码) and upload the new one."
+        )
+    with db.atomic():
+        Group.update(
+            qr_image=image, qr_digest=digest, qr_payload=payload, qr_generated_at=generated_at
+        ).where(Group.id == group.id).execute()
+        Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+
+
+def join_url(public_url: str, slug: str, channel_code: str | None = None) -> str:
+    """The permanent link a poster prints; the channel says where it was scanned."""
+    url = f"{public_url.rstrip('/')}/j/{slug}"
+    return f"{url}?c={channel_code}" if channel_code else url

@@ -1,0 +1,57 @@
+"""Who is scanning: a person on a phone, or a bot or link-preview fetcher."""
+
+import hashlib
+import hmac
+import re
+import secrets
+
+# Link previews fetch a page when a link is pasted into a chat; they are not people.
+PREVIEW = re.compile(
+    r"facebookexternalhit|facebookcatalog|twitterbot|slackbot|slack-imgproxy|discordbot|"
+    r"telegrambot|whatsapp|linkedinbot|skypeuripreview|iframely|embedly|pinterest|"
+    r"redditbot|applebot|bingpreview|vkshare|w3c_validator|google-pagerenderer|"
+    r"snapchat|viber|line-poker|kakaotalk-scrap|mattermost|zoom|qq-url-manager|"
+    r"wechat-spider|weixin-spider|feishu|lark|dingtalkbot",
+    re.IGNORECASE,
+)
+BOT = re.compile(
+    r"bot\b|bot/|spider|crawl|slurp|scrapy|curl/|wget/|python-requests|python-urllib|"
+    r"aiohttp|httpx|go-http-client|java/|okhttp|libwww|headlesschrome|phantomjs|"
+    r"monitor|uptime|pingdom|lighthouse|bytespider|yisouspider|baiduspider|sogou",
+    re.IGNORECASE,
+)
+MOBILE = re.compile(r"mobile|android|iphone|ipad|harmonyos", re.IGNORECASE)
+
+HUMAN_AGENTS = ("wechat", "mobile", "desktop")
+COUNTED_NEVER = ("preview", "bot")
+
+VISITOR_COOKIE = "qb_v"
+VISITOR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,43}$")
+
+
+def classify_agent(user_agent: str | None) -> str:
+    """One of: wechat, mobile, desktop (people); preview, bot (never counted)."""
+    ua = (user_agent or "").strip()
+    if not ua:
+        return "bot"
+    if PREVIEW.search(ua):
+        return "preview"
+    if BOT.search(ua):
+        return "bot"
+    if "MicroMessenger" in ua:
+        return "wechat"
+    return "mobile" if MOBILE.search(ua) else "desktop"
+
+
+def visitor_key(cookie_value: str | None) -> tuple[str, bool]:
+    """The visitor's key from the first-party cookie, or a new one; (key, is_new)."""
+    if cookie_value and VISITOR_TOKEN.match(cookie_value):
+        return cookie_value, False
+    return secrets.token_urlsafe(16), True
+
+
+def keyed_hash(key: str | bytes, value: str) -> str:
+    """HMAC-SHA256, so a stored hash cannot be reversed by hashing every IPv4 address."""
+    if isinstance(key, str):
+        key = key.encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

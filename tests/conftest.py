@@ -1,0 +1,165 @@
+"""Fixtures in the manner of flaskr's: an app on a temp database, a client, a CLI runner.
+
+Every test that takes `app` runs twice: on a SQLite file and on PostgreSQL (a schema of its
+own per test). Set QUNBOOK_TEST_POSTGRES_URL to point at another server; without one
+reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as in CI).
+"""
+
+import io
+import os
+import secrets
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg2
+import pytest
+import qrcode
+
+from miniapp_api import create_app, livecode
+from miniapp_api.db import db
+from miniapp_api.groupqr import check_group_qr
+from miniapp_api.migrations import migrate
+from miniapp_api.models import Group, utcnow
+
+POSTGRES_URL = os.environ.get(
+    "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_ALL = os.environ.get("QUNBOOK_TEST_REQUIRE_ALL") == "1"
+PUBLIC_URL = "https://qun.example.cn"
+
+
+def _unavailable(what: str, why: str):
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} is required here (QUNBOOK_TEST_REQUIRE_ALL=1): {why}")
+    pytest.skip(f"{what} not available: {why}")
+
+
+class PostgresSchema:
+    """A throw-away schema, so PostgreSQL tests never see each other's rows."""
+
+    def __init__(self):
+        self.name = f"t_{secrets.token_hex(6)}"
+
+    def __enter__(self):
+        try:
+            conn = psycopg2.connect(POSTGRES_URL, connect_timeout=3)
+        except psycopg2.OperationalError as error:
+            _unavailable("PostgreSQL", str(error).strip())
+        conn.autocommit = True
+        conn.cursor().execute(f"CREATE SCHEMA {self.name}")
+        conn.close()
+        sep = "&" if "?" in POSTGRES_URL else "?"
+        return f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={self.name}')}"
+
+    def __exit__(self, *exc):
+        if db.obj is not None:
+            db.close_all() if hasattr(db.obj, "close_all") else None
+        conn = psycopg2.connect(POSTGRES_URL)
+        conn.autocommit = True
+        conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+        conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'qunbook.sqlite3'}"
+        if db.obj is not None:
+            db.close_all()
+        return
+    with PostgresSchema() as url:
+        yield url
+
+
+def make_config(database_url, tmp_path, **overrides):
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "HASH_KEY": "test-hash-key",
+        "PUBLIC_URL": PUBLIC_URL,
+        "POSTER_CACHE_DIR": str(tmp_path / "poster-cache"),
+        **overrides,
+    }
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(make_config(database_url, tmp_path))
+    with db.connection_context():
+        migrate()
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# ---------------------------------------------------------------- builders
+
+_QR_CACHE: dict[str, tuple[bytes, str, str]] = {}
+
+
+def group_qr_png(payload: str = "https://weixin.qq.com/g/测试群") -> bytes:
+    image = qrcode.make(payload, box_size=6, border=4)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def checked_qr(payload: str = "https://weixin.qq.com/g/AbCdEf"):
+    if payload not in _QR_CACHE:
+        stored, text, digest = check_group_qr(group_qr_png(payload))
+        _QR_CACHE[payload] = (stored, digest, text)
+    return _QR_CACHE[payload]
+
+
+def make_campaign(**overrides):
+    fields = {"slug": f"c-{secrets.token_hex(3)}", "title": "门店会员群", "promise": "进群领券"}
+    fields.update(overrides)
+    return livecode.create_campaign(**fields)
+
+
+def make_channel(campaign, code="counter", label="门店前台"):
+    return livecode.add_channel(campaign, code, label)
+
+
+def make_group(campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(days=1), **overrides):
+    """A group with a working QR unless qr_age is None (no QR) or 7+ days (expired)."""
+    group = livecode.add_group(campaign, name, cutoff=cutoff)
+    if qr_age is not None:
+        stored, digest, payload = checked_qr()
+        Group.update(
+            qr_image=stored,
+            qr_digest=digest,
+            qr_payload=payload,
+            qr_generated_at=utcnow() - qr_age,
+        ).where(Group.id == group.id).execute()
+    if overrides:
+        Group.update(**overrides).where(Group.id == group.id).execute()
+    return Group.get_by_id(group.id)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The handbook, built once per test run: (site folder, mkdocs' completed process)."""
+    site = tmp_path_factory.mktemp("handbook")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        timeout=300,
+    )
+    return site, result

@@ -1,0 +1,108 @@
+"""Pages in real headless Chromium at a phone's size, against a live server."""
+
+import os
+import shutil
+
+import pytest
+from conftest import REQUIRE_ALL, make_config
+from liveserver import LiveServer
+
+from miniapp_api import create_app, demo
+from miniapp_api.db import db
+from miniapp_api.migrations import migrate
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = os.environ.get("QUNBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+WECHAT_IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) "
+    "NetType/WIFI Language/zh_CN"
+)
+PAGE_BUDGET = 150 * 1024
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if REQUIRE_ALL:
+            pytest.fail(f"Chromium is required here but not found at {CHROMIUM}")
+        pytest.skip("Chromium not installed: apt-get install chromium (CI does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, built):
+    """A live kit: demo data on a SQLite file and the handbook built, under gunicorn."""
+    tmp = tmp_path_factory.mktemp("kit")
+    handbook, result = built
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
+    create_app(config)
+    with db.connection_context():
+        migrate()
+        demo.load()
+    db.close_all()
+    served = {k: v for k, v in config.items() if k != "TESTING"}
+    with LiveServer(served) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=WECHAT_IPHONE,
+        locale="zh-CN",
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_join_page_shows_the_group_qr_above_the_fold_and_stays_light(site, phone):
+    sizes = {}
+    phone.on("response", lambda r: sizes.__setitem__(r.url, len(r.body())))
+    phone.goto(f"{site}/j/demo?c=counter", wait_until="load")
+    qr = phone.locator("img.qr")
+    qr.wait_for(state="visible")
+    box = qr.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 844, box
+    assert box["width"] >= 180  # big enough to long-press
+    assert phone.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    assert "宝妈交流" in phone.locator(".group-name").inner_text()
+    weight = sum(size for url, size in sizes.items() if "/j/qr/" not in url)
+    assert weight < PAGE_BUDGET, sizes
+
+
+def test_handbook_live_example_link_opens_the_demo(site, phone):
+    phone.goto(f"{site}/handbook/playbooks/live-code/")
+    link = phone.locator('a[href="/j/demo?c=counter"]').first
+    link.scroll_into_view_if_needed()
+    link.click()
+    phone.wait_for_url("**/j/demo?c=counter")
+    phone.locator("img.qr").wait_for(state="visible")
+
+
+def test_all_full_and_unknown_pages_are_readable_on_a_phone(site, phone):
+    response = phone.goto(f"{site}/j/no-such-campaign")
+    assert response.status == 404
+    assert "没有找到这个页面" in phone.locator("h1").inner_text()
+    response = phone.goto(f"{site}/j/demo?c=nope")
+    assert response.status == 404
+    phone.get_by_text("继续进群").click()
+    phone.locator("img.qr").wait_for(state="visible")

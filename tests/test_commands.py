@@ -1,0 +1,147 @@
+"""The qunbook command line: set-up commands, and clear errors that store nothing."""
+
+import io
+
+import pytest
+import qrcode
+from conftest import group_qr_png, make_campaign, make_group
+from PIL import Image
+
+from miniapp_api.groupqr import MAX_BYTES
+from miniapp_api.migrations import LATEST, current_version
+from miniapp_api.models import Campaign, Channel, Group
+
+
+def test_init_db_is_idempotent(runner):
+    first = runner.invoke(args=["init-db"])
+    again = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0 and again.exit_code == 0
+    assert f"→ {LATEST}" in again.output
+    assert current_version() == LATEST
+
+
+def test_set_up_a_campaign_from_the_command_line(runner, tmp_path):
+    steps = [
+        ["create-campaign", "store", "门店会员群", "--promise", "进群领券", "--contact", "陈店长"],
+        ["add-channel", "store", "counter", "门店前台"],
+        ["add-group", "store", "宝妈交流1群", "--cutoff", "150"],
+    ]
+    outputs = []
+    for args in steps:
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert "https://qun.example.cn/j/store" in outputs[0]
+    assert "https://qun.example.cn/j/store?c=counter" in outputs[1]
+    assert "upload-qr store" in outputs[2]
+    image = tmp_path / "qr.png"
+    image.write_bytes(group_qr_png("https://weixin.qq.com/g/宝妈1群"))
+    result = runner.invoke(
+        args=["upload-qr", "store", "宝妈交流1群", str(image), "--generated", "2099-01-01"]
+    )
+    assert result.exit_code != 0 and "in the future" in result.output
+    result = runner.invoke(args=["upload-qr", "store", "宝妈交流1群", str(image)])
+    assert result.exit_code == 0, result.output
+    assert "stops working at" in result.output
+
+    campaign = Campaign.get(Campaign.slug == "store")
+    assert (campaign.title, campaign.promise, campaign.staff_contact) == (
+        "门店会员群",
+        "进群领券",
+        "陈店长",
+    )
+    assert [(c.code, c.label) for c in campaign.channels] == [("counter", "门店前台")]
+    group = Group.get()
+    assert (group.name, group.cutoff, group.qr_payload) == (
+        "宝妈交流1群",
+        150,
+        "https://weixin.qq.com/g/宝妈1群",
+    )
+
+    listing = runner.invoke(args=["list-groups", "store"])
+    assert listing.exit_code == 0
+    assert "宝妈交流1群  0/150  QR expires" in listing.output
+
+
+def test_list_groups_marks_expired_and_missing_qr(runner):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "旧群", qr_age=__import__("datetime").timedelta(days=9))
+    make_group(campaign, "新群", qr_age=None)
+    output = runner.invoke(args=["list-groups"]).output
+    assert "旧群  0/200  QR EXPIRED" in output
+    assert "新群  0/200  no QR uploaded" in output
+
+
+def _png_without_qr() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 300), "white").save(out, "PNG")
+    return out.getvalue()
+
+
+def _huge_png() -> bytes:
+    image = qrcode.make("https://weixin.qq.com/g/x", box_size=10)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue() + b"\0" * (MAX_BYTES + 1)
+
+
+def _svg() -> bytes:
+    return b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"this is not an image at all", "not an image we can read"),
+        (_svg(), "not an image we can read"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 100, "not an image we can read"),
+        (_png_without_qr(), "No QR code could be read"),
+        (_huge_png(), "the limit is 2 MB"),
+    ],
+    ids=["empty", "text", "svg", "truncated-png", "no-qr", "oversize"],
+)
+def test_bad_qr_uploads_fail_clearly_and_store_nothing(runner, tmp_path, content, message):
+    group = make_group(make_campaign(slug="store"), "宝妈群", qr_age=None)
+    path = tmp_path / "upload.png"
+    path.write_bytes(content)
+    result = runner.invoke(args=["upload-qr", "store", str(group.id), str(path)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    stored = Group.get_by_id(group.id)
+    assert (stored.qr_image, stored.qr_digest, stored.qr_generated_at) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["create-campaign", "门店", "标题"], "not usable in a link"),
+        (["add-channel", "nope", "counter", "前台"], "No campaign 'nope'"),
+        (["add-group", "store", "群", "--cutoff", "0"], "cut-off"),
+        (["upload-qr", "store", "不存在的群", "qr.png"], "No group"),
+        (["upload-qr", "store", "1", "/no/such/file.png"], "No file at"),
+        (["upload-qr", "store", "1", "qr.png", "--generated", "昨天"], "Could not read"),
+        (["list-groups", "nope"], "No campaign 'nope'"),
+    ],
+)
+def test_bad_command_input_gets_a_message_and_nonzero_exit(runner, tmp_path, args, message):
+    make_group(make_campaign(slug="store"), qr_age=None)
+    (tmp_path / "qr.png").write_bytes(group_qr_png())
+    args = [str(tmp_path / a) if a == "qr.png" else a for a in args]
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert Group.get().qr_image is None
+
+
+def test_demo_loads_once_and_reset_restores_it(runner):
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    runner.invoke(args=["demo"])
+    campaign = Campaign.get(Campaign.slug == "demo")
+    assert campaign.channels.count() == 3 and campaign.groups.count() == 3
+    Channel.delete().where(Channel.code == "live").execute()
+    assert runner.invoke(args=["demo", "--reset"]).exit_code == 0
+    assert Campaign.get(Campaign.slug == "demo").channels.count() == 3
+    assert Campaign.select().count() == 1
