@@ -4,6 +4,10 @@ SQLite (a file in WAL mode) is the embedded default; PostgreSQL is the scale-out
 Connections come from a pool, so pragmas are set once per connection rather than per request.
 """
 
+import fcntl
+import os
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import DatabaseProxy
@@ -62,11 +66,38 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, PooledSqliteDatabase)
 
 
-def write_transaction():
-    """A transaction that takes SQLite's write lock up front.
+_thread_lock = threading.Lock()
+_lock_files: dict[tuple[int, str], int] = {}
 
-    A deferred SQLite transaction that reads and then writes can fail with "database is locked"
-    when another writer got in between; BEGIN IMMEDIATE makes it wait its turn instead.
-    PostgreSQL's row locks need nothing special.
+
+@contextmanager
+def write_transaction():
+    """A transaction for a short read-then-write, such as counting a scan.
+
+    SQLite has one writer at a time, and its busy handler makes a waiting writer sleep in
+    growing steps (1, 2, 5 ... 100 ms) although a scan holds the lock for a fraction of a
+    millisecond. So writers queue on locks that wake them at once: a thread lock within the
+    process, and an flock shared by every process using the file. BEGIN IMMEDIATE then takes
+    SQLite's own lock up front, so a read never has to be upgraded to a write mid-way.
+    PostgreSQL's row locks need none of this.
     """
-    return db.atomic("IMMEDIATE") if is_sqlite() else db.atomic()
+    if not is_sqlite():
+        with db.atomic():
+            yield
+        return
+    with _thread_lock:
+        fd = _lock_file(db.obj.database)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            with db.atomic("IMMEDIATE"):
+                yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _lock_file(database: str) -> int:
+    # Opened per process: a descriptor inherited across fork() would share its lock.
+    key = (os.getpid(), database)
+    if key not in _lock_files:
+        _lock_files[key] = os.open(f"{database}-writelock", os.O_RDWR | os.O_CREAT, 0o600)
+    return _lock_files[key]

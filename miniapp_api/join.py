@@ -2,8 +2,8 @@
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
-from .livecode import CHANNEL_CODE, SLUG, record_scan
-from .models import Campaign, Channel, Group
+from .livecode import find_live_code, record_scan
+from .models import Group
 from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, visitor_key
 
 bp = Blueprint("join", __name__)
@@ -13,25 +13,22 @@ VISITOR_COOKIE_AGE = 400 * 24 * 3600
 
 @bp.get("/j/<slug>")
 def scan(slug):
-    campaign = Campaign.get_or_none(Campaign.slug == slug) if SLUG.match(slug) else None
+    code = request.args.get("c")
+    campaign, channel_id = find_live_code(slug, code)
     if campaign is None:
         abort(404)
-    channel = None
-    code = request.args.get("c")
-    if code:
-        if CHANNEL_CODE.match(code):
-            channel = Channel.get_or_none((Channel.campaign == campaign) & (Channel.code == code))
-        if channel is None:
-            # Never a dead end: the member can still join without the channel being known.
-            return render_template("join/unknown_channel.html", campaign=campaign), 404
+    if code and channel_id is None:
+        # Never a dead end: the member can still join without the channel being known.
+        return render_template("join/unknown_channel.html", campaign=campaign), 404
 
     visitor, new_visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
     result = record_scan(
         campaign.id,
-        channel.id if channel else None,
+        channel_id,
         visitor,
         classify_agent(request.user_agent.string),
         keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or ""),
+        new_visitor=new_visitor,
         tz=current_app.config["TIMEZONE"],
     )
     template = "join/full.html" if result.group is None else "join/show.html"

@@ -3,6 +3,7 @@
 Plain functions over the models; the join blueprint and the CLI call them.
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -38,45 +39,104 @@ def qr_expires_at(group: Group) -> datetime | None:
 def open_groups_query(campaign_id: int, now: datetime):
     """Groups a person can be sent to now, in the campaign's order."""
     return (
-        Group.select(Group.id, Group.name, Group.qr_digest, Group.position)
-        .where(
-            (Group.campaign == campaign_id)
-            & Group.active
-            & (Group.sent < Group.cutoff)
-            & (Group.qr_generated_at > now - QR_LIFETIME)
-        )
+        Group.select(Group.id, Group.name, Group.qr_digest)
+        .where((Group.campaign == campaign_id) & _open(now))
         .order_by(Group.position, Group.id)
     )
+
+
+def _open(now: datetime):
+    """The condition a group must meet to take one more person now."""
+    return Group.active & (Group.sent < Group.cutoff) & (Group.qr_generated_at > now - QR_LIFETIME)
 
 
 def _showable(group_id: int, now: datetime) -> Group | None:
     """A group someone was already sent to stays theirs while it is active and its QR works,
     even if it has since reached its cut-off: they were counted inside it."""
     return (
-        Group.select(Group.id, Group.name, Group.qr_digest, Group.position)
+        Group.select(Group.id, Group.name, Group.qr_digest)
         .where((Group.id == group_id) & Group.active & (Group.qr_generated_at > now - QR_LIFETIME))
         .first()
     )
 
 
-def _take_place(group_id: int, now: datetime) -> bool:
-    """Count one more person into the group, only if it is still open. The condition is
-    checked by the database in the same statement, so concurrent scans cannot overfill it."""
-    return (
-        Group.update(sent=Group.sent + 1)
-        .where(
-            (Group.id == group_id)
-            & Group.active
-            & (Group.sent < Group.cutoff)
-            & (Group.qr_generated_at > now - QR_LIFETIME)
-        )
-        .execute()
-        == 1
-    )
+def _take_place(campaign_id: int, now: datetime) -> Group | None:
+    """Count one more person into the first open group and return it, or None when none is open.
+
+    One UPDATE picks the group and counts the person; the database re-checks the condition
+    on the row it updates, so concurrent scans cannot push a group past its cut-off. On
+    PostgreSQL a concurrent scan can fill the picked group first: then nothing is updated
+    and the next open group is tried.
+    """
+    opened_after = now - QR_LIFETIME
+    for _ in range(100):  # each retry means another scan just took a place: bounded
+        row = db.execute_sql(
+            hot_sql(db.obj.param)["take_place"], (campaign_id, opened_after, opened_after)
+        ).fetchone()
+        if row:
+            return Group(id=row[0], name=row[1], qr_digest=row[2])
+        if not open_groups_query(campaign_id, now).exists():
+            return None
+    return None
+
+
+@functools.cache
+def hot_sql(p: str) -> dict[str, str]:
+    """The scan path's statements, written out once per placeholder style ("?" or "%s").
+
+    Measured: building these with Peewee's query builder on every scan cost more than
+    running them, so the busiest path keeps them as plain SQL. The open-group condition is
+    the one in _open(); the tests run these statements on SQLite and PostgreSQL.
+    """
+    # Only the driver's placeholder is interpolated; every value is a bound parameter.
+    if p not in ("?", "%s"):
+        raise ValueError(f"unexpected placeholder style {p!r}")
+    is_open = f"active AND sent < cutoff AND qr_generated_at > {p}"
+    return {
+        "live_code": (
+            "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
+            " ch.id FROM campaign c LEFT JOIN channel ch"
+            f" ON ch.campaign_id = c.id AND ch.code = {p} WHERE c.slug = {p}"
+        ),
+        "take_place": (
+            "UPDATE wechat_group SET sent = sent + 1 WHERE id = ("  # noqa: S608
+            f"SELECT id FROM wechat_group WHERE campaign_id = {p} AND {is_open}"
+            f" ORDER BY position, id LIMIT 1) AND {is_open} RETURNING id, name, qr_digest"
+        ),
+        "record": (
+            "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
+            " outcome, counted_day, created_at)"
+            f" VALUES ({', '.join([p] * 9)}) RETURNING id"
+        ),
+    }
+
+
+def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
+    """The campaign of a live code and the id of its channel (None if unknown), in one query."""
+    if not SLUG.match(slug):
+        return None, None
+    code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
+    row = db.execute_sql(hot_sql(db.obj.param)["live_code"], (code, slug)).fetchone()
+    if row is None:
+        return None, None
+    fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
+    return Campaign(**dict(zip(fields, row, strict=False))), row[7]
 
 
 def local_day(now: datetime, tz: str) -> date:
     return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
+
+
+def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:
+    return (
+        Visit.select(Visit.group)
+        .where(
+            (Visit.campaign == campaign_id)
+            & (Visit.visitor == visitor)
+            & (Visit.counted_day == day)
+        )
+        .first()
+    )
 
 
 def record_scan(
@@ -86,13 +146,15 @@ def record_scan(
     agent: str,
     ip_hash: str,
     *,
+    new_visitor: bool = False,
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Scan:
     """Record one scan of a live code and decide which group it shows.
 
     People are counted once per visitor per campaign per local day. Bots and link previews
-    are recorded and shown the open group, but never counted.
+    are recorded and shown the open group, but never counted. `new_visitor` says the visitor
+    key was minted for this request, so there is no earlier visit to look for.
     """
     now = now or utcnow()
     visit = {
@@ -105,63 +167,53 @@ def record_scan(
     }
     if agent not in HUMAN_AGENTS:
         group = open_groups_query(campaign_id, now).first()
-        row = Visit.create(outcome="bot", group=group, **visit)
-        return Scan(row.id, "bot", group)
+        return _record(visit, "bot", group)
 
     day = local_day(now, tz)
     with write_transaction():
-        counted = (
-            Visit.select(Visit.group)
-            .where(
-                (Visit.campaign == campaign_id)
-                & (Visit.visitor == visitor)
-                & (Visit.counted_day == day)
-            )
-            .first()
-        )
+        counted = None if new_visitor else _counted_today(campaign_id, visitor, day)
         group = counted and counted.group_id and _showable(counted.group_id, now)
         if group:
-            row = Visit.create(outcome="repeat", group=group, **visit)
-            return Scan(row.id, "repeat", group)
+            return _record(visit, "repeat", group)
 
-        for group in open_groups_query(campaign_id, now):
-            if not _take_place(group.id, now):
-                continue  # filled or changed since the select; try the next one
-            if counted:
-                # Counted earlier today but that group is gone (expired or switched off):
-                # they are sent again, to a group that works.
-                row = Visit.create(outcome="moved", group=group, **visit)
-                return Scan(row.id, "moved", group)
-            try:
-                with db.atomic():
-                    row = Visit.create(outcome="sent", group=group, counted_day=day, **visit)
-            except IntegrityError:
-                # The same visitor was counted by a concurrent request: give the place back
-                # and show them the group they were counted into.
-                Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
-                return _repeat_after_race(campaign_id, day, visit, now)
-            return Scan(row.id, "sent", group)
-
-        Campaign.update(all_full_since=now).where(
-            (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
-        ).execute()
-        row = Visit.create(outcome="full", **visit)
-        return Scan(row.id, "full", None)
+        group = _take_place(campaign_id, now)
+        if group is None:
+            Campaign.update(all_full_since=now).where(
+                (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
+            ).execute()
+            return _record(visit, "full", None)
+        if counted:
+            # Counted earlier today but that group is gone (expired or switched off):
+            # they are sent again, to a group that works.
+            return _record(visit, "moved", group)
+        try:
+            with db.atomic():
+                return _record(visit, "sent", group, counted_day=day)
+        except IntegrityError:
+            # The same visitor was counted by a concurrent request: give the place back
+            # and show them the group they were counted into.
+            Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+            counted = _counted_today(campaign_id, visitor, day)
+            group = counted and counted.group_id and _showable(counted.group_id, now)
+            return _record(visit, "repeat" if group else "full", group or None)
 
 
-def _repeat_after_race(campaign_id: int, day: date, visit: dict, now: datetime) -> Scan:
-    counted = (
-        Visit.select(Visit.group)
-        .where(
-            (Visit.campaign == campaign_id)
-            & (Visit.visitor == visit["visitor"])
-            & (Visit.counted_day == day)
-        )
-        .first()
-    )
-    group = _showable(counted.group_id, now) if counted and counted.group_id else None
-    row = Visit.create(outcome="repeat" if group else "full", group=group, **visit)
-    return Scan(row.id, "repeat" if group else "full", group)
+def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) -> Scan:
+    row = db.execute_sql(
+        hot_sql(db.obj.param)["record"],
+        (
+            visit["campaign"],
+            visit["channel"],
+            group.id if group else None,
+            visit["visitor"],
+            visit["agent"],
+            visit["ip_hash"],
+            outcome,
+            counted_day,
+            visit["created_at"],
+        ),
+    ).fetchone()
+    return Scan(row[0], outcome, group)
 
 
 # ---------------------------------------------------------------- set-up

@@ -71,7 +71,8 @@ class Group(BaseModel):
 class Visit(BaseModel):
     """One request to a live code, kept whatever came of it."""
 
-    campaign = ForeignKeyField(Campaign, backref="visits", on_delete="CASCADE")
+    # No index of its own: the composite indexes below lead with the campaign.
+    campaign = ForeignKeyField(Campaign, backref="visits", on_delete="CASCADE", index=False)
     channel = ForeignKeyField(Channel, backref="visits", null=True, on_delete="SET NULL")
     group = ForeignKeyField(Group, backref="visits", null=True, on_delete="SET NULL")
     visitor = CharField(max_length=64)

@@ -20,7 +20,14 @@ def free_port() -> int:
 class LiveServer:
     """`with LiveServer(config) as base_url:` — config keys become QUNBOOK_* variables."""
 
-    def __init__(self, config: dict, workers: int = 2, threads: int = 4, app: str | None = None):
+    def __init__(
+        self,
+        config: dict,
+        workers: int = 2,
+        threads: int = 4,
+        app: str = "miniapp_api:create_app()",
+        pythonpath: str | None = None,
+    ):
         self.port = free_port()
         self.env = {**os.environ, **{f"QUNBOOK_{k}": str(v) for k, v in config.items()}}
         self.command = [
@@ -28,7 +35,8 @@ class LiveServer:
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread", "--log-level", "warning",
-            app or "miniapp_api:create_app()",
+            *(["--pythonpath", pythonpath] if pythonpath else []),
+            app,
         ]  # fmt: skip
 
     def __enter__(self) -> str:
