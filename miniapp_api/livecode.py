@@ -219,21 +219,41 @@ def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) ->
 # ---------------------------------------------------------------- set-up
 
 
-def create_campaign(slug: str, title: str, **fields) -> Campaign:
-    slug = (slug or "").strip().lower()
-    if not SLUG.match(slug):
-        raise SetupError(
-            f"Campaign slug {slug!r} is not usable in a link: use 1–64 lowercase letters, "
-            "digits and hyphens, e.g. store-2026."
-        )
-    title = (title or "").strip()
-    if not title or len(title) > 120:
-        raise SetupError("Give the campaign a title of 1–120 characters.")
+def _link_part(value: str, pattern: re.Pattern, what: str, rule: str) -> str:
+    value = (value or "").strip().lower()
+    if not pattern.match(value):
+        raise SetupError(f"{what} {value!r} is not usable in a link: use {rule}.")
+    return value
+
+
+def _text(value: str, limit: int, what: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > limit:
+        raise SetupError(f"Give the {what} of 1–{limit} characters.")
+    return value
+
+
+def _create_once(model, exists_message: str, **fields):
+    """Insert a row the database holds unique; its unique index, not a prior check, decides."""
     try:
         with db.atomic():
-            return Campaign.create(slug=slug, title=title, **fields)
+            return model.create(**fields)
     except IntegrityError:
-        raise SetupError(f"A campaign with slug {slug!r} exists already: pick another.") from None
+        raise SetupError(exists_message) from None
+
+
+def create_campaign(slug: str, title: str, **fields) -> Campaign:
+    slug = _link_part(
+        slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
+    )
+    title = _text(title, 120, "campaign a title")
+    return _create_once(
+        Campaign,
+        f"A campaign with slug {slug!r} exists already: pick another.",
+        slug=slug,
+        title=title,
+        **fields,
+    )
 
 
 def find_campaign(slug: str) -> Campaign:
@@ -244,26 +264,21 @@ def find_campaign(slug: str) -> Campaign:
 
 
 def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
-    code = (code or "").strip().lower()
-    if not CHANNEL_CODE.match(code):
-        raise SetupError(
-            f"Channel code {code!r} is not usable in a link: use 1–32 lowercase letters, "
-            "digits, - or _, e.g. counter."
-        )
-    label = (label or "").strip()
-    if not label or len(label) > 60:
-        raise SetupError("Give the channel a label of 1–60 characters, e.g. 门店前台.")
-    try:
-        with db.atomic():
-            return Channel.create(campaign=campaign, code=code, label=label)
-    except IntegrityError:
-        raise SetupError(f"Channel {code!r} exists already in {campaign.slug!r}.") from None
+    code = _link_part(
+        code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
+    )
+    label = _text(label, 60, "channel a label")
+    return _create_once(
+        Channel,
+        f"Channel {code!r} exists already in {campaign.slug!r}.",
+        campaign=campaign,
+        code=code,
+        label=label,
+    )
 
 
 def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | None = None):
-    name = (name or "").strip()
-    if not name or len(name) > 60:
-        raise SetupError("Give the group a name of 1–60 characters, as it is called in WeChat.")
+    name = _text(name, 60, "group the name it has in WeChat,")
     if not isinstance(cutoff, int) or cutoff < 1:
         raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
     if position is None:
