@@ -115,6 +115,11 @@ def list_groups(campaign):
     now = utcnow()
     for found in campaigns:
         click.echo(f"{found.slug}  {found.title}")
+        if found.all_full_since:
+            click.echo(
+                f"    ALL FULL since {local(found.all_full_since):%m-%d %H:%M}: members see the "
+                "all-full page. Add a group or upload a fresh QR."
+            )
         groups = found.groups.order_by(Group.position, Group.id)
         if not groups.count():
             click.echo("    (no groups: add one with qunbook add-group)")
@@ -128,6 +133,43 @@ def list_groups(campaign):
                 state = f"QR expires {local(expires):%m-%d %H:%M}"
             status = "" if g.active else "  [inactive]"
             click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}  {state}{status}")
+
+
+@click.command("update-group")
+@click.argument("campaign")
+@click.argument("group")
+@click.option("--cutoff", type=int, help="People to send before switching to the next group.")
+@click.option("--count", "sent", type=int, help="Correct the count of people sent.")
+@click.option("--active/--inactive", default=None, help="Switch the group on or off.")
+@click.option("--position", type=int, help="Order among the campaign's groups (lower first).")
+@fail_clearly
+def update_group(campaign, group, cutoff, sent, active, position):
+    """Change GROUP's cut-off, count, on/off state or order (GROUP: its id or exact name)."""
+    target = find_group(find_campaign(campaign), group)
+    updated = livecode.update_group(
+        target, cutoff=cutoff, sent=sent, active=active, position=position
+    )
+    state = "on" if updated.active else "off"
+    click.echo(f"#{updated.id} {updated.name}: {updated.sent}/{updated.cutoff}, {state}.")
+
+
+@click.command("stats")
+@click.argument("campaign")
+@fail_clearly
+def stats(campaign):
+    """Scans and people sent per channel, and people sent per group."""
+    found = find_campaign(campaign)
+    click.echo(f"{found.slug}  {found.title}")
+    click.echo(f"  {'channel':<20} {'scans':>7} {'sent':>7} {'full':>7} {'bots':>7}")
+    for row in livecode.channel_stats(found):
+        name = f"{row['code']} {row['label']}".strip()
+        click.echo(
+            f"  {name:<20} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}"
+        )
+    click.echo("  scans: people's visits; sent: counted into a group (once a day each);")
+    click.echo("  full: found every group full; bots: bots and link previews, never counted.")
+    for g in found.groups.order_by(Group.position, Group.id):
+        click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
 
 
 @click.command("serve")
@@ -196,6 +238,8 @@ ALL = [
     add_channel,
     add_group,
     upload_qr,
+    update_group,
     list_groups,
+    stats,
     serve,
 ]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from peewee import IntegrityError
+from peewee import Case, IntegrityError, fn
 
 from .db import db, write_transaction
 from .models import Campaign, Channel, Group, Visit, utcnow
@@ -308,3 +308,74 @@ def join_url(public_url: str, slug: str, channel_code: str | None = None) -> str
     """The permanent link a poster prints; the channel says where it was scanned."""
     url = f"{public_url.rstrip('/')}/j/{slug}"
     return f"{url}?c={channel_code}" if channel_code else url
+
+
+def update_group(
+    group: Group,
+    *,
+    cutoff: int | None = None,
+    sent: int | None = None,
+    active: bool | None = None,
+    position: int | None = None,
+) -> Group:
+    """Change a group's settings; `sent` corrects the count to what staff see in WeChat."""
+    changes = {}
+    if cutoff is not None:
+        if cutoff < 1:
+            raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+        changes["cutoff"] = cutoff
+    if sent is not None:
+        if sent < 0:
+            raise SetupError(
+                "The count cannot be negative: give the number of people in the group."
+            )
+        changes["sent"] = sent
+    if active is not None:
+        changes["active"] = active
+    if position is not None:
+        changes["position"] = position
+    if not changes:
+        raise SetupError(
+            "Nothing to change: give --cutoff, --count, --active/--inactive or --position."
+        )
+    with db.atomic():
+        Group.update(**changes).where(Group.id == group.id).execute()
+        # Room may have opened up; the next scan that finds none flags the campaign again.
+        Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+    return Group.get_by_id(group.id)
+
+
+def channel_stats(campaign: Campaign) -> list[dict]:
+    """Per channel (None: scans without one): people's scans, people sent to a group for the
+    first time that day, scans that found every group full, and bot or preview visits."""
+    human = Visit.agent.in_(HUMAN_AGENTS)
+
+    def count(condition):
+        return fn.SUM(Case(None, [(condition, 1)], 0))
+
+    rows = (
+        Visit.select(
+            Visit.channel,
+            count(human).alias("scans"),
+            count(Visit.outcome == "sent").alias("sent"),
+            count(Visit.outcome == "full").alias("full"),
+            count(~human).alias("bots"),
+        )
+        .where(Visit.campaign == campaign)
+        .group_by(Visit.channel)
+        .dicts()
+    )
+    labels = {c.id: (c.code, c.label) for c in campaign.channels}
+    by_channel = {row["channel"]: row for row in rows}
+    result = []
+    for channel_id in [*labels, None]:
+        row = by_channel.get(channel_id, {})
+        code, label = labels.get(channel_id, ("", "（无渠道）"))
+        result.append(
+            {
+                "code": code,
+                "label": label,
+                **{k: int(row.get(k) or 0) for k in ("scans", "sent", "full", "bots")},
+            }
+        )
+    return result

@@ -4,7 +4,7 @@ import io
 
 import pytest
 import qrcode
-from conftest import group_qr_png, make_campaign, make_group
+from conftest import group_qr_png, make_campaign, make_channel, make_group
 from PIL import Image
 
 from miniapp_api.groupqr import MAX_BYTES
@@ -68,6 +68,7 @@ def test_list_groups_marks_expired_and_missing_qr(runner):
     make_group(campaign, "旧群", qr_age=__import__("datetime").timedelta(days=9))
     make_group(campaign, "新群", qr_age=None)
     output = runner.invoke(args=["list-groups"]).output
+    assert "ALL FULL" not in output
     assert "旧群  0/200  QR EXPIRED" in output
     assert "新群  0/200  no QR uploaded" in output
 
@@ -145,3 +146,57 @@ def test_demo_loads_once_and_reset_restores_it(runner):
     assert runner.invoke(args=["demo", "--reset"]).exit_code == 0
     assert Campaign.get(Campaign.slug == "demo").channels.count() == 3
     assert Campaign.select().count() == 1
+
+
+def test_update_group_corrects_count_and_reopens_a_full_campaign(runner, client):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "宝妈群", cutoff=2, sent=2)
+    client.get("/j/store", headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
+    assert "ALL FULL since" in runner.invoke(args=["list-groups"]).output
+    result = runner.invoke(
+        args=["update-group", "store", "宝妈群", "--count", "1", "--cutoff", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1/3, on" in result.output
+    group = Group.get()
+    assert (group.sent, group.cutoff) == (1, 3)
+    assert Campaign.get_by_id(campaign.id).all_full_since is None
+    assert "ALL FULL" not in runner.invoke(args=["list-groups"]).output
+    assert runner.invoke(args=["update-group", "store", str(group.id), "--inactive"]).exit_code == 0
+    assert Group.get().active is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--count", "-1"], "cannot be negative"),
+        (["--cutoff", "0"], "cut-off"),
+        ([], "Nothing to change"),
+        (["--count", "很多"], "is not a valid integer"),
+    ],
+)
+def test_update_group_refuses_bad_values_and_changes_nothing(runner, args, message):
+    make_group(make_campaign(slug="store"), "宝妈群", sent=5)
+    result = runner.invoke(args=["update-group", "store", "宝妈群", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    group = Group.get()
+    assert (group.sent, group.cutoff, group.active) == (5, 200, True)
+
+
+def test_stats_counts_people_per_channel_apart_from_bots(runner, client):
+    campaign = make_campaign(slug="store")
+    make_channel(campaign, "counter", "门店前台")
+    make_channel(campaign, "live", "直播间")
+    make_group(campaign, cutoff=2)
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone) Mobile"}
+    for _ in range(3):  # three people at the counter: two fit, one finds the group full
+        client.get("/j/store?c=counter", headers=phone)
+        client.delete_cookie("qb_v")
+    client.get("/j/store?c=live", headers={"User-Agent": "facebookexternalhit/1.1"})
+    client.get("/j/store", headers=phone)
+    output = runner.invoke(args=["stats", "store"]).output
+    lines = {line.split()[0]: line.split()[-4:] for line in output.splitlines()[2:5]}
+    assert lines["counter"] == ["3", "2", "1", "0"]
+    assert lines["live"] == ["0", "0", "0", "1"]
+    assert lines["（无渠道）"] == ["1", "0", "1", "0"]
