@@ -106,3 +106,24 @@ def test_all_full_and_unknown_pages_are_readable_on_a_phone(site, phone):
     assert response.status == 404
     phone.get_by_text("继续进群").click()
     phone.locator("img.qr").wait_for(state="visible")
+
+
+def test_handbook_works_offline_with_its_diagrams(site, phone):
+    """Nothing is fetched from outside the kit, and Mermaid diagrams still render."""
+    outside = []
+
+    def only_the_kit(route):
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    phone.route("**/*", only_the_kit)
+    phone.goto(f"{site}/handbook/playbooks/pyramid/")
+    # Material swaps each <pre class="mermaid"> source for a <div> holding the drawn diagram
+    # (in a closed shadow root, so the SVG itself cannot be queried).
+    phone.locator("div.mermaid").first.wait_for(state="attached", timeout=15000)
+    assert phone.locator("pre.mermaid").count() == 0
+    assert phone.evaluate("typeof mermaid") == "object"
+    assert outside == []
