@@ -6,17 +6,20 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .db import ImproperlyConfigured, db, open_database
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
 
 
 def create_app(test_config=None):
     app = Flask(__name__, instance_relative_config=True)
     configure(app, test_config)
     register_database(app)
+    register_security(app)
     register_blueprints(app)
     register_commands(app)
     return app
@@ -37,6 +40,8 @@ def configure(app, test_config):
         TRUSTED_PROXIES=0,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # Tokens last as long as the login session; the referrer check is on over HTTPS.
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.from_prefixed_env("QUNBOOK")
     if test_config:
@@ -95,13 +100,24 @@ def register_database(app):
             db.close()
 
 
+def register_security(app):
+    """Server-side sessions, CSRF tokens on every form, security headers on every response."""
+    from . import security
+    from .sessions import DatabaseSessionInterface
+
+    app.session_interface = DatabaseSessionInterface()
+    csrf.init_app(app)
+    security.register(app)
+
+
 def register_blueprints(app):
-    from . import errors, handbook, join, posters
+    from . import console, errors, handbook, join, posters
 
     errors.register(app)
     app.register_blueprint(join.bp)
     app.register_blueprint(posters.bp)
     app.register_blueprint(handbook.bp)
+    app.register_blueprint(console.bp)
 
 
 def register_commands(app):

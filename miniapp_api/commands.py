@@ -7,27 +7,31 @@ from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import demo, livecode
+from . import staff as staff_rules
 from .db import db
 from .groupqr import InvalidGroupQr, check_group_qr
 from .livecode import SetupError, find_campaign, qr_expires_at
 from .migrations import migrate
 from .models import Campaign, Group, utcnow
+from .staff import ROLES, StaffError
 
 
 def fail_clearly(fn):
-    """Set-up errors become a message and exit code 1, never a traceback."""
+    """Runs in the app's context; set-up errors become a message and exit code 1, never a
+    traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             with db.connection_context():
                 return fn(*args, **kwargs)
-        except (SetupError, InvalidGroupQr) as error:
+        except (SetupError, InvalidGroupQr, StaffError) as error:
             raise click.ClickException(str(error)) from None
 
-    return wrapper
+    return with_appcontext(wrapper)
 
 
 @click.command("init-db")
@@ -172,11 +176,25 @@ def stats(campaign):
         click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
 
 
+@click.command("create-staff")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
+@click.option("--name", "display_name", default="", help="Shown in the console, e.g. 陈店长.")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@fail_clearly
+def create_staff(username, role, display_name, password):
+    """Create a staff account: admin, operator, or trainer (sees, never changes)."""
+    staff = staff_rules.create_staff(username, password, role, display_name)
+    staff_rules.audit(None, "staff.create", f"staff:{staff.username}", role=role, by="cli")
+    click.echo(f"Created {staff.role} {staff.username}: log in at {public()}/console/login")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, help="Default: QUNBOOK_PORT or 8000.")
 @click.option("--workers", default=2, show_default=True, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@with_appcontext
 def serve(host, port, workers, threads):
     """Serve the handbook and the mini-app with a production WSGI server (gunicorn)."""
     from gunicorn.app.base import BaseApplication
@@ -241,5 +259,6 @@ ALL = [
     update_group,
     list_groups,
     stats,
+    create_staff,
     serve,
 ]

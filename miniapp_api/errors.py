@@ -1,6 +1,7 @@
 """Friendly pages for people instead of bare HTTP errors."""
 
 from flask import render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 MESSAGES = {
@@ -16,6 +17,11 @@ MESSAGES = {
 
 
 def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        title, hint = "页面已过期", "为了安全，请返回上一页、刷新后再提交一次。"
+        return render_template("errors/error.html", title=title, hint=hint), 400
+
     @app.errorhandler(HTTPException)
     def http_error(error):
         title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))

@@ -1,5 +1,9 @@
 """The built handbook, served from the same process as the mini-app at /handbook/."""
 
+import base64
+import functools
+import hashlib
+import re
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, send_from_directory
@@ -30,4 +34,36 @@ def page(path):
         target = safe_join(str(root), path)
         if target is not None and Path(target).is_dir():
             return redirect(f"/handbook/{path}/", 301)
-    return send_from_directory(root, path, max_age=300)
+    response = send_from_directory(root, path, max_age=300)
+    if path.endswith(".html"):
+        target = Path(safe_join(str(root), path))
+        response.headers["Content-Security-Policy"] = handbook_policy(
+            script_hashes(str(target), target.stat().st_mtime_ns)
+        )
+    return response
+
+
+# The theme's executable inline scripts (a few small snippets, the same on every page) are
+# allowed by hash; JSON data blocks never run. Mermaid draws its diagrams with <style>
+# elements, so styles may be inline; scripts may not.
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)([^>]*)>(.*?)</script>", re.S)
+
+
+@functools.lru_cache(maxsize=1024)
+def script_hashes(path: str, mtime_ns: int) -> tuple[str, ...]:
+    html = Path(path).read_text(encoding="utf-8")
+    found = []
+    for attributes, body in INLINE_SCRIPT.findall(html):
+        if "application/json" in attributes:
+            continue
+        digest = base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()
+        found.append(f"'sha256-{digest}'")
+    return tuple(dict.fromkeys(found))
+
+
+def handbook_policy(hashes: tuple[str, ...]) -> str:
+    return (
+        f"default-src 'self'; script-src 'self' {' '.join(hashes)}; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; "
+        "worker-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    )

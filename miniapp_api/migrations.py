@@ -7,17 +7,26 @@ database to the same shape (playhouse.migrate's add_column, add_index, ...).
 """
 
 from playhouse.migrate import SchemaMigrator
+from playhouse.migrate import migrate as migrate_columns
 
 from .db import db, is_sqlite
-from .models import MODELS, SchemaVersion
+from .models import MODELS, STAFF_MODELS, Campaign, Channel, Group, SchemaVersion, Visit
 
 
 def _initial(migrator: SchemaMigrator) -> None:
-    db.create_tables(MODELS)
+    db.create_tables([Campaign, Channel, Group, Visit, SchemaVersion])
+
+
+def _staff(migrator: SchemaMigrator) -> None:
+    db.create_tables(STAFF_MODELS)
+
+
+def _campaign_template(migrator: SchemaMigrator) -> None:
+    migrate_columns(migrator.add_column("campaign", "template", Campaign.template))
 
 
 # Append only; never edit a step that has shipped.
-STEPS = [_initial]
+STEPS = [_initial, _staff, _campaign_template]
 LATEST = len(STEPS)
 
 
@@ -40,12 +49,29 @@ def migrate() -> tuple[int, int]:
     """Bring the database to the latest version; returns (version before, version after)."""
     before = current_version()
     migrator = SchemaMigrator.from_database(db.obj)
-    with db.atomic():
-        if before == 0:
+    if before == 0:
+        with db.atomic():
             db.create_tables(MODELS)
             SchemaVersion.insert_many([{"version": v} for v in range(1, LATEST + 1)]).execute()
-            return before, LATEST
-        for version in range(before + 1, LATEST + 1):
-            STEPS[version - 1](migrator)
-            SchemaVersion.create(version=version)
+        return before, LATEST
+    if before == LATEST:
+        return before, LATEST
+    # SQLite changes some columns by rebuilding the table (copy, drop, rename); with foreign
+    # keys on, dropping it would cascade and delete every row that references it. SQLite's
+    # documented procedure: keys off outside the transaction, check them before committing.
+    sqlite = is_sqlite()
+    if sqlite:
+        db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        with db.atomic():
+            for version in range(before + 1, LATEST + 1):
+                STEPS[version - 1](migrator)
+                SchemaVersion.create(version=version)
+            if sqlite:
+                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left broken references: {broken[:5]}")
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = ON")
     return before, LATEST

@@ -35,6 +35,8 @@ class Campaign(BaseModel):
     rules = TextField(default="")
     promise = TextField(default="")
     staff_contact = CharField(max_length=120, default="")
+    # The playbook template the campaign was created from ("" when made by hand).
+    template = CharField(max_length=40, default="")
     # Set by the first scan that found no open group; cleared when staff add room.
     all_full_since = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
@@ -91,9 +93,62 @@ class Visit(BaseModel):
         )
 
 
+class Staff(BaseModel):
+    """A member of the operations team. Trainers see everything and change nothing."""
+
+    username = CharField(max_length=64, unique=True)
+    display_name = CharField(max_length=60, default="")
+    role = CharField(max_length=16, constraints=[Check("role IN ('admin', 'operator', 'trainer')")])
+    password_hash = CharField(max_length=255)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class StaffSession(BaseModel):
+    """A server-side login session; the cookie holds a token whose hash is stored here, so
+    deleting the row (logout, password change) ends the session for real."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    staff = ForeignKeyField(Staff, backref="sessions", null=True, on_delete="CASCADE")
+    data = TextField(default="{}")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+
+
+class LoginAttempt(BaseModel):
+    username = CharField(max_length=64)
+    ip_hash = CharField(max_length=64)
+    succeeded = BooleanField()
+    at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("username", "at"), False), (("ip_hash", "at"), False))
+
+
+class ApiToken(BaseModel):
+    staff = ForeignKeyField(Staff, backref="api_tokens", on_delete="CASCADE")
+    name = CharField(max_length=60)
+    token_hash = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=12)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class AuditEntry(BaseModel):
+    """Who changed what, and when."""
+
+    staff = ForeignKeyField(Staff, backref="audit_entries", null=True, on_delete="SET NULL")
+    action = CharField(max_length=64)
+    target = CharField(max_length=120)
+    detail = TextField(default="{}")
+    at = DateTimeField(default=utcnow, index=True)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField(default=utcnow)
 
 
-MODELS = [Campaign, Channel, Group, Visit, SchemaVersion]
+STAFF_MODELS = [Staff, StaffSession, LoginAttempt, ApiToken, AuditEntry]
+MODELS = [Campaign, Channel, Group, Visit, *STAFF_MODELS, SchemaVersion]

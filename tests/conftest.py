@@ -7,6 +7,7 @@ reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as i
 
 import io
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -91,8 +92,9 @@ def app(database_url, tmp_path):
     app = create_app(make_config(database_url, tmp_path))
     with db.connection_context():
         migrate()
-    with app.app_context():
-        yield app
+    # No app context held open: each request must get its own, as in production (g is per
+    # request there, and a shared one would leak between a test's requests).
+    yield app
 
 
 @pytest.fixture
@@ -163,3 +165,56 @@ def built(tmp_path_factory):
         timeout=300,
     )
     return site, result
+
+
+# ---------------------------------------------------------------- staff
+
+STAFF_PASSWORD = "正确的马电池订书钉-2026"
+
+
+def make_staff(username="chen", role="operator", password=STAFF_PASSWORD, **overrides):
+    from miniapp_api import staff
+
+    return staff.create_staff(username, password, role, overrides.get("display_name", "陈店长"))
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(response) -> str:
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match[1]
+
+
+class StaffActions:
+    """flaskr's AuthActions, for the console: log in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username="chen", password=STAFF_PASSWORD, next_url=""):
+        token = csrf_from(self.client.get("/console/login"))
+        return self.client.post(
+            "/console/login",
+            data={
+                "username": username,
+                "password": password,
+                "csrf_token": token,
+                "next": next_url,
+            },
+        )
+
+    def logout(self):
+        token = csrf_from(self.client.get("/console/"))
+        return self.client.post("/console/logout", data={"csrf_token": token})
+
+    def post(self, url, data=None, **kw):
+        """POST a console form with the CSRF token of the page it lives on."""
+        token = csrf_from(self.client.get(kw.pop("page", url)))
+        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
+
+
+@pytest.fixture
+def staff_actions(client):
+    return StaffActions(client)

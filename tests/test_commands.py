@@ -200,3 +200,34 @@ def test_stats_counts_people_per_channel_apart_from_bots(runner, client):
     assert lines["counter"] == ["3", "2", "1", "0"]
     assert lines["live"] == ["0", "0", "0", "1"]
     assert lines["（无渠道）"] == ["1", "0", "1", "0"]
+
+
+def test_create_staff_from_the_command_line(runner):
+    result = runner.invoke(
+        args=["create-staff", "Chen", "--role", "admin", "--name", "陈店长"],
+        input="一个足够长的密码-2026\n一个足够长的密码-2026\n",
+    )
+    assert result.exit_code == 0, result.output
+    from miniapp_api.models import Staff
+
+    staff = Staff.get()
+    assert (staff.username, staff.role, staff.display_name) == ("chen", "admin", "陈店长")
+    assert staff.password_hash.startswith("$argon2id$")
+    assert "一个足够长的密码" not in staff.password_hash
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "message"),
+    [
+        (["ab"], "一个足够长的密码-2026", "not usable"),
+        (["chen"], "short", "at least 10 characters"),
+        (["chen", "--role", "boss"], "一个足够长的密码-2026", "Invalid value for '--role'"),
+    ],
+)
+def test_create_staff_refuses_bad_input(runner, args, password, message):
+    result = runner.invoke(args=["create-staff", *args], input=f"{password}\n{password}\n")
+    assert result.exit_code != 0
+    assert message in result.output
+    from miniapp_api.models import Staff
+
+    assert Staff.select().count() == 0
