@@ -218,3 +218,17 @@ class StaffActions:
 @pytest.fixture
 def staff_actions(client):
     return StaffActions(client)
+
+
+@pytest.fixture
+def login_as(staff_actions):
+    """login_as("trainer") creates that staff member, logs the client in, returns the actions."""
+
+    def login(role="operator", username=None):
+        username = username or f"{role}-1"
+        make_staff(username, role)
+        response = staff_actions.login(username)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return staff_actions
+
+    return login

@@ -1,0 +1,3 @@
+"""Placeholder: being written now (issue 4)."""
+
+from . import bp  # noqa: F401
