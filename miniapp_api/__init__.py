@@ -111,9 +111,10 @@ def register_security(app):
 
 
 def register_blueprints(app):
-    from . import api, console, errors, handbook, join, posters
+    from . import api, console, errors, handbook, join, markdown_text, posters
 
     errors.register(app)
+    markdown_text.register(app)
     app.register_blueprint(join.bp)
     app.register_blueprint(posters.bp)
     app.register_blueprint(handbook.bp)

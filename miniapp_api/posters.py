@@ -8,6 +8,7 @@ from flask import Blueprint, Response, abort, current_app, request
 
 from . import render
 from .livecode import CHANNEL_CODE, SLUG, SetupError, find_campaign, join_url
+from .markdown_text import plain_text
 from .models import Campaign, Channel
 
 bp = Blueprint("posters", __name__, cli_group=None)
@@ -26,7 +27,7 @@ RENDER_LOCK = threading.Lock()
 def poster_content(campaign: Campaign, channel: Channel | None, public_url: str) -> dict:
     return {
         "title": campaign.title,
-        "subtitle": campaign.promise,
+        "subtitle": plain_text(campaign.promise),
         "qr_url": join_url(public_url, campaign.slug, channel.code if channel else None),
         "channel_label": channel.label if channel else "",
     }
