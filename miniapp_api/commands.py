@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 
 from . import demo, livecode
 from . import staff as staff_rules
+from .attention import needs_attention
 from .db import db
 from .groupqr import InvalidGroupQr, check_group_qr
 from .livecode import SetupError, find_campaign, qr_expires_at
@@ -176,6 +177,19 @@ def stats(campaign):
         click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
 
 
+@click.command("attention")
+@fail_clearly
+def attention():
+    """List what needs staff attention; exit 1 when anything does (for cron)."""
+    items = needs_attention()
+    for item in items:
+        where = f"{item.campaign} {item.group}".strip()
+        click.echo(f"[{item.kind}] {where}: {item.message}")
+    if items:
+        raise SystemExit(1)
+    click.echo("Nothing needs attention.")
+
+
 @click.command("create-staff")
 @click.argument("username")
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
@@ -259,6 +273,7 @@ ALL = [
     update_group,
     list_groups,
     stats,
+    attention,
     create_staff,
     serve,
 ]

@@ -40,12 +40,12 @@ def open_groups_query(campaign_id: int, now: datetime):
     """Groups a person can be sent to now, in the campaign's order."""
     return (
         Group.select(Group.id, Group.name, Group.qr_digest)
-        .where((Group.campaign == campaign_id) & _open(now))
+        .where((Group.campaign == campaign_id) & open_condition(now))
         .order_by(Group.position, Group.id)
     )
 
 
-def _open(now: datetime):
+def open_condition(now: datetime):
     """The condition a group must meet to take one more person now."""
     return Group.active & (Group.sent < Group.cutoff) & (Group.qr_generated_at > now - QR_LIFETIME)
 
@@ -86,7 +86,7 @@ def hot_sql(p: str) -> dict[str, str]:
 
     Measured: building these with Peewee's query builder on every scan cost more than
     running them, so the busiest path keeps them as plain SQL. The open-group condition is
-    the one in _open(); the tests run these statements on SQLite and PostgreSQL.
+    the one in open_condition(); the tests run these statements on SQLite and PostgreSQL.
     """
     # Only the driver's placeholder is interpolated; every value is a bound parameter.
     if p not in ("?", "%s"):

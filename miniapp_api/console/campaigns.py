@@ -1,3 +1,249 @@
-"""Placeholder: being written now (issue 4)."""
+"""Campaigns from playbook templates, their channels, and the upkeep of group QR codes."""
 
-from . import bp  # noqa: F401
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from peewee import JOIN, fn
+
+from .. import livecode, playbooks
+from ..attention import needs_attention
+from ..groupqr import InvalidGroupQr, check_group_qr
+from ..livecode import QR_LIFETIME, SetupError
+from ..models import AuditEntry, Campaign, Channel, Group, Staff, utcnow
+from ..staff import audit
+from . import bp, current_staff, editor_required, staff_required
+from .pagination import paginate
+
+
+def _campaign(slug: str) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.slug == slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _group(campaign: Campaign, group_id: int) -> Group:
+    group = Group.get_or_none((Group.id == group_id) & (Group.campaign == campaign))
+    if group is None:
+        abort(404)
+    return group
+
+
+def _back(campaign: Campaign):
+    return redirect(url_for("console.campaign", slug=campaign.slug))
+
+
+def _int(name: str) -> int | None:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.lstrip("-").isdigit() or len(value) > 9:
+        raise SetupError(f"「{value}」不是整数：请填写数字。")
+    return int(value)
+
+
+@bp.get("/campaigns")
+@staff_required()
+def campaigns():
+    open_groups = fn.SUM(livecode.open_condition(utcnow()).cast("integer"))
+    query = (
+        Campaign.select(
+            Campaign,
+            fn.COUNT(Group.id).alias("group_count"),
+            fn.COALESCE(fn.SUM(Group.sent), 0).alias("people_sent"),
+            fn.COALESCE(open_groups, 0).alias("open_count"),
+        )
+        .join(Group, JOIN.LEFT_OUTER)
+        .group_by(Campaign.id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    page = paginate(query, request.args.get("page"))
+    return render_template("console/campaigns/list.html", page=page)
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@editor_required
+def new_campaign():
+    key = request.values.get("template", "")
+    chosen = playbooks.template(key)
+    if request.method == "GET" or chosen is None:
+        if request.method == "POST":
+            flash("请先选一个模板。", "error")
+        return render_template(
+            "console/campaigns/new.html", templates=playbooks.templates(), key=key, chosen=chosen
+        )
+    form = request.form
+    try:
+        campaign = playbooks.create_from_template(
+            key,
+            form.get("slug", ""),
+            **{name: form.get(name, "") for name in (*playbooks.FIELDS, "staff_contact")},
+        )
+    except SetupError as error:
+        flash(str(error), "error")
+        return render_template(
+            "console/campaigns/new.html", templates=playbooks.templates(), key=key, chosen=chosen
+        ), 400
+    audit(current_staff(), "campaign.create", f"campaign:{campaign.slug}", template=key)
+    flash(f"已按「{chosen['name']}」模板建好活动，下一步：给每个群上传二维码。", "info")
+    return _back(campaign)
+
+
+@bp.get("/campaigns/<slug>")
+@staff_required()
+def campaign(slug):
+    found = _campaign(slug)
+    groups = list(found.groups.order_by(Group.position, Group.id))
+    channels = list(found.channels.order_by(Channel.id))
+    now = utcnow()
+    return render_template(
+        "console/campaigns/show.html",
+        campaign=found,
+        groups=groups,
+        channels=channels,
+        template=playbooks.template(found.template),
+        stats=livecode.channel_stats(found),
+        now=now,
+        lifetime=QR_LIFETIME,
+        public_url=current_app.config["PUBLIC_URL"],
+    )
+
+
+@bp.post("/campaigns/<slug>/edit")
+@editor_required
+def edit_campaign(slug):
+    found = _campaign(slug)
+    changes = {}
+    for name, limit in (("title", 120), ("promise", 2000), ("description", 4000), ("rules", 4000)):
+        value = (request.form.get(name) or "").strip()
+        if len(value) > limit or (name == "title" and not value):
+            flash(f"{name} 需要 1–{limit} 个字符。", "error")
+            return _back(found)
+        changes[name] = value
+    changes["staff_contact"] = (request.form.get("staff_contact") or "").strip()[:120]
+    Campaign.update(**changes).where(Campaign.id == found.id).execute()
+    audit(current_staff(), "campaign.edit", f"campaign:{found.slug}", fields=sorted(changes))
+    flash("已保存。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/channels")
+@editor_required
+def add_channel(slug):
+    found = _campaign(slug)
+    try:
+        channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
+    except SetupError as error:
+        flash(str(error), "error")
+        return _back(found)
+    audit(current_staff(), "channel.create", f"campaign:{found.slug}", code=channel.code)
+    flash(f"已添加渠道 {channel.label}。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups")
+@editor_required
+def add_group(slug):
+    found = _campaign(slug)
+    try:
+        cutoff = _int("cutoff") or 200
+        group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
+    except SetupError as error:
+        flash(str(error), "error")
+        return _back(found)
+    audit(current_staff(), "group.create", f"group:{group.id}", name=group.name, cutoff=cutoff)
+    flash(f"已添加 {group.name}，请上传它的二维码。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>/qr")
+@editor_required
+def upload_group_qr(slug, group_id):
+    found = _campaign(slug)
+    group = _group(found, group_id)
+    upload = request.files.get("qr")
+    try:
+        if upload is None or not upload.filename:
+            raise SetupError("请选择群二维码图片（PNG 或 JPEG）。")
+        with upload.stream:
+            data = upload.read()
+        stored, payload, digest = check_group_qr(data)
+        generated_at = _generated_at(request.form.get("generated"))
+        livecode.set_group_qr(group, stored, digest, payload, generated_at)
+    except (SetupError, InvalidGroupQr) as error:
+        flash(str(error), "error")
+        return _back(found)
+    audit(current_staff(), "group.qr", f"group:{group.id}", generated_at=generated_at)
+    flash(f"{group.name} 的二维码已更新，7 天内有效。", "info")
+    return _back(found)
+
+
+def _generated_at(text: str | None) -> datetime:
+    """The form's local time (datetime-local input), as naive UTC; empty means now."""
+    if not text:
+        return utcnow()
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        raise SetupError("生成时间格式不对：请用日期时间选择器填写。") from None
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>")
+@editor_required
+def update_group(slug, group_id):
+    found = _campaign(slug)
+    group = _group(found, group_id)
+    try:
+        active = {"on": True, "off": False}.get(request.form.get("active", ""))
+        updated = livecode.update_group(
+            group, cutoff=_int("cutoff"), sent=_int("sent"), active=active
+        )
+    except SetupError as error:
+        flash(str(error), "error")
+        return _back(found)
+    audit(
+        current_staff(),
+        "group.update",
+        f"group:{group.id}",
+        cutoff=updated.cutoff,
+        sent=updated.sent,
+        active=updated.active,
+    )
+    flash(f"{updated.name} 已更新。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>/move")
+@editor_required
+def move_group(slug, group_id):
+    found = _campaign(slug)
+    group = _group(found, group_id)
+    ordered = list(found.groups.order_by(Group.position, Group.id))
+    index = next(i for i, g in enumerate(ordered) if g.id == group.id)
+    other = index + (-1 if request.form.get("direction") == "up" else 1)
+    if 0 <= other < len(ordered):
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, g in enumerate(ordered, start=1):
+            Group.update(position=position).where(Group.id == g.id).execute()
+        audit(current_staff(), "group.move", f"group:{group.id}", position=other + 1)
+    return _back(found)
+
+
+@bp.get("/attention")
+@staff_required()
+def attention():
+    return render_template("console/attention.html", items=needs_attention())
+
+
+@bp.get("/audit")
+@staff_required("admin")
+def audit_log():
+    query = (
+        AuditEntry.select(AuditEntry, Staff)
+        .join(Staff, JOIN.LEFT_OUTER)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
+    return render_template("console/audit.html", page=paginate(query, request.args.get("page")))
