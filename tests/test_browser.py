@@ -127,3 +127,50 @@ def test_handbook_works_offline_with_its_diagrams(site, phone):
     assert phone.locator("pre.mermaid").count() == 0
     assert phone.evaluate("typeof mermaid") == "object"
     assert outside == []
+
+
+def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
+    """Log in, create a campaign from a template, upload a group QR, scan its live code on a
+    phone, and see that person counted on the campaign page."""
+    from conftest import group_qr_png, make_staff
+
+    from miniapp_api.db import db
+
+    with db.connection_context():
+        make_staff("browser-op", "operator")
+    qr = tmp_path / "group-qr.png"
+    qr.write_bytes(group_qr_png("https://weixin.qq.com/g/控制台测试"))
+
+    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = desk.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{site}/console/")
+    page.fill("input[name=username]", "browser-op")
+    page.fill("input[name=password]", "正确的马电池订书钉-2026")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site}/console/")
+    page.goto(f"{site}/console/campaigns/new?template=store-live-code")
+    page.fill("input[name=slug]", "browser-store")
+    page.click("form:has(input[name=slug]) button[type=submit]")
+    page.wait_for_url(f"{site}/console/campaigns/browser-store")
+    page.locator("input[name=qr]").first.set_input_files(str(qr))
+    page.locator("form:has(input[name=qr]) button").first.click()
+    page.wait_for_load_state()
+    assert "二维码已更新" in page.content()
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                user_agent=WECHAT_IPHONE)  # fmt: skip
+    member = phone.new_page()
+    member.goto(f"{site}/j/browser-store?c=counter")
+    member.locator("img.qr").wait_for(state="visible")
+    assert "会员1群" in member.locator(".group-name").inner_text()
+    phone.close()
+
+    page.reload()
+    row = page.locator("tr", has_text="门店前台").first
+    assert row.locator("td").nth(1).inner_text() == "1"  # one person's scan
+    assert row.locator("td").nth(2).inner_text() == "1"  # sent into a group
+    assert "1/200" in page.content()
+    assert errors == []  # no CSP violations or script errors on console pages
+    desk.close()
