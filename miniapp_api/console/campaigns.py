@@ -1,5 +1,6 @@
 """Campaigns from playbook templates, their channels, and the upkeep of group QR codes."""
 
+import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,20 @@ def _group(campaign: Campaign, group_id: int) -> Group:
 
 def _back(campaign: Campaign):
     return redirect(url_for("console.campaign", slug=campaign.slug))
+
+
+def refused_back(view):
+    """A change the rules refuse is flashed on the campaign page it came from; nothing stored."""
+
+    @functools.wraps(view)
+    def wrapped(slug, **kwargs):
+        try:
+            return view(slug, **kwargs)
+        except (SetupError, InvalidGroupQr) as error:
+            flash(str(error), "error")
+            return redirect(url_for("console.campaign", slug=slug))
+
+    return wrapped
 
 
 def _int(name: str) -> int | None:
@@ -130,13 +145,10 @@ def edit_campaign(slug):
 
 @bp.post("/campaigns/<slug>/channels")
 @editor_required
+@refused_back
 def add_channel(slug):
     found = _campaign(slug)
-    try:
-        channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
-    except SetupError as error:
-        flash(str(error), "error")
-        return _back(found)
+    channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
     audit(current_staff(), "channel.create", f"campaign:{found.slug}", code=channel.code)
     flash(f"已添加渠道 {channel.label}。", "info")
     return _back(found)
@@ -144,14 +156,11 @@ def add_channel(slug):
 
 @bp.post("/campaigns/<slug>/groups")
 @editor_required
+@refused_back
 def add_group(slug):
     found = _campaign(slug)
-    try:
-        cutoff = _int("cutoff") or 200
-        group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
-    except SetupError as error:
-        flash(str(error), "error")
-        return _back(found)
+    cutoff = _int("cutoff") or 200
+    group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
     audit(current_staff(), "group.create", f"group:{group.id}", name=group.name, cutoff=cutoff)
     flash(f"已添加 {group.name}，请上传它的二维码。", "info")
     return _back(found)
@@ -159,21 +168,18 @@ def add_group(slug):
 
 @bp.post("/campaigns/<slug>/groups/<int:group_id>/qr")
 @editor_required
+@refused_back
 def upload_group_qr(slug, group_id):
     found = _campaign(slug)
     group = _group(found, group_id)
     upload = request.files.get("qr")
-    try:
-        if upload is None or not upload.filename:
-            raise SetupError("请选择群二维码图片（PNG 或 JPEG）。")
-        with upload.stream:
-            data = upload.read()
-        stored, payload, digest = check_group_qr(data)
-        generated_at = _generated_at(request.form.get("generated"))
-        livecode.set_group_qr(group, stored, digest, payload, generated_at)
-    except (SetupError, InvalidGroupQr) as error:
-        flash(str(error), "error")
-        return _back(found)
+    if upload is None or not upload.filename:
+        raise SetupError("请选择群二维码图片（PNG 或 JPEG）。")
+    with upload.stream:
+        data = upload.read()
+    stored, payload, digest = check_group_qr(data)
+    generated_at = _generated_at(request.form.get("generated"))
+    livecode.set_group_qr(group, stored, digest, payload, generated_at)
     audit(current_staff(), "group.qr", f"group:{group.id}", generated_at=generated_at)
     flash(f"{group.name} 的二维码已更新，7 天内有效。", "info")
     return _back(found)
@@ -193,17 +199,12 @@ def _generated_at(text: str | None) -> datetime:
 
 @bp.post("/campaigns/<slug>/groups/<int:group_id>")
 @editor_required
+@refused_back
 def update_group(slug, group_id):
     found = _campaign(slug)
     group = _group(found, group_id)
-    try:
-        active = {"on": True, "off": False}.get(request.form.get("active", ""))
-        updated = livecode.update_group(
-            group, cutoff=_int("cutoff"), sent=_int("sent"), active=active
-        )
-    except SetupError as error:
-        flash(str(error), "error")
-        return _back(found)
+    active = {"on": True, "off": False}.get(request.form.get("active", ""))
+    updated = livecode.update_group(group, cutoff=_int("cutoff"), sent=_int("sent"), active=active)
     audit(
         current_staff(),
         "group.update",
