@@ -4,14 +4,24 @@ import functools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from peewee import JOIN, fn
 
 from .. import livecode, playbooks
 from ..attention import needs_attention
+from ..csvexport import to_csv
 from ..groupqr import InvalidGroupQr, check_group_qr
 from ..livecode import QR_LIFETIME, SetupError
-from ..models import AuditEntry, Campaign, Channel, Group, Staff, utcnow
+from ..models import AuditEntry, Campaign, Channel, Group, Staff, Visit, utcnow
 from ..staff import audit
 from . import bp, current_staff, editor_required, staff_required
 from .pagination import paginate
@@ -231,6 +241,71 @@ def move_group(slug, group_id):
             Group.update(position=position).where(Group.id == g.id).execute()
         audit(current_staff(), "group.move", f"group:{group.id}", position=other + 1)
     return _back(found)
+
+
+@bp.get("/campaigns/<slug>/visits.csv")
+@staff_required()
+def export_visits(slug):
+    """Every visit of the campaign, oldest first, in local time. Never visitor keys or IP
+    hashes: an export leaves the system, so it carries nothing that identifies a person."""
+    found = _campaign(slug)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    utc = ZoneInfo("UTC")
+    labels = {c.id: c.label for c in found.channels}
+    names = {g.id: g.name for g in found.groups}
+    visits = (
+        Visit.select(Visit.created_at, Visit.channel, Visit.agent, Visit.outcome, Visit.group)
+        .where(Visit.campaign == found)
+        .order_by(Visit.created_at, Visit.id)
+        .tuples()
+        .iterator()
+    )
+    rows = (
+        (
+            at.replace(tzinfo=utc).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+            labels.get(channel_id, ""),
+            agent,
+            outcome,
+            names.get(group_id, ""),
+        )
+        for at, channel_id, agent, outcome, group_id in visits
+    )
+    return _csv(f"{found.slug}-visits.csv", ["时间", "渠道", "访客类型", "结果", "群"], rows)
+
+
+@bp.get("/campaigns/<slug>/groups.csv")
+@staff_required()
+def export_groups(slug):
+    found = _campaign(slug)
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+
+    def local(moment):
+        if moment is None:
+            return ""
+        return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    rows = (
+        (
+            g.position,
+            g.name,
+            g.cutoff,
+            g.sent,
+            "启用" if g.active else "停用",
+            local(g.qr_generated_at),
+            local(g.qr_generated_at + QR_LIFETIME if g.qr_generated_at else None),
+        )
+        for g in found.groups.order_by(Group.position, Group.id)
+    )
+    header = ["顺序", "群", "截止人数", "已送人数", "状态", "二维码生成", "二维码过期"]
+    return _csv(f"{found.slug}-groups.csv", header, rows)
+
+
+def _csv(filename: str, header: list[str], rows) -> Response:
+    return Response(
+        to_csv(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.get("/attention")
