@@ -181,10 +181,10 @@ def stats(campaign):
 @fail_clearly
 def attention():
     """List what needs staff attention; exit 1 when anything does (for cron)."""
-    items = needs_attention()
+    items = needs_attention(tz=current_app.config["TIMEZONE"])
     for item in items:
-        where = f"{item.campaign} {item.group}".strip()
-        click.echo(f"[{item.kind}] {where}: {item.message}")
+        where = f"{item['campaign']} {item['group']}".strip()
+        click.echo(f"[{item['kind']}] {where}: {item['message']}")
     if items:
         raise SystemExit(1)
     click.echo("Nothing needs attention.")

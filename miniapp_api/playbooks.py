@@ -10,19 +10,44 @@ from pathlib import Path
 
 from . import livecode
 from .db import db
+from .livecode import SLUG, SetupError
 from .models import Campaign
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "campaign_templates.json"
 FIELDS = ("title", "promise", "description", "rules")
+LIMITS = {"title": 120, "promise": 2000, "description": 4000, "rules": 4000, "staff_contact": 120}
+LABELS = {
+    "title": "标题",
+    "promise": "承诺",
+    "description": "介绍",
+    "rules": "群规",
+    "staff_contact": "群满时联系谁",
+}
 
 
 @functools.cache
 def templates() -> dict[str, dict]:
-    return json.loads(TEMPLATES.read_text(encoding="utf-8"))
+    """{key: template}, in the file's order; each template also carries its own key."""
+    data = json.loads(TEMPLATES.read_text(encoding="utf-8"))
+    return {key: {"key": key, **template} for key, template in data.items()}
 
 
 def template(key: str | None) -> dict | None:
     return templates().get(key or "")
+
+
+def campaign_text(fields: dict, defaults: dict | None = None) -> dict:
+    """The campaign's text fields, trimmed and checked; empty ones take the template's text.
+    Messages are for the console's staff, so they are Chinese and say what to do."""
+    values = {}
+    for name in (*FIELDS, "staff_contact"):
+        value = (fields.get(name) or "").strip() or (defaults or {}).get(name, "")
+        if len(value) > LIMITS[name]:
+            raise SetupError(f"{LABELS[name]}最多 {LIMITS[name]} 个字，现在有 {len(value)} 个。")
+        values[name] = value
+    if not values["title"]:
+        raise SetupError("请填写标题。")
+    return values
 
 
 def create_from_template(key: str, slug: str, **fields) -> Campaign:
@@ -30,13 +55,23 @@ def create_from_template(key: str, slug: str, **fields) -> Campaign:
     all or nothing."""
     chosen = template(key)
     if chosen is None:
-        raise livecode.SetupError(f"No template {key!r}: pick one from the list.")
-    values = {name: fields.get(name) or chosen[name] for name in FIELDS}
-    values["staff_contact"] = fields.get("staff_contact", "")
-    with db.atomic():
-        campaign = livecode.create_campaign(slug, template=key, **values)
-        for code, label in chosen["channels"]:
-            livecode.add_channel(campaign, code, label)
-        for name, cutoff in chosen["groups"]:
-            livecode.add_group(campaign, name, cutoff=cutoff)
+        raise SetupError("请先从列表里选一个模板。")
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise SetupError(
+            f"活码地址「{slug}」不能用在链接里：请用 1–64 个小写字母、数字或连字符，如 store-2026。"
+        )
+    values = campaign_text(fields, chosen)
+    try:
+        with db.atomic():
+            campaign = livecode.create_campaign(slug, template=key, **values)
+            for code, label in chosen["channels"]:
+                livecode.add_channel(campaign, code, label)
+            for name, cutoff in chosen["groups"]:
+                livecode.add_group(campaign, name, cutoff=cutoff)
+    except SetupError:
+        # The unique index refused the slug (perhaps a concurrent request took it).
+        if Campaign.select().where(Campaign.slug == slug).exists():
+            raise SetupError(f"活码地址「{slug}」已经被另一个活动用了：请换一个。") from None
+        raise
     return campaign

@@ -17,11 +17,12 @@ from flask import (
 from peewee import JOIN, fn
 
 from .. import livecode, playbooks
-from ..attention import needs_attention
+from ..attention import count_by_campaign, group_state, needs_attention
 from ..csvexport import to_csv
+from ..db import db
 from ..groupqr import InvalidGroupQr, check_group_qr
 from ..livecode import QR_LIFETIME, SetupError
-from ..models import AuditEntry, Campaign, Channel, Group, Staff, Visit, utcnow
+from ..models import Campaign, Channel, Group, Visit, utcnow
 from ..staff import audit
 from . import bp, current_staff, editor_required, staff_required
 from .pagination import paginate
@@ -53,7 +54,7 @@ def refused_back(view):
         try:
             return view(slug, **kwargs)
         except (SetupError, InvalidGroupQr) as error:
-            flash(str(error), "error")
+            flash(f"没有保存：{error}", "error")
             return redirect(url_for("console.campaign", slug=slug))
 
     return wrapped
@@ -68,9 +69,35 @@ def _int(name: str) -> int | None:
     return int(value)
 
 
-@bp.get("/campaigns")
-@staff_required()
-def campaigns():
+def _tz() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
+    """A stored naive-UTC time in the app's time zone, as staff read clocks."""
+    if moment is None:
+        return ""
+    zone = ZoneInfo(_tz())
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone).strftime(pattern)
+
+
+@bp.context_processor
+def console_helpers():
+    # Callables, not values: a page pays only for what it uses (the home page calls the
+    # attention list and the campaign list; the view in auth.py passes nothing).
+    return {
+        "local_time": local_time,
+        "attention_items": lambda: needs_attention(tz=_tz()),
+        "campaign_page": campaign_page,
+    }
+
+
+def campaign_page(
+    page_arg: str | None = None, per_page: int | None = None, attention: list | None = None
+):
+    """One page of campaigns, newest first, each with its group count, open groups, people
+    sent and needs-attention flags (from `attention` when the caller has the list already);
+    four queries at most, however many campaigns and groups."""
     open_groups = fn.SUM(livecode.open_condition(utcnow()).cast("integer"))
     query = (
         Campaign.select(
@@ -83,21 +110,36 @@ def campaigns():
         .group_by(Campaign.id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
-    page = paginate(query, request.args.get("page"))
+    page = paginate(query, page_arg, **({"per_page": per_page} if per_page else {}))
+    flags = count_by_campaign(needs_attention(tz=_tz()) if attention is None else attention)
+    for campaign in page.items:
+        campaign.flags = flags.get(campaign.slug, {})
+    return page
+
+
+@bp.get("/campaigns")
+@staff_required()
+def campaigns():
+    page = campaign_page(request.args.get("page"))
     return render_template("console/campaigns/list.html", page=page)
+
+
+def _new_form(key: str, status: int = 200):
+    page = render_template(
+        "console/campaigns/new.html",
+        templates=playbooks.templates(),
+        key=key,
+        chosen=playbooks.template(key),
+    )
+    return page, status
 
 
 @bp.route("/campaigns/new", methods=["GET", "POST"])
 @editor_required
 def new_campaign():
     key = request.values.get("template", "")
-    chosen = playbooks.template(key)
-    if request.method == "GET" or chosen is None:
-        if request.method == "POST":
-            flash("请先选一个模板。", "error")
-        return render_template(
-            "console/campaigns/new.html", templates=playbooks.templates(), key=key, chosen=chosen
-        )
+    if request.method == "GET":
+        return _new_form(key)
     form = request.form
     try:
         campaign = playbooks.create_from_template(
@@ -106,12 +148,11 @@ def new_campaign():
             **{name: form.get(name, "") for name in (*playbooks.FIELDS, "staff_contact")},
         )
     except SetupError as error:
-        flash(str(error), "error")
-        return render_template(
-            "console/campaigns/new.html", templates=playbooks.templates(), key=key, chosen=chosen
-        ), 400
+        flash(f"没有建成：{error}", "error")
+        return _new_form(key, 400)
     audit(current_staff(), "campaign.create", f"campaign:{campaign.slug}", template=key)
-    flash(f"已按「{chosen['name']}」模板建好活动，下一步：给每个群上传二维码。", "info")
+    name = playbooks.template(key)["name"]
+    flash(f"已按「{name}」模板建好活动，下一步：给每个群上传二维码。", "info")
     return _back(campaign)
 
 
@@ -119,9 +160,19 @@ def new_campaign():
 @staff_required()
 def campaign(slug):
     found = _campaign(slug)
-    groups = list(found.groups.order_by(Group.position, Group.id))
-    channels = list(found.channels.order_by(Channel.id))
     now = utcnow()
+    # Every column but the QR image, which the page links to rather than embeds.
+    columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
+    groups = list(
+        Group.select(*columns).where(Group.campaign == found).order_by(Group.position, Group.id)
+    )
+    for g in groups:
+        g.state = group_state(g, now)
+        g.expires_at = livecode.qr_expires_at(g)
+    public_url = current_app.config["PUBLIC_URL"]
+    channels = list(found.channels.order_by(Channel.id))
+    for c in channels:
+        c.live_url = livecode.join_url(public_url, found.slug, c.code)
     return render_template(
         "console/campaigns/show.html",
         campaign=found,
@@ -130,26 +181,22 @@ def campaign(slug):
         template=playbooks.template(found.template),
         stats=livecode.channel_stats(found),
         now=now,
-        lifetime=QR_LIFETIME,
-        public_url=current_app.config["PUBLIC_URL"],
+        live_url=livecode.join_url(public_url, found.slug),
     )
 
 
 @bp.post("/campaigns/<slug>/edit")
 @editor_required
+@refused_back
 def edit_campaign(slug):
     found = _campaign(slug)
-    changes = {}
-    for name, limit in (("title", 120), ("promise", 2000), ("description", 4000), ("rules", 4000)):
-        value = (request.form.get(name) or "").strip()
-        if len(value) > limit or (name == "title" and not value):
-            flash(f"{name} 需要 1–{limit} 个字符。", "error")
-            return _back(found)
-        changes[name] = value
-    changes["staff_contact"] = (request.form.get("staff_contact") or "").strip()[:120]
+    # A field the form did not send keeps its text; one sent empty is cleared.
+    names = (*playbooks.FIELDS, "staff_contact")
+    changes = playbooks.campaign_text({n: request.form.get(n, getattr(found, n)) for n in names})
     Campaign.update(**changes).where(Campaign.id == found.id).execute()
-    audit(current_staff(), "campaign.edit", f"campaign:{found.slug}", fields=sorted(changes))
-    flash("已保存。", "info")
+    changed = sorted(name for name, value in changes.items() if getattr(found, name) != value)
+    audit(current_staff(), "campaign.edit", f"campaign:{found.slug}", fields=changed)
+    flash("活动文字已保存。", "info")
     return _back(found)
 
 
@@ -159,8 +206,14 @@ def edit_campaign(slug):
 def add_channel(slug):
     found = _campaign(slug)
     channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
-    audit(current_staff(), "channel.create", f"campaign:{found.slug}", code=channel.code)
-    flash(f"已添加渠道 {channel.label}。", "info")
+    audit(
+        current_staff(),
+        "channel.create",
+        f"campaign:{found.slug}",
+        code=channel.code,
+        label=channel.label,
+    )
+    flash(f"已添加渠道 {channel.label}：海报和活码链接见下方。", "info")
     return _back(found)
 
 
@@ -171,7 +224,14 @@ def add_group(slug):
     found = _campaign(slug)
     cutoff = _int("cutoff") or 200
     group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
-    audit(current_staff(), "group.create", f"group:{group.id}", name=group.name, cutoff=cutoff)
+    audit(
+        current_staff(),
+        "group.create",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        cutoff=cutoff,
+    )
     flash(f"已添加 {group.name}，请上传它的二维码。", "info")
     return _back(found)
 
@@ -190,7 +250,14 @@ def upload_group_qr(slug, group_id):
     stored, payload, digest = check_group_qr(data)
     generated_at = _generated_at(request.form.get("generated"))
     livecode.set_group_qr(group, stored, digest, payload, generated_at)
-    audit(current_staff(), "group.qr", f"group:{group.id}", generated_at=generated_at)
+    audit(
+        current_staff(),
+        "group.qr",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        generated_at=generated_at,
+    )
     flash(f"{group.name} 的二维码已更新，7 天内有效。", "info")
     return _back(found)
 
@@ -203,7 +270,7 @@ def _generated_at(text: str | None) -> datetime:
         local = datetime.fromisoformat(text)
     except ValueError:
         raise SetupError("生成时间格式不对：请用日期时间选择器填写。") from None
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    zone = ZoneInfo(_tz())
     return local.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
@@ -214,14 +281,23 @@ def update_group(slug, group_id):
     found = _campaign(slug)
     group = _group(found, group_id)
     active = {"on": True, "off": False}.get(request.form.get("active", ""))
-    updated = livecode.update_group(group, cutoff=_int("cutoff"), sent=_int("sent"), active=active)
+    updated = livecode.update_group(
+        group,
+        cutoff=_int("cutoff"),
+        sent=_int("sent"),
+        active=active,
+        position=_int("position"),
+    )
     audit(
         current_staff(),
         "group.update",
         f"group:{group.id}",
+        campaign=found.slug,
+        name=updated.name,
         cutoff=updated.cutoff,
         sent=updated.sent,
         active=updated.active,
+        position=updated.position,
     )
     flash(f"{updated.name} 已更新。", "info")
     return _back(found)
@@ -232,14 +308,28 @@ def update_group(slug, group_id):
 def move_group(slug, group_id):
     found = _campaign(slug)
     group = _group(found, group_id)
-    ordered = list(found.groups.order_by(Group.position, Group.id))
-    index = next(i for i, g in enumerate(ordered) if g.id == group.id)
-    other = index + (-1 if request.form.get("direction") == "up" else 1)
-    if 0 <= other < len(ordered):
+    with db.atomic():
+        ordered = list(found.groups.order_by(Group.position, Group.id))
+        index = next(i for i, g in enumerate(ordered) if g.id == group.id)
+        other = index + (-1 if request.form.get("direction") == "up" else 1)
+        if not 0 <= other < len(ordered):
+            flash(f"{group.name} 已经在最{'前' if other < 0 else '后'}面了。", "info")
+            return _back(found)
+        # Renumbered 1..n rather than swapping two values: positions may repeat (groups
+        # made with the same position), and a swap of equal numbers would change nothing.
         ordered[index], ordered[other] = ordered[other], ordered[index]
         for position, g in enumerate(ordered, start=1):
-            Group.update(position=position).where(Group.id == g.id).execute()
-        audit(current_staff(), "group.move", f"group:{group.id}", position=other + 1)
+            if g.position != position:
+                Group.update(position=position).where(Group.id == g.id).execute()
+    audit(
+        current_staff(),
+        "group.move",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        position=other + 1,
+    )
+    flash(f"{group.name} 已{'上' if other < index else '下'}移。", "info")
     return _back(found)
 
 
@@ -311,15 +401,7 @@ def _csv(filename: str, header: list[str], rows) -> Response:
 @bp.get("/attention")
 @staff_required()
 def attention():
-    return render_template("console/attention.html", items=needs_attention())
+    return render_template("console/attention.html", items=needs_attention(tz=_tz()))
 
 
-@bp.get("/audit")
-@staff_required("admin")
-def audit_log():
-    query = (
-        AuditEntry.select(AuditEntry, Staff)
-        .join(Staff, JOIN.LEFT_OUTER)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-    )
-    return render_template("console/audit.html", page=paginate(query, request.args.get("page")))
+from . import audit as audit_views  # noqa: E402,F401  (registers console.audit on bp)
