@@ -18,6 +18,7 @@ from .livecode import SetupError, find_campaign, qr_expires_at
 from .migrations import migrate
 from .models import Campaign, Group, utcnow
 from .staff import ROLES, StaffError
+from .stats import channel_stats
 
 
 def fail_clearly(fn):
@@ -166,7 +167,7 @@ def stats(campaign):
     found = find_campaign(campaign)
     click.echo(f"{found.slug}  {found.title}")
     click.echo(f"  {'channel':<20} {'scans':>7} {'sent':>7} {'full':>7} {'bots':>7}")
-    for row in livecode.channel_stats(found):
+    for row in channel_stats(found):
         name = f"{row['code']} {row['label']}".strip()
         click.echo(
             f"  {name:<20} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from peewee import Case, IntegrityError, fn
+from peewee import IntegrityError
 
 from .db import db, write_transaction
 from .models import Campaign, Channel, Group, Visit, utcnow
@@ -343,39 +343,3 @@ def update_group(
         # Room may have opened up; the next scan that finds none flags the campaign again.
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
     return Group.get_by_id(group.id)
-
-
-def channel_stats(campaign: Campaign) -> list[dict]:
-    """Per channel (None: scans without one): people's scans, people sent to a group for the
-    first time that day, scans that found every group full, and bot or preview visits."""
-    human = Visit.agent.in_(HUMAN_AGENTS)
-
-    def count(condition):
-        return fn.SUM(Case(None, [(condition, 1)], 0))
-
-    rows = (
-        Visit.select(
-            Visit.channel,
-            count(human).alias("scans"),
-            count(Visit.outcome == "sent").alias("sent"),
-            count(Visit.outcome == "full").alias("full"),
-            count(~human).alias("bots"),
-        )
-        .where(Visit.campaign == campaign)
-        .group_by(Visit.channel)
-        .dicts()
-    )
-    labels = {c.id: (c.code, c.label) for c in campaign.channels}
-    by_channel = {row["channel"]: row for row in rows}
-    result = []
-    for channel_id in [*labels, None]:
-        row = by_channel.get(channel_id, {})
-        code, label = labels.get(channel_id, ("", "（无渠道）"))
-        result.append(
-            {
-                "code": code,
-                "label": label,
-                **{k: int(row.get(k) or 0) for k in ("scans", "sent", "full", "bots")},
-            }
-        )
-    return result

@@ -131,7 +131,7 @@ def test_handbook_works_offline_with_its_diagrams(site, phone):
 
 def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     """Log in, create a campaign from a template, upload a group QR, scan its live code on a
-    phone, and see that person counted on the campaign page."""
+    phone, and see that person on the campaign's dashboard."""
     from conftest import group_qr_png, make_staff
 
     from miniapp_api.db import db
@@ -168,9 +168,19 @@ def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     phone.close()
 
     page.reload()
-    row = page.locator("tr", has_text="门店前台").first
+    assert "1/200" in page.content()  # the group's count on the campaign page
+    page.click("text=看数据")
+    page.wait_for_url(f"{site}/console/campaigns/browser-store/dashboard")
+    row = page.locator("tr[data-channel=counter]")
     assert row.locator("td").nth(1).inner_text() == "1"  # one person's scan
     assert row.locator("td").nth(2).inner_text() == "1"  # sent into a group
-    assert "1/200" in page.content()
+    assert page.locator("tr[data-step=sent] td").nth(1).inner_text() == "1"
+    page.click("text=每天的数字")
+    today = page.locator("tr[data-day]").first  # newest first
+    assert today.locator("td").nth(1).inner_text() == "1"
+    # The charts are drawn: three inline SVGs with at least one bar each of some width.
+    assert page.locator("svg.chart").count() == 3
+    widths = page.eval_on_selector_all("svg.chart rect", "rs => rs.map(r => r.getBBox().width)")
+    assert max(widths) > 0
     assert errors == []  # no CSP violations or script errors on console pages
     desk.close()

@@ -24,11 +24,12 @@ from ..groupqr import InvalidGroupQr, check_group_qr
 from ..livecode import QR_LIFETIME, SetupError
 from ..models import Campaign, Channel, Group, Visit, utcnow
 from ..staff import audit
+from ..stats import channel_stats
 from . import bp, current_staff, editor_required, staff_required
 from .pagination import paginate
 
 
-def _campaign(slug: str) -> Campaign:
+def campaign_or_404(slug: str) -> Campaign:
     campaign = Campaign.get_or_none(Campaign.slug == slug)
     if campaign is None:
         abort(404)
@@ -159,7 +160,7 @@ def new_campaign():
 @bp.get("/campaigns/<slug>")
 @staff_required()
 def campaign(slug):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     now = utcnow()
     # Every column but the QR image, which the page links to rather than embeds.
     columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
@@ -179,7 +180,7 @@ def campaign(slug):
         groups=groups,
         channels=channels,
         template=playbooks.template(found.template),
-        stats=livecode.channel_stats(found),
+        stats=channel_stats(found),
         now=now,
         live_url=livecode.join_url(public_url, found.slug),
     )
@@ -189,7 +190,7 @@ def campaign(slug):
 @editor_required
 @refused_back
 def edit_campaign(slug):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     # A field the form did not send keeps its text; one sent empty is cleared.
     names = (*playbooks.FIELDS, "staff_contact")
     changes = playbooks.campaign_text({n: request.form.get(n, getattr(found, n)) for n in names})
@@ -204,7 +205,7 @@ def edit_campaign(slug):
 @editor_required
 @refused_back
 def add_channel(slug):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
     audit(
         current_staff(),
@@ -221,7 +222,7 @@ def add_channel(slug):
 @editor_required
 @refused_back
 def add_group(slug):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     cutoff = _int("cutoff") or 200
     group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
     audit(
@@ -240,7 +241,7 @@ def add_group(slug):
 @editor_required
 @refused_back
 def upload_group_qr(slug, group_id):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     group = _group(found, group_id)
     upload = request.files.get("qr")
     if upload is None or not upload.filename:
@@ -278,7 +279,7 @@ def _generated_at(text: str | None) -> datetime:
 @editor_required
 @refused_back
 def update_group(slug, group_id):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     group = _group(found, group_id)
     active = {"on": True, "off": False}.get(request.form.get("active", ""))
     updated = livecode.update_group(
@@ -306,7 +307,7 @@ def update_group(slug, group_id):
 @bp.post("/campaigns/<slug>/groups/<int:group_id>/move")
 @editor_required
 def move_group(slug, group_id):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     group = _group(found, group_id)
     with db.atomic():
         ordered = list(found.groups.order_by(Group.position, Group.id))
@@ -338,7 +339,7 @@ def move_group(slug, group_id):
 def export_visits(slug):
     """Every visit of the campaign, oldest first, in local time. Never visitor keys or IP
     hashes: an export leaves the system, so it carries nothing that identifies a person."""
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     utc = ZoneInfo("UTC")
     labels = {c.id: c.label for c in found.channels}
@@ -366,7 +367,7 @@ def export_visits(slug):
 @bp.get("/campaigns/<slug>/groups.csv")
 @staff_required()
 def export_groups(slug):
-    found = _campaign(slug)
+    found = campaign_or_404(slug)
     zone = ZoneInfo(current_app.config["TIMEZONE"])
 
     def local(moment):
