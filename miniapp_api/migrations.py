@@ -10,7 +10,16 @@ from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
 from .db import db, is_sqlite
-from .models import MODELS, STAFF_MODELS, Campaign, Channel, Group, SchemaVersion, Visit
+from .models import (
+    MODELS,
+    REFERRAL_MODELS,
+    STAFF_MODELS,
+    Campaign,
+    Channel,
+    Group,
+    SchemaVersion,
+    Visit,
+)
 
 
 def _initial(migrator: SchemaMigrator) -> None:
@@ -25,8 +34,12 @@ def _campaign_template(migrator: SchemaMigrator) -> None:
     migrate_columns(migrator.add_column("campaign", "template", Campaign.template))
 
 
+def _referrals(migrator: SchemaMigrator) -> None:
+    db.create_tables(REFERRAL_MODELS)
+
+
 # Append only; never edit a step that has shipped.
-STEPS = [_initial, _staff, _campaign_template]
+STEPS = [_initial, _staff, _campaign_template, _referrals]
 LATEST = len(STEPS)
 
 

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 from peewee import (
+    SQL,
     BlobField,
     BooleanField,
     CharField,
@@ -145,10 +146,116 @@ class AuditEntry(BaseModel):
     at = DateTimeField(default=utcnow, index=True)
 
 
+class ReferralProgram(BaseModel):
+    """A campaign's referral (裂变) settings. A campaign without one has no sign-up."""
+
+    campaign = ForeignKeyField(
+        Campaign, backref="referral_programs", on_delete="CASCADE", unique=True
+    )
+    # What makes a friend count: signing up, or being sent to a group by the live code.
+    count_on = CharField(
+        max_length=8, default="signup", constraints=[Check("count_on IN ('signup', 'sent')")]
+    )
+    # More first-level referrals than this in an hour are held for staff to approve.
+    max_per_hour = IntegerField(default=10, constraints=[Check("max_per_hour > 0")])
+    leaderboard_size = IntegerField(default=10, constraints=[Check("leaderboard_size >= 0")])
+    # Double-sided: what a friend who counts gets ("" for nothing).
+    friend_reward = CharField(max_length=60, default="")
+
+
+class RewardTier(BaseModel):
+    campaign = ForeignKeyField(Campaign, backref="reward_tiers", on_delete="CASCADE")
+    threshold = IntegerField(constraints=[Check("threshold > 0")])
+    reward = CharField(max_length=60)
+
+    class Meta:
+        indexes = ((("campaign", "threshold"), True),)
+
+
+class Member(BaseModel):
+    """A person signed up to a referral campaign, with the code their poster carries."""
+
+    campaign = ForeignKeyField(Campaign, backref="members", on_delete="CASCADE", index=False)
+    code = CharField(max_length=16, unique=True)
+    nickname = CharField(max_length=20)
+    avatar = BlobField(null=True)
+    # HMAC under QUNBOOK_HASH_KEY; the number itself is never stored.
+    phone_hash = CharField(max_length=64, null=True)
+    visitor = CharField(max_length=64)
+    ip_hash = CharField(max_length=64, default="")
+    # Set once, when the member is created: nobody can later become their own ancestor.
+    referrer = ForeignKeyField("self", backref="friends", null=True, on_delete="SET NULL")
+    # Counted referrals, kept by conditional UPDATEs in the same transaction as the referral.
+    referrals = IntegerField(default=0, constraints=[Check("referrals >= 0")])
+    second_level = IntegerField(default=0, constraints=[Check("second_level >= 0")])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("campaign", "visitor"), True),
+            # NULLs never collide, so members without a phone are not limited by this.
+            (("campaign", "phone_hash"), True),
+            (("campaign", "referrals"), False),
+        )
+
+
+class Referral(BaseModel):
+    """A friend credited, or refused or held, to a member: level 1 to the member whose
+    code brought them, level 2 to that member's own referrer."""
+
+    campaign = ForeignKeyField(Campaign, backref="referral_rows", on_delete="CASCADE", index=False)
+    referrer = ForeignKeyField(Member, backref="referral_rows", on_delete="CASCADE")
+    friend = ForeignKeyField(Member, null=True, on_delete="SET NULL")
+    # The friend's visitor key: one person counts at most once per campaign and level.
+    friend_key = CharField(max_length=64)
+    level = IntegerField(constraints=[Check("level IN (1, 2)")])
+    # counted, held (waits for staff), refused (never counts), rejected (staff said no)
+    status = CharField(max_length=8)
+    # Why it was refused or held, or a flag on a counted one (shared_ip).
+    reason = CharField(max_length=16, default="")
+    ip_hash = CharField(max_length=64, default="")
+    created_at = DateTimeField(default=utcnow)
+    decided_at = DateTimeField(null=True)
+    decided_by = ForeignKeyField(Staff, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("campaign", "created_at"), False),)
+
+
+# One person counts (or waits to count) at most once per campaign and level; refused and
+# rejected attempts are kept beside them for staff to see. A partial index, in both databases.
+Referral.add_index(
+    Referral.index(
+        Referral.campaign,
+        Referral.friend_key,
+        Referral.level,
+        unique=True,
+        # Literal SQL: neither database takes bound parameters in an index definition.
+        where=SQL("status IN ('counted', 'held')"),
+    )
+)
+
+
+class Reward(BaseModel):
+    campaign = ForeignKeyField(Campaign, backref="rewards", on_delete="CASCADE", index=False)
+    member = ForeignKeyField(Member, backref="rewards", on_delete="CASCADE")
+    # "tier:<threshold>" or "friend": the unique index issues each one exactly once.
+    key = CharField(max_length=24)
+    name = CharField(max_length=60)
+    code = CharField(max_length=16, unique=True)
+    issued_at = DateTimeField(default=utcnow)
+    redeemed_at = DateTimeField(null=True)
+    redeemed_by = ForeignKeyField(Staff, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("member", "key"), True), (("campaign", "issued_at"), False))
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField(default=utcnow)
 
 
 STAFF_MODELS = [Staff, StaffSession, LoginAttempt, ApiToken, AuditEntry]
-MODELS = [Campaign, Channel, Group, Visit, *STAFF_MODELS, SchemaVersion]
+REFERRAL_MODELS = [ReferralProgram, RewardTier, Member, Referral, Reward]
+MODELS = [Campaign, Channel, Group, Visit, *STAFF_MODELS, *REFERRAL_MODELS, SchemaVersion]
