@@ -111,12 +111,13 @@ def register_security(app):
 
 
 def register_blueprints(app):
-    from . import api, console, errors, handbook, join, markdown_text, posters
+    from . import api, console, errors, handbook, join, markdown_text, posters, referrals
 
     errors.register(app)
     markdown_text.register(app)
     app.register_blueprint(join.bp)
     app.register_blueprint(posters.bp)
+    app.register_blueprint(referrals.bp)
     app.register_blueprint(handbook.bp)
     app.register_blueprint(console.bp)
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
+from . import fission
 from .livecode import find_live_code, record_scan
 from .models import Group
 from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, visitor_key
@@ -22,29 +23,44 @@ def scan(slug):
         return render_template("join/unknown_channel.html", campaign=campaign), 404
 
     visitor, new_visitor = visitor_key(request.cookies.get(VISITOR_COOKIE))
+    agent = classify_agent(request.user_agent.string)
+    ip_hash = keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
     result = record_scan(
         campaign.id,
         channel_id,
         visitor,
-        classify_agent(request.user_agent.string),
-        keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or ""),
+        agent,
+        ip_hash,
         new_visitor=new_visitor,
         tz=current_app.config["TIMEZONE"],
     )
+    member_code = request.args.get("r")
+    member = None
+    if campaign.referral_count_on:
+        if member_code and result.outcome == "sent":
+            fission.attribute_scan(campaign.id, member_code, visitor, agent, ip_hash)
+        member = None if new_visitor else fission.member_for(campaign.id, visitor)
     template = "join/full.html" if result.group is None else "join/show.html"
-    response = make_response(render_template(template, campaign=campaign, group=result.group))
+    page = render_template(
+        template, campaign=campaign, group=result.group, member=member, member_code=member_code
+    )
+    response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.
     response.headers["Cache-Control"] = "no-store"
     if new_visitor:
-        response.set_cookie(
-            VISITOR_COOKIE,
-            visitor,
-            max_age=VISITOR_COOKIE_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config["SESSION_COOKIE_SECURE"],
-        )
+        set_visitor_cookie(response, visitor)
     return response
+
+
+def set_visitor_cookie(response, visitor: str) -> None:
+    response.set_cookie(
+        VISITOR_COOKIE,
+        visitor,
+        max_age=VISITOR_COOKIE_AGE,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
 
 
 @bp.get("/j/qr/<int:group_id>-<digest>.png")

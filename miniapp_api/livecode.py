@@ -95,8 +95,10 @@ def hot_sql(p: str) -> dict[str, str]:
     return {
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
-            " ch.id FROM campaign c LEFT JOIN channel ch"
-            f" ON ch.campaign_id = c.id AND ch.code = {p} WHERE c.slug = {p}"
+            " ch.id, rp.count_on FROM campaign c LEFT JOIN channel ch"
+            f" ON ch.campaign_id = c.id AND ch.code = {p}"
+            " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
+            f" WHERE c.slug = {p}"
         ),
         "take_place": (
             "UPDATE wechat_group SET sent = sent + 1 WHERE id = ("  # noqa: S608
@@ -120,7 +122,10 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
     if row is None:
         return None, None
     fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
-    return Campaign(**dict(zip(fields, row, strict=False))), row[7]
+    campaign = Campaign(**dict(zip(fields, row, strict=False)))
+    # What makes a friend count in its referral programme; None: the campaign has none.
+    campaign.referral_count_on = row[8]
+    return campaign, row[7]
 
 
 def local_day(now: datetime, tz: str) -> date:
@@ -304,10 +309,15 @@ def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generate
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
 
 
-def join_url(public_url: str, slug: str, channel_code: str | None = None) -> str:
-    """The permanent link a poster prints; the channel says where it was scanned."""
+def join_url(
+    public_url: str, slug: str, channel_code: str | None = None, member_code: str | None = None
+) -> str:
+    """The permanent link a poster prints; the channel says where it was scanned, the
+    member code whose personal poster it was."""
     url = f"{public_url.rstrip('/')}/j/{slug}"
-    return f"{url}?c={channel_code}" if channel_code else url
+    query = [f"c={channel_code}" if channel_code else "", f"r={member_code}" if member_code else ""]
+    query = "&".join(part for part in query if part)
+    return f"{url}?{query}" if query else url
 
 
 def update_group(

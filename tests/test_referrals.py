@@ -5,20 +5,20 @@ from datetime import timedelta
 import pytest
 from conftest import make_campaign, make_staff
 
-from miniapp_api import referrals
+from miniapp_api import fission
+from miniapp_api.fission import ReferralError
 from miniapp_api.models import Member, Referral, Reward, utcnow
-from miniapp_api.referrals import ReferralError
 
 
 def make_program(campaign=None, tiers=((3, "9 折券"), (10, "定制帆布袋")), **settings):
     campaign = campaign or make_campaign(slug="fission", title="老带新")
     settings.setdefault("max_per_hour", 1000)
-    referrals.set_up_program(campaign, tiers=tiers, **settings)
+    fission.set_up_program(campaign, tiers=tiers, **settings)
     return campaign
 
 
 def join(campaign, visitor, code=None, *, nickname=None, agent="wechat", ip="ip-", **kw):
-    return referrals.sign_up(
+    return fission.sign_up(
         campaign.id,
         nickname=nickname or f"会员{visitor}",
         visitor=visitor,
@@ -36,7 +36,7 @@ def fresh(member):
 def test_sign_up_gives_a_personal_code_and_a_returning_member_the_same_membership(app):
     campaign = make_program()
     first = join(campaign, "v-阿花", phone_hash="h-138")
-    assert first.created and referrals.MEMBER_CODE.match(first.member.code)
+    assert first.created and fission.MEMBER_CODE.match(first.member.code)
     again = join(campaign, "v-阿花")
     assert (again.member.id, again.created) == (first.member.id, False)
     # A cleared cookie, the same phone: the membership comes back, on this browser now.
@@ -123,9 +123,9 @@ def test_velocity_holds_referrals_until_staff_approve(app):
     held = list(Referral.select().where((Referral.status == "held") & (Referral.level == 1)))
     assert {r.reason for r in held} == {"velocity"}
     admin = make_staff("admin", "admin")
-    referrals.decide(held[0].id, True, admin)
-    referrals.decide(held[0].id, True, admin)  # a second click changes nothing
-    referrals.decide(held[1].id, False, admin)
+    fission.decide(held[0].id, True, admin)
+    fission.decide(held[0].id, True, admin)  # a second click changes nothing
+    fission.decide(held[1].id, False, admin)
     assert fresh(member).referrals == 3
     assert [r.key for r in Reward.select().where(Reward.member == member.id)] == ["tier:3"]
     assert Referral.get_by_id(held[1].id).status == "rejected"
@@ -166,13 +166,13 @@ def test_campaign_without_a_programme_has_no_sign_up(app):
     [("138 0013 8000", "13800138000"), ("+86 138-0013-8000", "13800138000"), ("", None)],
 )
 def test_phone_numbers_are_normalised(text, expected):
-    assert referrals.clean_phone(text) == expected
+    assert fission.clean_phone(text) == expected
 
 
 @pytest.mark.parametrize("text", ["12345", "23800138000", "138001380001", "电话", "1380013800x"])
 def test_bad_phone_numbers_are_refused_with_an_example(text):
     with pytest.raises(ReferralError, match="13800138000"):
-        referrals.clean_phone(text)
+        fission.clean_phone(text)
 
 
 @pytest.mark.parametrize(
@@ -180,7 +180,7 @@ def test_bad_phone_numbers_are_refused_with_an_example(text):
     [("阿花", "阿*"), ("王小明", "王*明"), ("Z", "*"), ("快乐的小红", "快***红")],
 )
 def test_leaderboard_names_are_partly_masked(name, masked):
-    assert referrals.mask_nickname(name) == masked
+    assert fission.mask_nickname(name) == masked
 
 
 def test_leaderboard_ranks_by_counted_referrals(app):
@@ -190,7 +190,7 @@ def test_leaderboard_ranks_by_counted_referrals(app):
     for i in range(2):
         join(campaign, f"fa{i}", a.code)
     join(campaign, "fb", b.code)
-    assert referrals.leaderboard(campaign.id, 10) == [
+    assert fission.leaderboard(campaign.id, 10) == [
         {"nickname": "王*明", "referrals": 2},
         {"nickname": "李*红", "referrals": 1},
     ]
