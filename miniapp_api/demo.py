@@ -1,16 +1,29 @@
-"""The demo campaign the handbook links to, modelled on its mother-and-baby store case."""
+"""The demo campaigns the handbook links to: a store live code modelled on its
+mother-and-baby store case, and a friend-referral campaign with a few members."""
 
 import io
 from datetime import timedelta
 
 import qrcode
 
-from . import livecode
+from . import fission, livecode, playbooks
 from .db import db
 from .groupqr import check_group_qr
 from .models import Campaign, Group, utcnow
 
 SLUG = "demo"
+FISSION_SLUG = "demo-fission"
+FISSION = {"title": "好友同享群（演示）", "promise": "邀请 3 位朋友得 9 折券，朋友也有新人券"}
+# (nickname, index of the member whose poster brought them): a small two-level tree, so the
+# leaderboard, the progress page and the console's referral list have something to show.
+FISSION_MEMBERS = [
+    ("陈店长", None),
+    ("快乐的小红", 0),
+    ("王小明", 0),
+    ("阿花", 1),
+    ("李大姐", 1),
+    ("周周", 3),
+]
 CAMPAIGN = {
     "title": "宝妈会员群（演示）",
     "promise": "进群领新人券，每周四会员专享价",
@@ -55,18 +68,54 @@ def load(reset: bool = False) -> str:
             group = livecode.add_group(campaign, name, cutoff=cutoff)
             Group.update(sent=sent).where(Group.id == group.id).execute()
             livecode.set_group_qr(group, *_checked(number), generated_at=now - age)
-    return "Loaded the demo campaign: /j/demo?c=counter"
+        _load_fission(reset)
+    return "Loaded the demo campaigns: /j/demo?c=counter and /j/demo-fission"
+
+
+def _load_fission(reset: bool) -> None:
+    existing = Campaign.get_or_none(Campaign.slug == FISSION_SLUG)
+    if existing and reset:
+        existing.delete_instance(recursive=True)
+        existing = None
+    if existing:
+        return
+    campaign = playbooks.create_from_template("friend-referral", FISSION_SLUG, **FISSION)
+    for number, group in enumerate(campaign.groups.order_by(Group.position), start=1):
+        livecode.set_group_qr(group, *_checked(10 + number), generated_at=utcnow())
+    members = []
+    for number, (nickname, brought_by) in enumerate(FISSION_MEMBERS):
+        code = members[brought_by].code if brought_by is not None else None
+        joined = fission.sign_up(
+            campaign.id,
+            nickname=nickname,
+            visitor=f"demo-member-{number}",
+            agent="wechat",
+            ip_hash=f"demo-{number}",
+            referrer_code=code,
+        )
+        members.append(joined.member)
 
 
 def renew(campaign: Campaign) -> str:
+    renewed = _renew_groups(campaign, first_number=1)
+    fission_campaign = Campaign.get_or_none(Campaign.slug == FISSION_SLUG)
+    if fission_campaign is None:
+        _load_fission(reset=False)
+    else:
+        renewed += _renew_groups(fission_campaign, first_number=11)
+    return f"Demo campaigns present; renewed {renewed} expiring QR code(s)."
+
+
+def _renew_groups(campaign: Campaign, first_number: int) -> int:
     now = utcnow()
     renewed = 0
-    for number, group in enumerate(campaign.groups.order_by(Group.position), start=1):
+    groups = campaign.groups.order_by(Group.position)
+    for number, group in enumerate(groups, start=first_number):
         expires = livecode.qr_expires_at(group)
         if expires is None or expires <= now + timedelta(hours=12):
             livecode.set_group_qr(group, *_checked(number), generated_at=now - timedelta(hours=1))
             renewed += 1
-    return f"Demo campaign present; renewed {renewed} expiring QR code(s)."
+    return renewed
 
 
 def _checked(number: int):

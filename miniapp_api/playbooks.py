@@ -8,7 +8,7 @@ import functools
 import json
 from pathlib import Path
 
-from . import livecode
+from . import fission, livecode
 from .db import db
 from .livecode import SLUG, SetupError
 from .models import Campaign
@@ -69,6 +69,10 @@ def create_from_template(key: str, slug: str, **fields) -> Campaign:
                 livecode.add_channel(campaign, code, label)
             for name, cutoff in chosen["groups"]:
                 livecode.add_group(campaign, name, cutoff=cutoff)
+            if "referral" in chosen:
+                settings = dict(chosen["referral"])
+                tiers = [tuple(tier) for tier in settings.pop("tiers", [])]
+                fission.set_up_program(campaign, tiers=tiers, **settings)
     except SetupError:
         # The unique index refused the slug (perhaps a concurrent request took it).
         if Campaign.select().where(Campaign.slug == slug).exists():

@@ -194,3 +194,19 @@ def test_leaderboard_ranks_by_counted_referrals(app):
         {"nickname": "王*明", "referrals": 2},
         {"nickname": "李*红", "referrals": 1},
     ]
+
+
+def test_the_friend_referral_template_sets_up_its_programme(app):
+    from miniapp_api import playbooks
+
+    campaign = playbooks.create_from_template("friend-referral", "laodaixin")
+    program = fission.program_of(campaign.id)
+    assert (program.count_on, program.friend_reward, program.max_per_hour) == (
+        "signup",
+        "新人券",
+        10,
+    )
+    assert [(t.threshold, t.reward) for t in fission.tiers_of(campaign.id)] == [
+        (3, "9 折券"),
+        (10, "定制帆布袋"),
+    ]
