@@ -175,8 +175,9 @@ def sign_up(
 ) -> SignUp:
     """Make the visitor a member of the campaign's referral programme, or give back the
     membership they have (same cookie, or same phone), and settle the referral the sign-up
-    carried. Nickname, phone and avatar must already be cleaned."""
+    carried. Phone and avatar must already be cleaned (hashed, re-encoded)."""
     now = now or utcnow()
+    nickname = clean_nickname(nickname)
     program = program_of(campaign_id)
     if program is None:
         raise ReferralError("这个活动没有开推荐：直接扫码进群就好。")
@@ -426,9 +427,10 @@ def _issue(campaign_id: int, member_id: int, key: str, name: str) -> None:
 # ---------------------------------------------------------------- staff decisions
 
 
-def decide(referral_id: int, approve: bool, staff: Staff, now: datetime | None = None) -> Referral:
-    """Approve or reject a held referral (both of its levels). A referral that is no longer
-    held is left as it is: a second click, or two staff at once, changes nothing."""
+def decide(referral_id: int, approve: bool, staff: Staff, now: datetime | None = None) -> bool:
+    """Approve or reject a held referral (both of its levels); True when this call did.
+    A referral that is no longer held is left as it is: a second click, or two staff at
+    once, changes nothing."""
     now = now or utcnow()
     with write_transaction():
         row = Referral.get_or_none((Referral.id == referral_id) & (Referral.level == 1))
@@ -455,7 +457,7 @@ def decide(referral_id: int, approve: bool, staff: Staff, now: datetime | None =
             program = program_of(row.campaign_id)
             if row.friend_id:
                 _friend_reward(program, Member.get_by_id(row.friend_id), "counted")
-    return row
+    return bool(changed)
 
 
 def redeem(reward_id: int, campaign_id: int, staff: Staff, now: datetime | None = None) -> bool:

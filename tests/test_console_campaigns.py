@@ -577,9 +577,9 @@ def test_audit_log_shows_command_line_changes_and_pages(client, login_as):
     for i in range(60):
         audit(None, "staff.create", f"staff:user{i}", role="operator", by="cli")
     first = _text(client.get("/console/audit"))
-    assert "命令行" in first and "staff:user59" in first and 'href="?page=2"' in first
+    assert "命令行" in first and "staff:user59" in first and 'href="/console/audit?page=2"' in first
     second = _text(client.get("/console/audit?page=2"))
-    assert "staff:user0<" in second and 'href="?page=1"' in second
+    assert "staff:user0<" in second and 'href="/console/audit?page=1"' in second
 
 
 # ---------------------------------------------------------------- no N+1

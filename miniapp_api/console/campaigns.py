@@ -90,7 +90,14 @@ def console_helpers():
         "local_time": local_time,
         "attention_items": lambda: needs_attention(tz=_tz()),
         "campaign_page": campaign_page,
+        "page_url": page_url,
     }
+
+
+def page_url(number: int) -> str:
+    """This page's URL with another page number, keeping its filters."""
+    args = {**request.view_args, **request.args.to_dict(), "page": number}
+    return url_for(request.endpoint, **args)
 
 
 def campaign_page(
@@ -361,7 +368,9 @@ def export_visits(slug):
         )
         for at, channel_id, agent, outcome, group_id in visits
     )
-    return _csv(f"{found.slug}-visits.csv", ["时间", "渠道", "访客类型", "结果", "群"], rows)
+    return csv_response(
+        f"{found.slug}-visits.csv", ["时间", "渠道", "访客类型", "结果", "群"], rows
+    )
 
 
 @bp.get("/campaigns/<slug>/groups.csv")
@@ -388,10 +397,10 @@ def export_groups(slug):
         for g in found.groups.order_by(Group.position, Group.id)
     )
     header = ["顺序", "群", "截止人数", "已送人数", "状态", "二维码生成", "二维码过期"]
-    return _csv(f"{found.slug}-groups.csv", header, rows)
+    return csv_response(f"{found.slug}-groups.csv", header, rows)
 
 
-def _csv(filename: str, header: list[str], rows) -> Response:
+def csv_response(filename: str, header: list[str], rows) -> Response:
     return Response(
         to_csv(header, rows),
         mimetype="text/csv",
