@@ -120,6 +120,7 @@ def register_blueprints(app):
     app.register_blueprint(referrals.bp)
     app.register_blueprint(handbook.bp)
     app.register_blueprint(console.bp)
+    app.json.ensure_ascii = False  # Chinese stays readable in the API's answers
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)
     app.register_blueprint(api.bp)

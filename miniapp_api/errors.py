@@ -4,6 +4,8 @@ from flask import render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from . import api
+
 MESSAGES = {
     400: ("请求有误", "链接好像不完整。请重新扫描海报上的二维码。"),
     404: (
@@ -24,11 +26,17 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        # A URL under /api/v1 that matches no route never reaches the API blueprint's
+        # handlers, yet its caller is a program that expects JSON.
+        if api.is_api_request():
+            return api.error_response(error.code or 500)
         title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
         return render_template("errors/error.html", title=title, hint=hint), error.code
 
     @app.errorhandler(Exception)
     def unexpected(error):
         app.logger.exception("unhandled error")
+        if api.is_api_request():
+            return api.error_response(500)
         title, hint = MESSAGES[500]
         return render_template("errors/error.html", title=title, hint=hint), 500
