@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import SQL, Case, fn
 
-from .models import Campaign, Visit, utcnow
+from .models import Campaign, Member, Referral, ReferralProgram, Visit, utcnow
 from .visitors import HUMAN_AGENTS
 
 MAX_DAYS = 90
@@ -25,11 +25,11 @@ def _human():
 
 
 def funnel(campaign: Campaign) -> list[dict]:
-    """Scans by people → the people who scanned → places given in a group.
+    """Scans by people → the people who scanned → places given in a group, and for a
+    campaign with a referral programme → members signed up → members a friend brought.
 
-    Later steps (sign-ups, referrals) append to this list as those capabilities land.
-    A person counted on two days holds two places, so the last step can exceed the
-    second one; the handbook's metrics page says so.
+    A person counted on two days holds two places, so "sent" can exceed "people"; the
+    handbook's metrics page says so.
     """
     row = (
         Visit.select(
@@ -42,7 +42,23 @@ def funnel(campaign: Campaign) -> list[dict]:
         .get()
     )
     steps = (("scans", "扫码次数"), ("people", "扫码的人"), ("sent", "送进群"))
-    return [{"key": key, "label": label, "count": int(row[key] or 0)} for key, label in steps]
+    result = [{"key": key, "label": label, "count": int(row[key] or 0)} for key, label in steps]
+    if ReferralProgram.select().where(ReferralProgram.campaign == campaign).exists():
+        members = Member.select().where(Member.campaign == campaign).count()
+        friends = (
+            Referral.select()
+            .where(
+                (Referral.campaign == campaign)
+                & (Referral.level == 1)
+                & (Referral.status == "counted")
+            )
+            .count()
+        )
+        result += [
+            {"key": "members", "label": "报名（会员）", "count": members},
+            {"key": "referred", "label": "朋友带来的会员", "count": friends},
+        ]
+    return result
 
 
 def channel_stats(campaign: Campaign) -> list[dict]:

@@ -213,3 +213,20 @@ def test_dashboard_costs_the_same_queries_however_much_data(client, login_as):
     with count_queries(only_select=True) as large:
         assert client.get("/console/campaigns/store/dashboard?days=90").status_code == 200
     assert large.count == small.count
+
+
+def test_a_referral_campaign_funnel_goes_on_to_members_and_friends(app):
+    from miniapp_api import fission
+
+    campaign = make_campaign()
+    fission.set_up_program(campaign)
+    first = fission.sign_up(campaign.id, nickname="阿花", visitor="a", agent="wechat").member
+    fission.sign_up(
+        campaign.id, nickname="小李", visitor="b", agent="wechat", referrer_code=first.code
+    )
+    fission.sign_up(
+        campaign.id, nickname="爬虫", visitor="c", agent="bot", referrer_code=first.code
+    )
+    steps = {s["key"]: s["count"] for s in stats.funnel(campaign)}
+    assert (steps["members"], steps["referred"]) == (3, 1)
+    assert "members" not in {s["key"] for s in stats.funnel(make_campaign())}
