@@ -5,7 +5,11 @@ member saved to their home screen always brings them back to their own poster.
 """
 
 import io
+import os
+import zipfile
+from pathlib import Path
 
+import click
 from flask import (
     Blueprint,
     Response,
@@ -20,13 +24,13 @@ from PIL import Image, ImageDraw
 
 from . import fission, render
 from .join import set_visitor_cookie
-from .livecode import SLUG, join_url
+from .livecode import SLUG, SetupError, find_campaign, join_url
 from .markdown_text import plain_text
 from .models import Campaign, Member
 from .posters import cached_poster
 from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, visitor_key
 
-bp = Blueprint("referrals", __name__, url_prefix="/r")
+bp = Blueprint("referrals", __name__, url_prefix="/r", cli_group=None)
 
 LAYOUT = "member"
 
@@ -168,3 +172,50 @@ def leaderboard(slug):
     campaign, program = _campaign_with_program(slug)
     rows = fission.leaderboard(campaign.id, program.leaderboard_size)
     return render_template("referrals/leaderboard.html", campaign=campaign, rows=rows)
+
+
+@bp.cli.command("member-posters")
+@click.argument("campaign")
+@click.option("--out", "out_path", help="Zip file to write (default: <campaign>-posters.zip).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jpeg", "png"]), default="jpeg", show_default=True
+)
+def member_posters_command(campaign, out_path, fmt):
+    """Render every member's personal poster of CAMPAIGN into one zip file."""
+    try:
+        found = find_campaign(campaign)
+    except SetupError as error:
+        raise click.ClickException(str(error)) from None
+    if fission.program_of(found.id) is None:
+        raise click.ClickException(
+            f"{found.slug} has no referral programme: set one up in the console (推荐) first."
+        )
+    members = list(Member.select().where(Member.campaign == found).order_by(Member.id))
+    if not members:
+        raise click.ClickException(f"{found.slug} has no members yet: nothing to render.")
+    out = Path(out_path or f"{found.slug}-posters.zip")
+    count = write_poster_zip(found, members, out, fmt, current_app.config["PUBLIC_URL"])
+    click.echo(f"Wrote {count} posters to {out}")
+
+
+def write_poster_zip(campaign, members, out: Path, fmt: str, public_url: str) -> int:
+    """One poster per member, named by position and member code (never the nickname, which
+    can hold anything); written to a temporary file first, so a failed run leaves no half zip."""
+    layout = render.load_layout(LAYOUT)
+    suffix = "jpg" if fmt == "jpeg" else fmt
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        # Stored, not deflated: JPEG and PNG are compressed already.
+        with (
+            zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive,
+            click.progressbar(members, label="Rendering member posters") as bar,
+        ):
+            for number, member in enumerate(bar, start=1):
+                content = poster_content(campaign, member, public_url)
+                data = render.render_poster(layout, content, fmt)
+                archive.writestr(f"{number:04d}-{member.code}.{suffix}", data)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(members)
