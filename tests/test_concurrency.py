@@ -71,3 +71,65 @@ def test_concurrent_scans_fill_groups_exactly_to_their_cutoffs(app, database_url
     assert counted.count() == 3 * CUTOFF
     per_group = {g.id: g.visits.where(Visit.outcome == "sent").count() for g in Group.select()}
     assert sorted(per_group.values()) == [CUTOFF] * 3
+
+
+FRIENDS = 50
+
+
+@pytest.mark.slow
+def test_fifty_friends_signing_up_at_once_cross_a_tier_exactly_once(app, database_url):
+    """50 friends of one member sign up at the same moment, across two processes: the count
+    is exact at both levels and each tier's reward is issued exactly once."""
+    import re
+
+    import requests
+
+    from miniapp_api import fission
+    from miniapp_api.models import Member, Referral, Reward
+
+    campaign = make_campaign(slug="fission")
+    make_group(campaign, "老带新1群", cutoff=500)
+    fission.set_up_program(
+        campaign, tiers=[(25, "9 折券"), (FRIENDS, "帆布袋"), (FRIENDS + 1, "不该发")],
+        max_per_hour=1000,
+    )  # fmt: skip
+    root = fission.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
+    member = fission.sign_up(
+        campaign.id, nickname="阿花", visitor="amy", agent="wechat", referrer_code=root.code
+    ).member
+
+    config = {"DATABASE_URL": database_url, "SECRET_KEY": "s", "HASH_KEY": "h"}
+    with LiveServer(config) as base_url:
+        friends = []
+        for n in range(FRIENDS):  # each friend opens the poster's link first, as on a phone
+            session = requests.Session()
+            session.headers["User-Agent"] = PHONE
+            page = session.get(f"{base_url}/j/fission?r={member.code}", timeout=30).text
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+            friends.append(
+                (session, {"csrf_token": token, "nickname": f"朋友{n}", "r": member.code})
+            )
+        start = threading.Barrier(FRIENDS)
+        statuses = []
+
+        def sign_up(session, form):
+            start.wait(timeout=60)
+            response = session.post(
+                f"{base_url}/r/fission/join", data=form, allow_redirects=False, timeout=60
+            )
+            statuses.append(response.status_code)
+
+        threads = [threading.Thread(target=sign_up, args=friend) for friend in friends]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+    assert sorted(statuses) == [303] * FRIENDS
+    assert Member.get_by_id(member.id).referrals == FRIENDS
+    assert Member.get_by_id(root.id).second_level == FRIENDS
+    level_one = Referral.select().where((Referral.referrer == member.id) & (Referral.level == 1))
+    assert level_one.count() == FRIENDS
+    assert {r.status for r in level_one} == {"counted"}
+    keys = sorted(r.key for r in Reward.select().where(Reward.member == member.id))
+    assert keys == ["tier:25", f"tier:{FRIENDS}"]
