@@ -184,3 +184,48 @@ def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     assert max(widths) > 0
     assert errors == []  # no CSP violations or script errors on console pages
     desk.close()
+
+
+def test_friend_scans_a_members_poster_signs_up_and_sees_own_poster(site, phone, tmp_path):
+    """At 390×844: open a member's poster link, sign up with a photo, land on one's own
+    poster and progress; the poster's QR carries the new member's own code."""
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    from miniapp_api.models import Campaign, Member
+
+    with db.connection_context():
+        campaign = Campaign.get(Campaign.slug == "demo-fission")
+        inviter = Member.get((Member.campaign == campaign) & (Member.nickname == "王小明"))
+        before = inviter.referrals
+    photo = tmp_path / "me.png"
+    Image.new("RGB", (640, 480), "#E9553A").save(photo)
+    errors = []
+    phone.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+    phone.goto(f"{site}/j/demo-fission?r={inviter.code}")
+    phone.locator("img.qr").wait_for(state="visible")
+    qr = phone.locator("img.qr").bounding_box()
+    assert qr["y"] + qr["height"] <= 844  # the group QR still comes first, above the fold
+    phone.fill("input[name=nickname]", "新朋友小周")
+    phone.set_input_files("input[name=avatar]", str(photo))
+    phone.click("text=报名并生成海报")
+    phone.wait_for_url(f"{site}/r/demo-fission/me")
+    assert "0 / 3 位朋友" in phone.locator(".progress").inner_text()
+    poster = phone.locator("img.member-poster")
+    poster.wait_for(state="visible")
+    assert phone.evaluate("document.querySelector('img.member-poster').naturalWidth") == 1080
+    box = poster.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390  # fits the phone, no sideways scroll
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+
+    with db.connection_context():
+        me = Member.get((Member.campaign == campaign) & (Member.nickname == "新朋友小周"))
+        assert me.referrer_id == inviter.id and me.avatar
+        assert Member.get_by_id(inviter.id).referrals == before + 1
+    image = phone.request.get(site + poster.get_attribute("src")).body()
+    decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))]
+    assert decoded == [f"https://qun.example.cn/j/demo-fission?r={me.code}"]
+    assert errors == []

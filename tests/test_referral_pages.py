@@ -173,3 +173,9 @@ def test_opening_pages_changes_nothing(app, fission_campaign):
     for url in ("/r/fission/join?r=" + code, "/r/fission/top", "/r/fission/me"):
         stranger.client.get(url)
     assert (Member.select().count(), Referral.select().count(), Reward.select().count()) == before
+
+
+def test_the_sign_up_card_comes_once_and_after_the_group_qr(app, fission_campaign):
+    page = Phone(app).open_join().get_data(as_text=True)
+    assert page.count('id="signup"') == 1
+    assert page.index('class="qr"') < page.index('id="signup"')
