@@ -179,3 +179,25 @@ def test_the_sign_up_card_comes_once_and_after_the_group_qr(app, fission_campaig
     page = Phone(app).open_join().get_data(as_text=True)
     assert page.count('id="signup"') == 1
     assert page.index('class="qr"') < page.index('id="signup"')
+
+
+def test_a_programme_counting_friends_sent_to_a_group(app):
+    campaign = make_campaign(slug="fission")
+    make_group(campaign, "一群")
+    fission.set_up_program(campaign, count_on="sent", tiers=[(1, "券")])
+    amy = Phone(app)
+    amy.sign_up(nickname="阿花")
+    code = member_of(amy).code
+    friend = Phone(app)
+    friend.open_join(code)  # sent to the group: that is what counts here
+    friend.open_join(code)  # the same person again the same day: not again
+    bot = Phone(app)
+    bot.client.environ_base["HTTP_USER_AGENT"] = "facebookexternalhit/1.1"
+    bot.open_join(code)
+    assert member_of(amy).referrals == 1
+    assert [r.key for r in member_of(amy).rewards] == ["tier:1"]
+    # Signing up later links the friend to who brought them, without counting twice.
+    assert friend.sign_up(code, nickname="朋友").status_code == 303
+    assert member_of(friend).referrer_id == member_of(amy).id
+    assert member_of(amy).referrals == 1
+    assert Referral.select().where(Referral.status == "counted").count() == 1
