@@ -36,7 +36,7 @@ class Links(HTMLParser):
             self.hrefs += [value for name, value in attrs if name == "href" and value]
 
 
-LIVE = re.compile(r"^/(j|posters)/")
+LIVE = re.compile(r"^/(j|r|posters)/")
 
 
 def live_links(site: Path) -> set[str]:
@@ -52,7 +52,7 @@ def test_every_live_example_link_opens_a_working_page(built, app, client, runner
     site, _ = built
     assert runner.invoke(args=["demo"]).exit_code == 0
     links = live_links(site)
-    assert "/j/demo?c=counter" in links
+    assert {"/j/demo?c=counter", "/j/demo-fission", "/r/demo-fission/top"} <= links
     for href in sorted(links):
         response = client.get(href, headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
         assert response.status_code == 200, href
