@@ -319,41 +319,35 @@ def attribute(program, referrer, friend_key, agent, ip_hash, now, friend=None, p
         status, reason = "held", "velocity"
     elif ip_hash and ip_hash == referrer.ip_hash:
         reason = "shared_ip"  # households and offices share addresses: flag, never block
-    try:
-        with db.atomic():
-            row = Referral.create(
-                campaign=campaign_id,
-                referrer=referrer.id,
-                friend=friend,
-                friend_key=friend_key,
-                level=1,
-                status=status,
-                reason=reason,
-                ip_hash=ip_hash,
-                created_at=now,
-            )
-    except IntegrityError:
+    attempt = {
+        "campaign": campaign_id,
+        "friend": friend,
+        "friend_key": friend_key,
+        "status": status,
+        "reason": reason,
+        "ip_hash": ip_hash,
+        "created_at": now,
+    }
+    row = _record(attempt, referrer.id, level=1)
+    if row is None:
         return _refuse(campaign_id, referrer, friend_key, ip_hash, "repeat", now, friend)
     second = Member.get_by_id(referrer.id).referrer_id
     if second:
-        try:
-            with db.atomic():
-                Referral.create(
-                    campaign=campaign_id,
-                    referrer=second,
-                    friend=friend,
-                    friend_key=friend_key,
-                    level=2,
-                    status=status,
-                    reason=reason,
-                    ip_hash=ip_hash,
-                    created_at=now,
-                )
-        except IntegrityError:
-            pass  # this person already counts at level 2 for someone: once per campaign
+        # None when this person already counts at level 2 for someone: once per campaign.
+        _record(attempt, second, level=2)
     if status == "counted":
         _credit(row)
     return status, reason
+
+
+def _record(attempt: dict, referrer_id: int, level: int) -> Referral | None:
+    """Store a counted or held referral; None when the partial unique index says this
+    person already counts (or waits to count) at this level."""
+    try:
+        with db.atomic():
+            return Referral.create(referrer=referrer_id, level=level, **attempt)
+    except IntegrityError:
+        return None
 
 
 def _refuse(campaign_id, referrer, friend_key, ip_hash, reason, now, friend=None):

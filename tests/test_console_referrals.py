@@ -13,21 +13,19 @@ from miniapp_api.console.referrals import parse_tiers
 from miniapp_api.models import AuditEntry, Member, Referral, Reward
 
 
+def befriend(campaign, root, visitor, nickname, agent="wechat"):
+    return fission.sign_up(
+        campaign.id, nickname=nickname, visitor=visitor, agent=agent, referrer_code=root.code
+    )
+
+
 def seed(max_per_hour=2):
     campaign = make_campaign(slug="fission", title="老带新")
     fission.set_up_program(campaign, tiers=[(2, "9 折券")], max_per_hour=max_per_hour)
     root = fission.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
     for i in range(4):  # two count, two are held by the hourly limit
-        fission.sign_up(
-            campaign.id,
-            nickname=f"朋友{i}",
-            visitor=f"f{i}",
-            agent="wechat",
-            referrer_code=root.code,
-        )
-    fission.sign_up(
-        campaign.id, nickname="爬虫", visitor="bot", agent="bot", referrer_code=root.code
-    )
+        befriend(campaign, root, f"f{i}", f"朋友{i}")
+    befriend(campaign, root, "bot", "爬虫", agent="bot")
     return campaign, root
 
 
@@ -219,13 +217,7 @@ def test_the_referral_list_costs_the_same_queries_however_many_rows(client, logi
     with count_queries(only_select=True) as small:
         assert client.get("/console/campaigns/fission/referrals").status_code == 200
     for i in range(30):
-        fission.sign_up(
-            campaign.id,
-            nickname=f"新朋友{i}",
-            visitor=f"n{i}",
-            agent="wechat",
-            referrer_code=root.code,
-        )
+        befriend(campaign, root, f"n{i}", f"新朋友{i}")
     with count_queries(only_select=True) as large:
         assert client.get("/console/campaigns/fission/referrals").status_code == 200
     assert large.count == small.count
@@ -235,12 +227,6 @@ def test_paging_keeps_the_status_filter(client, login_as):
     login_as("operator")
     campaign, root = seed(max_per_hour=1)
     for i in range(60):  # all held: the first page has 50, the second the rest
-        fission.sign_up(
-            campaign.id,
-            nickname=f"新朋友{i}",
-            visitor=f"n{i}",
-            agent="wechat",
-            referrer_code=root.code,
-        )
+        befriend(campaign, root, f"n{i}", f"新朋友{i}")
     page = client.get("/console/campaigns/fission/referrals?status=held").get_data(as_text=True)
     assert "status=held&amp;page=2" in page or "page=2&amp;status=held" in page
