@@ -111,13 +111,24 @@ def register_security(app):
 
 
 def register_blueprints(app):
-    from . import api, console, errors, handbook, join, markdown_text, posters, referrals
+    from . import (
+        api,
+        console,
+        errors,
+        handbook,
+        invitations,
+        join,
+        markdown_text,
+        posters,
+        referrals,
+    )
 
     errors.register(app)
     markdown_text.register(app)
     app.register_blueprint(join.bp)
     app.register_blueprint(posters.bp)
     app.register_blueprint(referrals.bp)
+    app.register_blueprint(invitations.bp)
     app.register_blueprint(handbook.bp)
     app.register_blueprint(console.bp)
     app.json.ensure_ascii = False  # Chinese stays readable in the API's answers

@@ -9,9 +9,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import demo, livecode
+from . import customers, demo, livecode
 from . import staff as staff_rules
 from .attention import needs_attention
+from .customers import CustomerFileError
 from .db import db
 from .groupqr import InvalidGroupQr, check_group_qr
 from .livecode import SetupError, find_campaign, qr_expires_at
@@ -19,6 +20,7 @@ from .migrations import migrate
 from .models import Campaign, Group, utcnow
 from .staff import ROLES, StaffError
 from .stats import channel_stats
+from .visitors import phone_hash
 
 
 def fail_clearly(fn):
@@ -30,7 +32,7 @@ def fail_clearly(fn):
         try:
             with db.connection_context():
                 return fn(*args, **kwargs)
-        except (SetupError, InvalidGroupQr, StaffError) as error:
+        except (SetupError, InvalidGroupQr, StaffError, CustomerFileError) as error:
             raise click.ClickException(str(error)) from None
 
     return with_appcontext(wrapper)
@@ -264,7 +266,35 @@ def local(moment: datetime) -> datetime:
     return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
 
 
+@click.command("import-customers")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@fail_clearly
+def import_customers_command(csv_file):
+    """Import customers for VIP selection from a CSV (UTF-8 or GBK), keyed by customer id.
+
+    Columns: 客户编号,姓名,地区,累计消费[,最近活跃][,手机]. Bad rows are listed by row
+    number and skipped; the rest are imported. Exits 1 when any row was refused.
+    """
+    if not csv_file.is_file():
+        raise CustomerFileError(f"No file at {csv_file}: give the path of the exported CSV.")
+    data = csv_file.read_bytes()
+    key = current_app.config["HASH_KEY"]
+    with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing customers") as bar:
+        report = customers.import_customers(
+            data, lambda phone: phone_hash(key, phone), progress=bar.update
+        )
+    click.echo(
+        f"{report.rows} rows: {report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.errors)} refused."
+    )
+    for number, reason in report.errors:
+        click.echo(f"  row {number}: {reason}")
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
 ALL = [
+    import_customers_command,
     init_db,
     demo_command,
     create_campaign,

@@ -14,6 +14,7 @@ from .models import (
     MODELS,
     REFERRAL_MODELS,
     STAFF_MODELS,
+    VIP_MODELS,
     Campaign,
     Channel,
     Group,
@@ -38,8 +39,12 @@ def _referrals(migrator: SchemaMigrator) -> None:
     db.create_tables(REFERRAL_MODELS)
 
 
+def _vip(migrator: SchemaMigrator) -> None:
+    db.create_tables(VIP_MODELS)
+
+
 # Append only; never edit a step that has shipped.
-STEPS = [_initial, _staff, _campaign_template, _referrals]
+STEPS = [_initial, _staff, _campaign_template, _referrals, _vip]
 LATEST = len(STEPS)
 
 

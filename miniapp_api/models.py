@@ -251,6 +251,50 @@ class Reward(BaseModel):
         indexes = ((("member", "key"), True), (("campaign", "issued_at"), False))
 
 
+class Customer(BaseModel):
+    """A customer imported from the shop's own records, for VIP selection."""
+
+    external_id = CharField(max_length=64, unique=True)
+    name = CharField(max_length=40)
+    region = CharField(max_length=40, index=True)
+    # In fen (分): money is counted in whole units, never floats.
+    purchase_total = IntegerField(constraints=[Check("purchase_total >= 0")])
+    last_active = DateField(null=True)
+    # HMAC under QUNBOOK_HASH_KEY; the number itself is never stored.
+    phone_hash = CharField(max_length=64, null=True)
+    imported_at = DateTimeField(default=utcnow)
+
+
+class VipProgram(BaseModel):
+    """A campaign's VIP invitation settings: the rights, the offer, how long a link lasts."""
+
+    campaign = ForeignKeyField(Campaign, backref="vip_programs", on_delete="CASCADE", unique=True)
+    rights = TextField(default="")  # staff-written Markdown, sanitised on the page
+    offer_url = CharField(max_length=300, default="")
+    offer_label = CharField(max_length=40, default="")
+    valid_days = IntegerField(default=14, constraints=[Check("valid_days > 0")])
+
+
+class Invitation(BaseModel):
+    """One customer's personal invitation to a campaign, reached by its token."""
+
+    campaign = ForeignKeyField(Campaign, backref="invitations", on_delete="CASCADE", index=False)
+    customer = ForeignKeyField(Customer, backref="invitations", on_delete="CASCADE")
+    # From secrets.token_urlsafe(24): 192 bits. Kept, because staff export the links again.
+    token = CharField(max_length=64, unique=True)
+    # created, opened, accepted, declined, revoked; expiry is read from expires_at.
+    status = CharField(max_length=10, default="created")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    opened_at = DateTimeField(null=True)
+    accepted_at = DateTimeField(null=True)
+    declined_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("campaign", "customer"), True),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField(default=utcnow)
@@ -258,4 +302,14 @@ class SchemaVersion(BaseModel):
 
 STAFF_MODELS = [Staff, StaffSession, LoginAttempt, ApiToken, AuditEntry]
 REFERRAL_MODELS = [ReferralProgram, RewardTier, Member, Referral, Reward]
-MODELS = [Campaign, Channel, Group, Visit, *STAFF_MODELS, *REFERRAL_MODELS, SchemaVersion]
+VIP_MODELS = [Customer, VipProgram, Invitation]
+MODELS = [
+    Campaign,
+    Channel,
+    Group,
+    Visit,
+    *STAFF_MODELS,
+    *REFERRAL_MODELS,
+    *VIP_MODELS,
+    SchemaVersion,
+]

@@ -28,7 +28,7 @@ from .livecode import SLUG, SetupError, find_campaign, join_url
 from .markdown_text import plain_text
 from .models import Campaign, Member
 from .posters import cached_poster
-from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, visitor_key
+from .visitors import VISITOR_COOKIE, classify_agent, keyed_hash, phone_hash, visitor_key
 
 bp = Blueprint("referrals", __name__, url_prefix="/r", cli_group=None)
 
@@ -92,8 +92,7 @@ def join(slug):
             visitor=visitor,
             agent=classify_agent(request.user_agent.string),
             ip_hash=keyed_hash(hash_key, request.remote_addr or ""),
-            # Keyed, so the stored value cannot be reversed by hashing every phone number.
-            phone_hash=keyed_hash(hash_key, f"phone:{phone}") if phone else None,
+            phone_hash=phone_hash(hash_key, phone) if phone else None,
             avatar=avatar,
             referrer_code=member_code,
         )

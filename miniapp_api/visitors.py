@@ -55,3 +55,9 @@ def keyed_hash(key: str | bytes, value: str) -> str:
     if isinstance(key, str):
         key = key.encode()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def phone_hash(key: str | bytes, phone: str) -> str:
+    """The only form a phone number is stored in: the same number gives the same hash in
+    every table (members, customers), and without the key it cannot be reversed."""
+    return keyed_hash(key, f"phone:{phone}")

@@ -46,4 +46,4 @@ def inject_staff():
     return {"current_staff": current_staff}
 
 
-from . import auth, campaigns, dashboard, referrals, tokens  # noqa: E402,F401  (register views on bp)
+from . import auth, campaigns, dashboard, referrals, tokens, vip  # noqa: E402,F401  (register views on bp)
