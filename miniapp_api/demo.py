@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import qrcode
 
-from . import fission, livecode, playbooks
+from . import fission, livecode, playbooks, vip
 from .db import db
 from .groupqr import check_group_qr
-from .models import Campaign, Group, utcnow
+from .models import Campaign, Customer, Group, Invitation, utcnow
 
 SLUG = "demo"
 FISSION_SLUG = "demo-fission"
@@ -42,6 +42,20 @@ GROUPS = [
     ("宝妈交流3群", 500, 0, timedelta(days=1)),
 ]
 
+VIP_SLUG = "demo-vip"
+VIP = {
+    "rights": "- 周四专享价：精选商品 **8 折**\n- 群内优先答疑，新品先试\n- 生日月再送一份小礼",
+    "offer_url": "https://shop.example.cn/vip-thursday",
+    "offer_label": "去看本周专享",
+}
+# Demo invitations have fixed tokens so the handbook can link to them. They are public on
+# purpose and only ever exist in the demo; real invitations get 192 random bits each.
+VIP_CUSTOMERS = [
+    ("demo-c1", "王丽", "杭州", 1_280_000, "demo-invitation-wangli"),
+    ("demo-c2", "陈静", "杭州", 560_000, "demo-invitation-chenjing"),
+    ("demo-c3", "李娜", "宁波", 86_000, "demo-invitation-lina"),
+]
+
 
 def demo_qr(number: int) -> bytes:
     """A stand-in for the group QR WeChat would give staff."""
@@ -69,7 +83,37 @@ def load(reset: bool = False) -> str:
             Group.update(sent=sent).where(Group.id == group.id).execute()
             livecode.set_group_qr(group, *_checked(number), generated_at=now - age)
         _load_fission(reset)
-    return "Loaded the demo campaigns: /j/demo?c=counter and /j/demo-fission"
+        _load_vip(reset)
+    return (
+        "Loaded the demo campaigns: /j/demo?c=counter, /j/demo-fission, /vip/demo-invitation-wangli"
+    )
+
+
+def _load_vip(reset: bool) -> None:
+    existing = Campaign.get_or_none(Campaign.slug == VIP_SLUG)
+    if existing and reset:
+        Customer.delete().where(Customer.external_id.startswith("demo-")).execute()
+        existing.delete_instance(recursive=True)
+        existing = None
+    if existing:
+        return
+    campaign = playbooks.create_from_template("vip-weekly-sale", VIP_SLUG)
+    for number, group in enumerate(campaign.groups.order_by(Group.position), start=21):
+        livecode.set_group_qr(group, *_checked(number), generated_at=utcnow())
+    program = vip.set_up_program(campaign, valid_days=365, **VIP)
+    now = utcnow()
+    for external_id, name, region, fen, token in VIP_CUSTOMERS:
+        customer, _ = Customer.get_or_create(
+            external_id=external_id,
+            defaults={"name": name, "region": region, "purchase_total": fen},
+        )
+        Invitation.create(
+            campaign=campaign,
+            customer=customer,
+            token=token,
+            created_at=now,
+            expires_at=now + timedelta(days=program.valid_days),
+        )
 
 
 def _load_fission(reset: bool) -> None:
@@ -103,6 +147,11 @@ def renew(campaign: Campaign) -> str:
         _load_fission(reset=False)
     else:
         renewed += _renew_groups(fission_campaign, first_number=11)
+    vip_campaign = Campaign.get_or_none(Campaign.slug == VIP_SLUG)
+    if vip_campaign is None:
+        _load_vip(reset=False)
+    else:
+        renewed += _renew_groups(vip_campaign, first_number=21)
     return f"Demo campaigns present; renewed {renewed} expiring QR code(s)."
 
 

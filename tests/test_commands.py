@@ -145,7 +145,7 @@ def test_demo_loads_once_and_reset_restores_it(runner):
     Channel.delete().where(Channel.code == "live").execute()
     assert runner.invoke(args=["demo", "--reset"]).exit_code == 0
     assert Campaign.get(Campaign.slug == "demo").channels.count() == 3
-    assert sorted(c.slug for c in Campaign.select()) == ["demo", "demo-fission"]
+    assert sorted(c.slug for c in Campaign.select()) == ["demo", "demo-fission", "demo-vip"]
     fission_demo = Campaign.get(Campaign.slug == "demo-fission")
     assert fission_demo.members.count() == 6  # the same members again, not twice as many
 
