@@ -229,3 +229,51 @@ def test_friend_scans_a_members_poster_signs_up_and_sees_own_poster(site, phone,
     decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(image)))]
     assert decoded == [f"https://qun.example.cn/j/demo-fission?r={me.code}"]
     assert errors == []
+
+
+def test_vip_invitations_accept_and_decline_on_a_phone(site, browser):
+    """At 390×844: one customer accepts and sees the group QR, another declines; reopening
+    each link shows its settled state."""
+    from miniapp_api.models import Invitation
+
+    def phone_page():
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+            user_agent=WECHAT_IPHONE, locale="zh-CN",
+        )  # fmt: skip
+        return context, context.new_page()
+
+    errors = []
+    with db.connection_context():
+        tokens = {i.customer.name: i.token for i in Invitation.select()}
+    accept_ctx, accepter = phone_page()
+    accepter.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    accepter.goto(f"{site}/vip/{tokens['王丽']}")
+    assert "王丽，您好" in accepter.locator("header").inner_text()
+    button = accepter.locator("text=接受邀请，进 VIP 群")
+    box = button.bounding_box()
+    assert box["y"] + box["height"] <= 844  # the answer is on the first screen
+    button.click()
+    accepter.wait_for_url(f"{site}/vip/{tokens['王丽']}")
+    qr = accepter.locator("img.qr")
+    qr.wait_for(state="visible")
+    assert accepter.evaluate("document.querySelector('img.qr').naturalWidth") > 0
+    assert accepter.locator("a.offer").get_attribute("href").startswith("https://")
+    accepter.reload()
+    assert accepter.locator('[data-state="accepted"]').count() == 1
+
+    decline_ctx, decliner = phone_page()
+    decliner.goto(f"{site}/vip/{tokens['陈静']}")
+    decliner.click("text=这次不参加")
+    decliner.wait_for_url(f"{site}/vip/{tokens['陈静']}")
+    decliner.goto(f"{site}/vip/{tokens['陈静']}")
+    assert "已收到您的回复" in decliner.content()
+    assert decliner.locator("text=接受邀请").count() == 0
+    assert decliner.evaluate("document.documentElement.scrollWidth") <= 390
+
+    with db.connection_context():
+        settled = {i.customer.name: i.status for i in Invitation.select()}
+    assert (settled["王丽"], settled["陈静"]) == ("accepted", "declined")
+    assert errors == []
+    accept_ctx.close()
+    decline_ctx.close()
