@@ -328,3 +328,34 @@ def test_trainers_see_but_cannot_import_invite_or_revoke(client, login_as):
         == 403
     )
     assert Invitation.get_by_id(invitation.id).status == "created"
+
+
+def test_the_printable_sheet_qr_decodes_to_the_personal_link(client, login_as):
+    import zxingcpp
+    from PIL import Image
+
+    login_as("trainer")
+    campaign = seed_vip()
+    vip.invite(campaign.id, vip.Selection(), utcnow().date())
+    invitation = invitation_of("王丽")
+    image = client.get(f"/console/campaigns/vip/vip/{invitation.id}/qr.png")
+    decoded = [b.text for b in zxingcpp.read_barcodes(Image.open(io.BytesIO(image.data)))]
+    assert decoded == [f"https://qun.example.cn/vip/{invitation.token}"]
+    other = make_campaign(slug="other")
+    assert client.get(f"/console/campaigns/other/vip/{invitation.id}/qr.png").status_code == 404
+    assert other.id != campaign.id
+
+
+def test_the_vip_page_costs_the_same_queries_however_many_invitations(client, login_as):
+    from playhouse.test_utils import count_queries
+
+    login_as("operator")
+    campaign = seed_vip()
+    vip.invite(campaign.id, vip.Selection(min_purchase_fen=10**9), utcnow().date())
+    with count_queries(only_select=True) as small:
+        assert client.get("/console/campaigns/vip/vip").status_code == 200
+    load([f"B{n},客户{n},{'杭州' if n % 2 else '温州'},{n * 100},2026-11-01," for n in range(40)])
+    vip.invite(campaign.id, vip.Selection(), utcnow().date())
+    with count_queries(only_select=True) as large:
+        assert client.get("/console/campaigns/vip/vip").status_code == 200
+    assert large.count == small.count
