@@ -112,9 +112,9 @@ def tiers_of(campaign_id: int) -> list[RewardTier]:
     )
 
 
-def set_up_program(campaign, *, tiers=(), **settings) -> ReferralProgram:
-    """Create or change a campaign's referral programme; tiers are (threshold, reward) pairs
-    and replace any before, except those already issued, which stay."""
+def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
+    """Create or change a campaign's referral programme. Tiers are (threshold, reward) pairs
+    that replace the ones before (rewards already issued stay issued); None keeps them."""
     allowed = {"count_on", "max_per_hour", "leaderboard_size", "friend_reward"}
     unknown = set(settings) - allowed
     if unknown:
@@ -131,7 +131,7 @@ def set_up_program(campaign, *, tiers=(), **settings) -> ReferralProgram:
             raise ReferralError("每小时上限要是 1–10000 的整数，排行榜人数 0–10000。")
     settings["friend_reward"] = (settings.get("friend_reward") or "").strip()[:60]
     cleaned = []
-    for threshold, reward in tiers:
+    for threshold, reward in tiers or ():
         reward = (reward or "").strip()
         if not isinstance(threshold, int) or not 1 <= threshold <= 10000 or not reward:
             raise ReferralError("每档奖励要写人数（1–10000）和奖品，例如「3 人 → 9 折券」。")
@@ -144,9 +144,10 @@ def set_up_program(campaign, *, tiers=(), **settings) -> ReferralProgram:
             program = ReferralProgram.create(campaign=campaign, **settings)
         elif settings:
             ReferralProgram.update(**settings).where(ReferralProgram.id == program.id).execute()
-        RewardTier.delete().where(RewardTier.campaign == campaign.id).execute()
-        for threshold, reward in cleaned:
-            RewardTier.create(campaign=campaign, threshold=threshold, reward=reward)
+        if tiers is not None:
+            RewardTier.delete().where(RewardTier.campaign == campaign.id).execute()
+            for threshold, reward in cleaned:
+                RewardTier.create(campaign=campaign, threshold=threshold, reward=reward)
     return ReferralProgram.get_by_id(program.id)
 
 

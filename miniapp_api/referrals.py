@@ -170,7 +170,12 @@ def initial_avatar(nickname: str) -> bytes:
 def leaderboard(slug):
     campaign, program = _campaign_with_program(slug)
     rows = fission.leaderboard(campaign.id, program.leaderboard_size)
-    return render_template("referrals/leaderboard.html", campaign=campaign, rows=rows)
+    return render_template(
+        "referrals/leaderboard.html",
+        campaign=campaign,
+        rows=rows,
+        hidden=program.leaderboard_size == 0,
+    )
 
 
 @bp.cli.command("member-posters")

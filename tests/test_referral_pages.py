@@ -201,3 +201,12 @@ def test_a_programme_counting_friends_sent_to_a_group(app):
     assert member_of(friend).referrer_id == member_of(amy).id
     assert member_of(amy).referrals == 1
     assert Referral.select().where(Referral.status == "counted").count() == 1
+
+
+def test_a_campaign_can_keep_its_leaderboard_private(app, fission_campaign):
+    amy = Phone(app)
+    amy.sign_up(nickname="王小明")
+    Phone(app).sign_up(member_of(amy).code, nickname="朋友")
+    fission.set_up_program(fission_campaign, leaderboard_size=0)
+    page = amy.client.get("/r/fission/top").get_data(as_text=True)
+    assert "不公开排行榜" in page and "王*明" not in page

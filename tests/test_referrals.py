@@ -210,3 +210,11 @@ def test_the_friend_referral_template_sets_up_its_programme(app):
         (3, "9 折券"),
         (10, "定制帆布袋"),
     ]
+
+
+def test_changing_settings_without_tiers_keeps_the_tiers(app):
+    campaign = make_program(tiers=((3, "券"),))
+    fission.set_up_program(campaign, leaderboard_size=0)
+    assert [(t.threshold, t.reward) for t in fission.tiers_of(campaign.id)] == [(3, "券")]
+    fission.set_up_program(campaign, tiers=[])
+    assert fission.tiers_of(campaign.id) == []
