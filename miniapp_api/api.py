@@ -5,10 +5,10 @@ cookie, so CSRF cannot reach it. Every answer is JSON, errors included."""
 import functools
 
 from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from . import livecode, playbooks, stats
-from .api_schema import openapi_document
+from .api_schema import MAX_INT, openapi_document
 from .livecode import SetupError
 from .models import Campaign, Channel, Group, utcnow
 from .staff import EDITORS, audit, staff_for_token
@@ -16,7 +16,6 @@ from .staff import EDITORS, audit, staff_for_token
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PER_PAGE = 100
-MAX_INT = 10**9  # well inside a 32-bit column
 ERROR_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -106,7 +105,12 @@ def json_body(fields: dict[str, type], required: tuple[str, ...] = ()) -> dict:
     """The request's JSON object, checked against field name → type; nothing else allowed."""
     if not request.is_json:
         raise ApiError(415, HINTS[415])
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json()
+    except (BadRequest, RecursionError):  # json.loads recurses once per level of nesting
+        raise ApiError(
+            422, 'The body is not valid JSON: send one JSON object, e.g. {"title": "…"}.'
+        ) from None
     if not isinstance(body, dict):
         raise ApiError(422, 'The body must be a JSON object, e.g. {"title": "…"}.')
     unknown = sorted(set(body) - set(fields))
@@ -150,7 +154,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     text = request.args.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    # isdigit() alone lets through "²", which int() refuses, and digit strings too long to convert.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
         raise ApiError(422, f"'{name}' must be a whole number from {low} to {high}.")
     return int(text)
 
@@ -264,6 +269,9 @@ def create_campaign():
     slug = body.pop("slug")
     key = body.pop("template", "")
     if key:
+        if playbooks.template(key) is None:
+            choices = ", ".join(playbooks.templates())
+            raise ApiError(422, f"No template '{key}': use one of {choices}, or leave it out.")
         campaign = _rules(playbooks.create_from_template, key, slug, **body)
     else:
         if "title" not in body:
@@ -286,9 +294,10 @@ def edit_campaign(slug):
     body = json_body(CAMPAIGN_TEXT)
     current = {name: getattr(campaign, name) for name in CAMPAIGN_TEXT}
     changes = _rules(playbooks.campaign_text, {**current, **body})
-    Campaign.update(**changes).where(Campaign.id == campaign.id).execute()
     changed = sorted(n for n, v in changes.items() if current.get(n) != v)
-    audit(g.api_staff, "campaign.edit", f"campaign:{slug}", fields=changed, via="api")
+    if changed:  # sending the text it already has is no change, so no audit entry either
+        Campaign.update(**changes).where(Campaign.id == campaign.id).execute()
+        audit(g.api_staff, "campaign.edit", f"campaign:{slug}", fields=changed, via="api")
     return jsonify(campaign_json(Campaign.get_by_id(campaign.id)))
 
 
@@ -344,7 +353,9 @@ def add_group(slug):
 @editor
 def update_group(slug, group_id):
     campaign = _campaign(slug)
-    group = _groups(campaign).where(Group.id == group_id).first()
+    # No id is that large, and SQLite cannot even compare a Python int beyond 64 bits.
+    in_range = group_id <= MAX_INT
+    group = _groups(campaign).where(Group.id == group_id).first() if in_range else None
     if group is None:
         raise ApiError(404, f"No group {group_id} in '{slug}': see GET …/{slug}/groups.")
     body = json_body({"cutoff": int, "sent": int, "active": bool, "position": int})

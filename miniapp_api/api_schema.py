@@ -6,10 +6,10 @@ checks every answer against it.
 """
 
 from .livecode import CHANNEL_CODE, SLUG
-from .playbooks import LIMITS
+from .playbooks import LIMITS, templates
 from .stats import MAX_DAYS
 
-MAX_INT = 10**9
+MAX_INT = 10**9  # the largest id or count the API takes: well inside a 32-bit column
 
 
 def _ref(name: str) -> dict:
@@ -196,7 +196,7 @@ def openapi_document(public_url: str) -> dict:
         "additionalProperties": False,
         "properties": {
             "slug": {"type": "string", "pattern": SLUG.pattern, "maxLength": 64},
-            "template": {"type": "string", "maxLength": 40},
+            "template": {"type": "string", "enum": list(templates())},
             **_campaign_text(1),
         },
     }

@@ -1,9 +1,11 @@
 """The JSON API: bearer tokens, roles, every endpoint, and JSON errors for every bad request."""
 
+import json
+
 import pytest
 from conftest import make_campaign, make_channel, make_group, make_staff
 
-from miniapp_api.models import AuditEntry, Campaign, Channel, Group
+from miniapp_api.models import ApiToken, AuditEntry, Campaign, Channel, Group, utcnow
 from miniapp_api.staff import change_password, issue_api_token
 
 
@@ -68,6 +70,11 @@ def test_a_cookie_session_is_not_enough(app, login_as, client):
 
 def test_revoked_token_and_password_change_end_access(api):
     assert api.get("/campaigns").status_code == 200
+    ApiToken.update(revoked_at=utcnow()).where(ApiToken.staff == api.staff.id).execute()
+    error_of(api.get("/campaigns"), 401)
+
+    api.token = issue_api_token(api.staff, "新脚本")
+    assert api.get("/campaigns").status_code == 200
     change_password(api.staff, "另一个很长的新密码-2026")
     error_of(api.get("/campaigns"), 401)
 
@@ -116,11 +123,21 @@ def test_create_by_hand_and_from_a_template(api):
     assert sorted(e.target for e in entries) == ["campaign:laodaixin", "campaign:store"]
 
 
+def test_an_unknown_template_is_422_naming_the_templates(api):
+    response = api.open("POST", "/campaigns", json={"slug": "store", "template": "抽奖"})
+    assert "friend-referral" in error_of(response, 422)["message"]
+    assert Campaign.select().count() == 0
+
+
 def test_edit_campaign_text(api):
     make_campaign(slug="store")
     response = api.open("PATCH", "/campaigns/store", json={"promise": "进群领**新人券**"})
     assert response.get_json()["promise"] == "进群领**新人券**"
     assert Campaign.get().title == "门店会员群"  # fields not sent keep their text
+    entry = AuditEntry.get(AuditEntry.action == "campaign.edit")
+    assert entry.target == "campaign:store" and json.loads(entry.detail)["fields"] == ["promise"]
+    api.open("PATCH", "/campaigns/store", json={"promise": "进群领**新人券**"})
+    assert AuditEntry.select().where(AuditEntry.action == "campaign.edit").count() == 1
 
 
 def test_channels_and_groups(api):
@@ -144,6 +161,12 @@ def test_channels_and_groups(api):
     listed = api.get("/campaigns/store/groups").get_json()["items"]
     assert [g["name"] for g in listed] == ["宝妈一群", "宝妈二群"]
     assert "qr_image" not in listed[1] and listed[1]["qr_expires_at"].endswith("Z")
+    made_id = made.get_json()["id"]
+    assert {(e.action, e.target) for e in AuditEntry.select()} == {
+        ("channel.create", "campaign:store"),
+        ("group.create", f"group:{made_id}"),
+        ("group.update", f"group:{group.id}"),
+    }
 
 
 def test_stats_carry_funnel_channels_and_days(api, client):
@@ -178,6 +201,33 @@ def test_wrong_method_is_405_json(api):
     error_of(api.open("PUT", "/campaigns/x"), 405)
 
 
+def test_a_body_over_4_mb_is_413_json(api):
+    make_campaign(slug="store")
+    body = '{"title": "' + "长" * (2 * 1024 * 1024) + '"}'  # 3 bytes each in UTF-8
+    response = api.open("PATCH", "/campaigns/store", data=body, content_type="application/json")
+    error_of(response, 413)
+    assert Campaign.get().title == "门店会员群"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("GET", "/campaigns?page=²", None, 422),  # a digit to str.isdigit(), not to int()
+        ("GET", "/campaigns?per_page=" + "9" * 5000, None, 422),
+        ("GET", "/campaigns/store/stats?days=１", None, 422),
+        ("PATCH", "/campaigns/store/groups/" + "9" * 30, '{"sent": 1}', 404),
+        ("PATCH", "/campaigns/store", "[" * 100_000, 422),  # deeper than json.loads recurses
+        ("PATCH", "/campaigns/store", '{"title": ' + "9" * 5000 + "}", 422),
+        ("PATCH", "/campaigns/store", "", 422),
+    ],
+)
+def test_odd_input_is_answered_never_a_500(api, method, url, body, status):
+    make_campaign(slug="store")
+    kw = {"data": body, "content_type": "application/json"} if body is not None else {}
+    error_of(api.open(method, url, **kw), status)
+    assert Campaign.get().title == "门店会员群"
+
+
 def test_a_body_that_is_not_json_is_415(api):
     make_campaign(slug="store")
     error_of(api.open("PATCH", "/campaigns/store", data={"title": "表单"}), 415)
@@ -190,7 +240,7 @@ def test_a_body_that_is_not_json_is_415(api):
     [
         ("[1, 2]", "JSON object"),
         ('"title"', "JSON object"),
-        ("{not json", "JSON object"),
+        ("{not json", "not valid JSON"),
         ('{"title": 5}', "'title' must be a string"),
         ('{"title": "新", "colour": "red"}', "Unknown field(s): colour"),
         ('{"title": "' + "长" * 121 + '"}', "最多 120 个字"),

@@ -3,7 +3,7 @@ ends it, and nobody but its owner (or an admin) can see or revoke it."""
 
 import re
 
-from conftest import csrf_from, make_campaign
+from conftest import StaffActions, csrf_from, make_campaign, make_staff
 
 from miniapp_api.models import ApiToken, AuditEntry
 from miniapp_api.staff import digest
@@ -48,8 +48,6 @@ def test_revoking_ends_the_token(client, login_as):
 
 def test_others_tokens_are_invisible_and_cannot_be_revoked(app, login_as):
     owner_client, other_client = app.test_client(), app.test_client()
-    from conftest import StaffActions, make_staff
-
     make_staff("owner", "operator")
     owner = StaffActions(owner_client)
     owner.login("owner")
@@ -75,8 +73,7 @@ def test_a_token_needs_a_name_and_csrf(client, login_as):
     staff = login_as("operator")
     assert create_token(staff, "").status_code == 302
     assert create_token(staff, "长" * 61).status_code == 302
-    token = csrf_from(client.get("/console/tokens"))
-    assert token
+    assert csrf_from(client.get("/console/tokens"))
     assert client.post("/console/tokens", data={"name": "无令牌"}).status_code == 400
     assert ApiToken.select().count() == 0
 
