@@ -1,92 +1,26 @@
 """Qunbook's mini-app service: the live tools the handbook's playbooks call for."""
 
-import json
-import os
-import secrets
-from pathlib import Path
-
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .db import ImproperlyConfigured, db, open_database
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
 
 
 def create_app(test_config=None):
-    app = Flask(__name__, instance_relative_config=True)
+    from miniapp_api.config import configure, instance_dir
+
+    app = Flask(__name__, instance_path=instance_dir())
     configure(app, test_config)
     register_database(app)
-    register_security(app)
-    register_blueprints(app)
+    register_web(app)
+    register_capabilities(app)
     register_commands(app)
     return app
 
 
-def configure(app, test_config):
-    """Defaults, then QUNBOOK_* environment variables, then the test mapping."""
-    port = int(os.environ.get("QUNBOOK_PORT", "8000"))
-    app.config.from_mapping(
-        PORT=port,
-        # Printed into every QR: change it (and re-render posters) if WeChat blocks a domain.
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
-        DATABASE_URL=os.environ.get("DATABASE_URL"),
-        TIMEZONE="Asia/Shanghai",
-        HANDBOOK_DIR=str(PROJECT_ROOT / "build" / "handbook"),
-        POSTER_CACHE_DIR=str(Path(app.instance_path) / "poster-cache"),
-        # How many proxies in front of the app set X-Forwarded-For (0: none).
-        TRUSTED_PROXIES=0,
-        SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
-        # Tokens last as long as the login session; the referrer check is on over HTTPS.
-        WTF_CSRF_TIME_LIMIT=None,
-    )
-    app.config.from_prefixed_env("QUNBOOK")
-    if test_config:
-        app.config.from_mapping(test_config)
-
-    embedded = not app.config["DATABASE_URL"]
-    if embedded:
-        path = Path(app.instance_path) / "qunbook.sqlite3"
-        app.config["DATABASE_URL"] = f"sqlite:///{path}"
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
-    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
-    load_secrets(app, embedded)
-    if app.config["TRUSTED_PROXIES"]:
-        n = int(app.config["TRUSTED_PROXIES"])
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
-
-
-def load_secrets(app, embedded):
-    """SECRET_KEY signs cookies; HASH_KEY keys the hashes of IPs and phone numbers.
-
-    A deployment sets both in the environment. The embedded kit (SQLite in the instance
-    folder) keeps generated ones in instance/secrets.json, so `make run` works on a laptop.
-    """
-    names = ("SECRET_KEY", "HASH_KEY")
-    if all(app.config.get(name) for name in names):
-        return
-    if not embedded:
-        missing = [f"QUNBOOK_{name}" for name in names if not app.config.get(name)]
-        raise ImproperlyConfigured(
-            f"{' and '.join(missing)} must be set when QUNBOOK_DATABASE_URL is: every app "
-            "process must share them. Generate each with: "
-            'python -c "import secrets; print(secrets.token_hex(32))"'
-        )
-    path = Path(app.instance_path) / "secrets.json"
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    if not all(stored.get(name) for name in names):
-        stored = {name: stored.get(name) or secrets.token_hex(32) for name in names}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(stored))
-    for name in names:
-        app.config[name] = app.config.get(name) or stored[name]
-
-
 def register_database(app):
+    from miniapp_api.db import db, open_database
+
     db.initialize(open_database(app.config["DATABASE_URL"]))
 
     @app.before_request
@@ -100,45 +34,46 @@ def register_database(app):
             db.close()
 
 
-def register_security(app):
-    """Server-side sessions, CSRF tokens on every form, security headers on every response."""
-    from . import security
-    from .sessions import DatabaseSessionInterface
+def register_web(app):
+    """Server-side sessions, CSRF tokens on every form, security headers, friendly errors."""
+    from miniapp_api import markdown_text
+    from miniapp_api.web import errors, headers, localtime
+    from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
     csrf.init_app(app)
-    security.register(app)
-
-
-def register_blueprints(app):
-    from . import (
-        api,
-        console,
-        errors,
-        handbook,
-        invitations,
-        join,
-        markdown_text,
-        posters,
-        referrals,
-    )
-
+    headers.register(app)
     errors.register(app)
     markdown_text.register(app)
-    app.register_blueprint(join.bp)
-    app.register_blueprint(posters.bp)
-    app.register_blueprint(referrals.bp)
-    app.register_blueprint(invitations.bp)
-    app.register_blueprint(handbook.bp)
-    app.register_blueprint(console.bp)
+    localtime.register(app)
     app.json.ensure_ascii = False  # Chinese stays readable in the API's answers
+
+
+def register_capabilities(app):
+    """One blueprint per capability."""
+    from miniapp_api.accounts import views as accounts
+    from miniapp_api.api import views as api
+    from miniapp_api.console import views as console
+    from miniapp_api.handbook import views as handbook
+    from miniapp_api.invitations import views as invitations
+    from miniapp_api.livecode import views as livecode
+    from miniapp_api.posters import views as posters
+    from miniapp_api.referrals import views as referrals
+
+    app.register_blueprint(livecode.bp)  # /j: the live code a poster points at
+    app.register_blueprint(posters.bp)  # /posters: channel posters
+    app.register_blueprint(referrals.bp)  # /r: members' sign-up, poster, progress
+    app.register_blueprint(invitations.bp)  # /vip: personal VIP invitations
+    app.register_blueprint(accounts.bp)  # /console/login, account, API tokens
+    app.register_blueprint(console.bp)  # /console: the staff console
+    app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     csrf.exempt(api.bp)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(api.bp)  # /api/v1
 
 
 def register_commands(app):
-    from . import commands
+    from miniapp_api import cli
 
-    for command in commands.ALL:
+    for command in cli.ALL:
         app.cli.add_command(command)

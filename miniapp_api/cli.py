@@ -1,16 +1,390 @@
-"""Entry point of the `qunbook` console script."""
+"""The `qunbook` command line: every command in one place, behind one error handler.
 
+Set up campaigns, channels and groups; render posters; import customers; create staff; run the
+kit. A command runs in the app's context with a database connection, and the domain's errors
+(a missing campaign, an unreadable QR, a bad password ...) become a message and exit code 1,
+never a traceback.
+"""
+
+import functools
 import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask.cli import FlaskGroup
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app
-from .db import ImproperlyConfigured
+from miniapp_api import create_app, demo
+from miniapp_api.accounts import rules as accounts
+from miniapp_api.accounts.rules import ROLES, StaffError
+from miniapp_api.console.attention import needs_attention
+from miniapp_api.console.stats import channel_stats
+from miniapp_api.db import ImproperlyConfigured, db
+from miniapp_api.invitations import customers
+from miniapp_api.invitations.customers import CustomerFileError
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
+from miniapp_api.livecode.rules import SetupError, find_campaign, qr_expires_at
+from miniapp_api.migrations import migrate
+from miniapp_api.models import Campaign, Channel, Group, Member, utcnow
+from miniapp_api.posters import rules as posters
+from miniapp_api.referrals import rules as referrals
+from miniapp_api.referrals.rules import ReferralError
+from miniapp_api.visitors import phone_hash
+
+
+def fail_clearly(fn):
+    """Runs in the app's context; set-up errors become a message and exit code 1, never a
+    traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            with db.connection_context():
+                return fn(*args, **kwargs)
+        except (SetupError, InvalidGroupQr, StaffError, CustomerFileError, ReferralError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return with_appcontext(wrapper)
+
+
+@click.command("init-db")
+@fail_clearly
+def init_db():
+    """Create the schema, or bring an existing database up to date."""
+    before, after = migrate()
+    click.echo(f"Database ready (schema version {before} → {after}).")
+
+
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="Delete the demo campaign and load it afresh.")
+@fail_clearly
+def demo_command(reset):
+    """Load the demo campaign the handbook links to (keeps it fresh on every run)."""
+    click.echo(demo.load(reset=reset))
+
+
+@click.command("create-campaign")
+@click.argument("slug")
+@click.argument("title")
+@click.option("--promise", default="", help="What members get, shown under the title.")
+@click.option("--rules", default="", help="The group's rules, shown on the join page.")
+@click.option("--contact", default="", help="Who to contact when every group is full.")
+@fail_clearly
+def create_campaign(slug, title, promise, rules, contact):
+    """Create a campaign; its live code is /j/SLUG."""
+    campaign = livecode.create_campaign(
+        slug, title, promise=promise, rules=rules, staff_contact=contact
+    )
+    click.echo(f"Created campaign {campaign.slug}: {livecode.join_url(public(), campaign.slug)}")
+
+
+@click.command("add-channel")
+@click.argument("campaign")
+@click.argument("code")
+@click.argument("label")
+@fail_clearly
+def add_channel(campaign, code, label):
+    """Add a channel (where a poster is shown), e.g. counter 门店前台."""
+    channel = livecode.add_channel(find_campaign(campaign), code, label)
+    click.echo(f"Added channel {channel.code}: {livecode.join_url(public(), campaign, code)}")
+
+
+@click.command("add-group")
+@click.argument("campaign")
+@click.argument("name")
+@click.option("--cutoff", default=200, show_default=True, help="People sent before switching.")
+@fail_clearly
+def add_group(campaign, name, cutoff):
+    """Add a WeChat group to a campaign's live code (upload its QR next)."""
+    group = livecode.add_group(find_campaign(campaign), name, cutoff=cutoff)
+    click.echo(f"Added group #{group.id} {group.name} (cut-off {group.cutoff}).")
+    click.echo(f"Next: qunbook upload-qr {campaign} {group.id} path/to/qr.png")
+
+
+@click.command("upload-qr")
+@click.argument("campaign")
+@click.argument("group")
+@click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--generated",
+    help="When WeChat generated this QR, local time: 2026-11-20 or '2026-11-20 14:30'. "
+    "Default: now. A date alone counts from its start, so the warning comes early, never late.",
+)
+@fail_clearly
+def upload_qr(campaign, group, image, generated):
+    """Store GROUP's QR image (GROUP is its id or exact name); it works for 7 days."""
+    target = find_group(find_campaign(campaign), group)
+    if not image.is_file():
+        raise SetupError(f"No file at {image}: give the path of the group's QR image.")
+    stored, payload, digest = check_group_qr(image.read_bytes())
+    generated_at = parse_local_time(generated) if generated else utcnow()
+    livecode.set_group_qr(target, stored, digest, payload, generated_at)
+    expires = local(generated_at + livecode.QR_LIFETIME)
+    click.echo(f"Stored the QR of {target.name}; it stops working at {expires:%Y-%m-%d %H:%M}.")
+
+
+@click.command("list-groups")
+@click.argument("campaign", required=False)
+@fail_clearly
+def list_groups(campaign):
+    """List groups with their counts and QR expiry (all campaigns, or one)."""
+    campaigns = [find_campaign(campaign)] if campaign else Campaign.select().order_by(Campaign.slug)
+    now = utcnow()
+    for found in campaigns:
+        click.echo(f"{found.slug}  {found.title}")
+        if found.all_full_since:
+            click.echo(
+                f"    ALL FULL since {local(found.all_full_since):%m-%d %H:%M}: members see the "
+                "all-full page. Add a group or upload a fresh QR."
+            )
+        groups = found.groups.order_by(Group.position, Group.id)
+        if not groups.count():
+            click.echo("    (no groups: add one with qunbook add-group)")
+        for g in groups:
+            expires = qr_expires_at(g)
+            if expires is None:
+                state = "no QR uploaded"
+            elif expires <= now:
+                state = f"QR EXPIRED {local(expires):%m-%d %H:%M}"
+            else:
+                state = f"QR expires {local(expires):%m-%d %H:%M}"
+            status = "" if g.active else "  [inactive]"
+            click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}  {state}{status}")
+
+
+@click.command("update-group")
+@click.argument("campaign")
+@click.argument("group")
+@click.option("--cutoff", type=int, help="People to send before switching to the next group.")
+@click.option("--count", "sent", type=int, help="Correct the count of people sent.")
+@click.option("--active/--inactive", default=None, help="Switch the group on or off.")
+@click.option("--position", type=int, help="Order among the campaign's groups (lower first).")
+@fail_clearly
+def update_group(campaign, group, cutoff, sent, active, position):
+    """Change GROUP's cut-off, count, on/off state or order (GROUP: its id or exact name)."""
+    target = find_group(find_campaign(campaign), group)
+    updated = livecode.update_group(
+        target, cutoff=cutoff, sent=sent, active=active, position=position
+    )
+    state = "on" if updated.active else "off"
+    click.echo(f"#{updated.id} {updated.name}: {updated.sent}/{updated.cutoff}, {state}.")
+
+
+@click.command("stats")
+@click.argument("campaign")
+@fail_clearly
+def stats(campaign):
+    """Scans and people sent per channel, and people sent per group."""
+    found = find_campaign(campaign)
+    click.echo(f"{found.slug}  {found.title}")
+    click.echo(f"  {'channel':<20} {'scans':>7} {'sent':>7} {'full':>7} {'bots':>7}")
+    for row in channel_stats(found):
+        name = f"{row['code']} {row['label']}".strip()
+        click.echo(
+            f"  {name:<20} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}"
+        )
+    click.echo("  scans: people's visits; sent: counted into a group (once a day each);")
+    click.echo("  full: found every group full; bots: bots and link previews, never counted.")
+    for g in found.groups.order_by(Group.position, Group.id):
+        click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
+
+
+@click.command("attention")
+@fail_clearly
+def attention():
+    """List what needs staff attention; exit 1 when anything does (for cron)."""
+    items = needs_attention(tz=current_app.config["TIMEZONE"])
+    for item in items:
+        where = f"{item['campaign']} {item['group']}".strip()
+        click.echo(f"[{item['kind']}] {where}: {item['message']}")
+    if items:
+        raise SystemExit(1)
+    click.echo("Nothing needs attention.")
+
+
+@click.command("create-staff")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
+@click.option("--name", "display_name", default="", help="Shown in the console, e.g. 陈店长.")
+@click.password_option(help="Asked for when not given (at least 10 characters).")
+@fail_clearly
+def create_staff(username, role, display_name, password):
+    """Create a staff account: admin, operator, or trainer (sees, never changes)."""
+    staff = accounts.create_staff(username, password, role, display_name)
+    accounts.audit(None, "staff.create", f"staff:{staff.username}", role=role, by="cli")
+    click.echo(f"Created {staff.role} {staff.username}: log in at {public()}/console/login")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, help="Default: QUNBOOK_PORT or 8000.")
+@click.option("--workers", default=2, show_default=True, help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, help="Threads per worker.")
+@with_appcontext
+def serve(host, port, workers, threads):
+    """Serve the handbook and the mini-app with a production WSGI server (gunicorn)."""
+    from gunicorn.app.base import BaseApplication
+
+    app = current_app._get_current_object()
+    port = port or app.config["PORT"]
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return app
+
+    click.echo(f"Qunbook: handbook at http://{host}:{port}/handbook/ · demo at /j/demo?c=counter")
+    Server().run()
+
+
+def public() -> str:
+    return current_app.config["PUBLIC_URL"]
+
+
+def find_group(campaign: Campaign, ref: str) -> Group:
+    query = Group.select().where(Group.campaign == campaign)
+    group = (
+        query.where(Group.id == int(ref)).first()
+        if ref.isdigit()
+        else query.where(Group.name == ref).first()
+    )
+    if group is None:
+        raise SetupError(f"No group {ref!r} in {campaign.slug}: see `qunbook list-groups`.")
+    return group
+
+
+def parse_local_time(text: str) -> datetime:
+    for pattern in ("%Y-%m-%d %H:%M", "%Y-%m-%d"):
+        try:
+            moment = datetime.strptime(text.strip(), pattern)
+        except ValueError:
+            continue
+        zone = ZoneInfo(current_app.config["TIMEZONE"])
+        return moment.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    raise SetupError(f"Could not read {text!r} as a time: write 2026-11-20 or '2026-11-20 14:30'.")
+
+
+def local(moment: datetime) -> datetime:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+
+
+@click.command("import-customers")
+@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@fail_clearly
+def import_customers_command(csv_file):
+    """Import customers for VIP selection from a CSV (UTF-8 or GBK), keyed by customer id.
+
+    Columns: 客户编号,姓名,地区,累计消费[,最近活跃][,手机]. Bad rows are listed by row
+    number and skipped; the rest are imported. Exits 1 when any row was refused.
+    """
+    if not csv_file.is_file():
+        raise CustomerFileError(f"No file at {csv_file}: give the path of the exported CSV.")
+    data = csv_file.read_bytes()
+    key = current_app.config["HASH_KEY"]
+    with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing customers") as bar:
+        report = customers.import_customers(
+            data, lambda phone: phone_hash(key, phone), progress=bar.update
+        )
+    click.echo(
+        f"{report.rows} rows: {report.created} new, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {len(report.errors)} refused."
+    )
+    for number, reason in report.errors:
+        click.echo(f"  row {number}: {reason}")
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("render-posters")
+@click.argument("campaign")
+@click.option("--out", "out_dir", default="posters", show_default=True, help="Folder to write.")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["png", "jpeg"]),
+    multiple=True,
+    help="Repeat for both; default: png and jpeg.",
+)
+@fail_clearly
+def render_posters(campaign, out_dir, formats):
+    """Write one poster per channel (and one without a channel) of CAMPAIGN."""
+    found = find_campaign(campaign)
+    formats = formats or ("png", "jpeg")
+    channels = [None, *found.channels.order_by(Channel.id)]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(channel, fmt) for channel in channels for fmt in formats]
+    cache = current_app.config["POSTER_CACHE_DIR"]
+    with click.progressbar(jobs, label="Rendering posters") as bar:
+        for channel, fmt in bar:
+            data = posters.campaign_poster(cache, found, channel, public(), fmt)
+            suffix = "jpg" if fmt == "jpeg" else fmt
+            name = f"{found.slug}-{channel.code if channel else 'all'}.{suffix}"
+            (out / name).write_bytes(data)
+    click.echo(f"Wrote {len(jobs)} posters to {out}/")
+
+
+@click.command("member-posters")
+@click.argument("campaign")
+@click.option("--out", "out_path", help="Zip file to write (default: <campaign>-posters.zip).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["jpeg", "png"]), default="jpeg", show_default=True
+)
+@fail_clearly
+def member_posters(campaign, out_path, fmt):
+    """Render every member's personal poster of CAMPAIGN into one zip file."""
+    found = find_campaign(campaign)
+    if referrals.program_of(found.id) is None:
+        raise SetupError(
+            f"{found.slug} has no referral programme: set one up in the console (推荐) first."
+        )
+    members = list(Member.select().where(Member.campaign == found).order_by(Member.id))
+    if not members:
+        raise SetupError(f"{found.slug} has no members yet: nothing to render.")
+    out = Path(out_path or f"{found.slug}-posters.zip")
+
+    def progress(items):
+        with click.progressbar(items, label="Rendering member posters") as bar:
+            yield from bar
+
+    count = posters.write_member_posters(found, members, out, fmt, public(), progress)
+    click.echo(f"Wrote {count} posters to {out}")
+
+
+ALL = [
+    import_customers_command,
+    init_db,
+    demo_command,
+    create_campaign,
+    add_channel,
+    add_group,
+    upload_qr,
+    update_group,
+    list_groups,
+    stats,
+    attention,
+    create_staff,
+    serve,
+    render_posters,
+    member_posters,
+]
+
 
 cli = FlaskGroup(create_app=create_app, help="Qunbook: live codes, posters and the handbook.")
 
 
 def main():
+    """Entry point of the `qunbook` console script."""
     try:
         cli.main(prog_name="qunbook")
     except ImproperlyConfigured as error:

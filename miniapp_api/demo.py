@@ -6,10 +6,13 @@ from datetime import timedelta
 
 import qrcode
 
-from . import fission, livecode, playbooks, vip
-from .db import db
-from .groupqr import check_group_qr
-from .models import Campaign, Customer, Group, Invitation, utcnow
+from miniapp_api import playbooks
+from miniapp_api.db import db
+from miniapp_api.invitations import rules as invitations
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.groupqr import check_group_qr
+from miniapp_api.models import Campaign, Customer, Group, Invitation, utcnow
+from miniapp_api.referrals import rules as referrals
 
 SLUG = "demo"
 FISSION_SLUG = "demo-fission"
@@ -100,7 +103,7 @@ def _load_vip(reset: bool) -> None:
     campaign = playbooks.create_from_template("vip-weekly-sale", VIP_SLUG)
     for number, group in enumerate(campaign.groups.order_by(Group.position), start=21):
         livecode.set_group_qr(group, *_checked(number), generated_at=utcnow())
-    program = vip.set_up_program(campaign, valid_days=365, **VIP)
+    program = invitations.set_up_program(campaign, valid_days=365, **VIP)
     now = utcnow()
     for external_id, name, region, fen, token in VIP_CUSTOMERS:
         customer, _ = Customer.get_or_create(
@@ -129,7 +132,7 @@ def _load_fission(reset: bool) -> None:
     members = []
     for number, (nickname, brought_by) in enumerate(FISSION_MEMBERS):
         code = members[brought_by].code if brought_by is not None else None
-        joined = fission.sign_up(
+        joined = referrals.sign_up(
             campaign.id,
             nickname=nickname,
             visitor=f"demo-member-{number}",

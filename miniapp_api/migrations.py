@@ -9,8 +9,8 @@ database to the same shape (playhouse.migrate's add_column, add_index, ...).
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as migrate_columns
 
-from .db import db, is_sqlite
-from .models import (
+from miniapp_api.db import db, is_sqlite
+from miniapp_api.models import (
     MODELS,
     REFERRAL_MODELS,
     STAFF_MODELS,

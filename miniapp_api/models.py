@@ -16,7 +16,7 @@ from peewee import (
     TextField,
 )
 
-from .db import db
+from miniapp_api.db import db
 
 
 def utcnow() -> datetime:

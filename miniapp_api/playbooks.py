@@ -6,14 +6,15 @@ teaches it, and that page links back to the console with the template's key.
 
 import functools
 import json
-from pathlib import Path
 
-from . import fission, livecode
-from .db import db
-from .livecode import SLUG, SetupError
-from .models import Campaign
+from miniapp_api import kit
+from miniapp_api.db import db
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.rules import SLUG, SetupError
+from miniapp_api.models import Campaign
+from miniapp_api.referrals import rules as referrals
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "assets" / "campaign_templates.json"
+TEMPLATES = kit.assets() / "campaign_templates.json"
 FIELDS = ("title", "promise", "description", "rules")
 LIMITS = {"title": 120, "promise": 2000, "description": 4000, "rules": 4000, "staff_contact": 120}
 LABELS = {
@@ -72,7 +73,7 @@ def create_from_template(key: str, slug: str, **fields) -> Campaign:
             if "referral" in chosen:
                 settings = dict(chosen["referral"])
                 tiers = [tuple(tier) for tier in settings.pop("tiers", [])]
-                fission.set_up_program(campaign, tiers=tiers, **settings)
+                referrals.set_up_program(campaign, tiers=tiers, **settings)
     except SetupError:
         # The unique index refused the slug (perhaps a concurrent request took it).
         if Campaign.select().where(Campaign.slug == slug).exists():

@@ -5,31 +5,20 @@ own per test). Set QUNBOOK_TEST_POSTGRES_URL to point at another server; without
 reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as in CI).
 """
 
-import io
 import os
-import re
 import secrets
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg2
 import pytest
-import qrcode
+from helpers import POSTGRES_URL, REQUIRE_ALL, StaffActions, make_config, make_staff
 
-from miniapp_api import create_app, livecode
+from miniapp_api import create_app
 from miniapp_api.db import db
-from miniapp_api.groupqr import check_group_qr
 from miniapp_api.migrations import migrate
-from miniapp_api.models import Group, utcnow
-
-POSTGRES_URL = os.environ.get(
-    "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
-)
-REQUIRE_ALL = os.environ.get("QUNBOOK_TEST_REQUIRE_ALL") == "1"
-PUBLIC_URL = "https://qun.example.cn"
 
 
 def _unavailable(what: str, why: str):
@@ -75,18 +64,6 @@ def database_url(request, tmp_path):
         yield url
 
 
-def make_config(database_url, tmp_path, **overrides):
-    return {
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "HASH_KEY": "test-hash-key",
-        "PUBLIC_URL": PUBLIC_URL,
-        "POSTER_CACHE_DIR": str(tmp_path / "poster-cache"),
-        **overrides,
-    }
-
-
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(make_config(database_url, tmp_path))
@@ -107,51 +84,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-# ---------------------------------------------------------------- builders
-
-_QR_CACHE: dict[str, tuple[bytes, str, str]] = {}
-
-
-def group_qr_png(payload: str = "https://weixin.qq.com/g/测试群") -> bytes:
-    image = qrcode.make(payload, box_size=6, border=4)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def checked_qr(payload: str = "https://weixin.qq.com/g/AbCdEf"):
-    if payload not in _QR_CACHE:
-        stored, text, digest = check_group_qr(group_qr_png(payload))
-        _QR_CACHE[payload] = (stored, digest, text)
-    return _QR_CACHE[payload]
-
-
-def make_campaign(**overrides):
-    fields = {"slug": f"c-{secrets.token_hex(3)}", "title": "门店会员群", "promise": "进群领券"}
-    fields.update(overrides)
-    return livecode.create_campaign(**fields)
-
-
-def make_channel(campaign, code="counter", label="门店前台"):
-    return livecode.add_channel(campaign, code, label)
-
-
-def make_group(campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(days=1), **overrides):
-    """A group with a working QR unless qr_age is None (no QR) or 7+ days (expired)."""
-    group = livecode.add_group(campaign, name, cutoff=cutoff)
-    if qr_age is not None:
-        stored, digest, payload = checked_qr()
-        Group.update(
-            qr_image=stored,
-            qr_digest=digest,
-            qr_payload=payload,
-            qr_generated_at=utcnow() - qr_age,
-        ).where(Group.id == group.id).execute()
-    if overrides:
-        Group.update(**overrides).where(Group.id == group.id).execute()
-    return Group.get_by_id(group.id)
-
-
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
     """The handbook, built once per test run: (site folder, mkdocs' completed process)."""
@@ -165,54 +97,6 @@ def built(tmp_path_factory):
         timeout=300,
     )
     return site, result
-
-
-# ---------------------------------------------------------------- staff
-
-STAFF_PASSWORD = "正确的马电池订书钉-2026"
-
-
-def make_staff(username="chen", role="operator", password=STAFF_PASSWORD, **overrides):
-    from miniapp_api import staff
-
-    return staff.create_staff(username, password, role, overrides.get("display_name", "陈店长"))
-
-
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_from(response) -> str:
-    match = CSRF_FIELD.search(response.get_data(as_text=True))
-    assert match, "the page has no CSRF token"
-    return match[1]
-
-
-class StaffActions:
-    """flaskr's AuthActions, for the console: log in and out through the real forms."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, username="chen", password=STAFF_PASSWORD, next_url=""):
-        token = csrf_from(self.client.get("/console/login"))
-        return self.client.post(
-            "/console/login",
-            data={
-                "username": username,
-                "password": password,
-                "csrf_token": token,
-                "next": next_url,
-            },
-        )
-
-    def logout(self):
-        token = csrf_from(self.client.get("/console/"))
-        return self.client.post("/console/logout", data={"csrf_token": token})
-
-    def post(self, url, data=None, **kw):
-        """POST a console form with the CSRF token of the page it lives on."""
-        token = csrf_from(self.client.get(kw.pop("page", url)))
-        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
 
 
 @pytest.fixture

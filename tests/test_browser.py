@@ -4,7 +4,7 @@ import os
 import shutil
 
 import pytest
-from conftest import REQUIRE_ALL, make_config
+from helpers import REQUIRE_ALL, make_config
 from liveserver import LiveServer
 
 from miniapp_api import create_app, demo
@@ -132,7 +132,7 @@ def test_handbook_works_offline_with_its_diagrams(site, phone):
 def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     """Log in, create a campaign from a template, upload a group QR, scan its live code on a
     phone, and see that person on the campaign's dashboard."""
-    from conftest import group_qr_png, make_staff
+    from helpers import group_qr_png, make_staff
 
     from miniapp_api.db import db
 

@@ -5,7 +5,7 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import make_campaign, make_channel, make_group
+from helpers import make_campaign, make_channel, make_group
 from liveserver import LiveServer
 
 from miniapp_api.models import Group, Visit
@@ -84,17 +84,17 @@ def test_fifty_friends_signing_up_at_once_cross_a_tier_exactly_once(app, databas
 
     import requests
 
-    from miniapp_api import fission
     from miniapp_api.models import Member, Referral, Reward
+    from miniapp_api.referrals import rules as referrals
 
     campaign = make_campaign(slug="fission")
     make_group(campaign, "老带新1群", cutoff=500)
-    fission.set_up_program(
+    referrals.set_up_program(
         campaign, tiers=[(25, "9 折券"), (FRIENDS, "帆布袋"), (FRIENDS + 1, "不该发")],
         max_per_hour=1000,
     )  # fmt: skip
-    root = fission.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
-    member = fission.sign_up(
+    root = referrals.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
+    member = referrals.sign_up(
         campaign.id, nickname="阿花", visitor="amy", agent="wechat", referrer_code=root.code
     ).member
 

@@ -4,7 +4,7 @@ import csv
 import io
 
 import pytest
-from conftest import make_campaign, make_channel, make_group
+from helpers import make_campaign, make_channel, make_group
 
 from miniapp_api.csvexport import neutralise, to_csv
 

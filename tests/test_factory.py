@@ -3,8 +3,7 @@
 import json
 
 import pytest
-from conftest import make_config
-from flask import Flask
+from helpers import make_config
 
 from miniapp_api import create_app
 from miniapp_api.db import ImproperlyConfigured, db, is_sqlite
@@ -33,7 +32,7 @@ def test_embedded_kit_keeps_generated_secrets_in_instance_folder(monkeypatch, tm
     monkeypatch.delenv("QUNBOOK_HASH_KEY", raising=False)
     monkeypatch.delenv("QUNBOOK_DATABASE_URL", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path))
+    monkeypatch.setenv("QUNBOOK_INSTANCE_DIR", str(tmp_path))
     first = create_app()
     app = create_app()
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'qunbook.sqlite3'}"
@@ -41,6 +40,18 @@ def test_embedded_kit_keeps_generated_secrets_in_instance_folder(monkeypatch, tm
     assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
     assert app.config["SECRET_KEY"] == stored["SECRET_KEY"] == first.config["SECRET_KEY"]
     assert len(stored["HASH_KEY"]) == 64 and stored["HASH_KEY"] != stored["SECRET_KEY"]
+
+
+def test_the_instance_folder_is_the_current_directorys_never_the_packages(monkeypatch, tmp_path):
+    """An installed kit must not write its database into site-packages or the venv."""
+    monkeypatch.delenv("QUNBOOK_INSTANCE_DIR", raising=False)
+    monkeypatch.delenv("QUNBOOK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = create_app({"SECRET_KEY": "a", "HASH_KEY": "b"})
+    assert app.instance_path == str(tmp_path / "instance")
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'qunbook.sqlite3'}"
+    assert app.config["POSTER_CACHE_DIR"] == str(tmp_path / "instance" / "poster-cache")
 
 
 @pytest.mark.parametrize(

@@ -1,12 +1,12 @@
 """Schema versions carry stored data across a schema change."""
 
-from conftest import make_campaign, make_group
+from helpers import make_campaign, make_group
 from peewee import CharField
 from playhouse.migrate import migrate as apply
 
 from miniapp_api import migrations
 from miniapp_api.db import db
-from miniapp_api.livecode import record_scan
+from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import Campaign, Group, SchemaVersion, Visit
 
 

@@ -2,7 +2,7 @@
 a campaign's promise, description and rules, rendered on the public join page in Chromium."""
 
 import pytest
-from conftest import make_campaign, make_config, make_group
+from helpers import make_campaign, make_config, make_group
 from liveserver import LiveServer
 from test_browser import WECHAT_IPHONE, browser  # noqa: F401  (the Chromium fixture)
 

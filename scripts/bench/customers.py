@@ -22,8 +22,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from miniapp_api import create_app, customers  # noqa: E402
+from miniapp_api import create_app  # noqa: E402
 from miniapp_api.db import db  # noqa: E402
+from miniapp_api.invitations import customers  # noqa: E402
 from miniapp_api.migrations import migrate  # noqa: E402
 from miniapp_api.models import Customer  # noqa: E402
 

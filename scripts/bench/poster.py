@@ -22,12 +22,14 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from miniapp_api import create_app, fission, render  # noqa: E402
+from miniapp_api import create_app  # noqa: E402
 from miniapp_api.db import db  # noqa: E402
-from miniapp_api.livecode import create_campaign  # noqa: E402
+from miniapp_api.livecode.rules import create_campaign  # noqa: E402
 from miniapp_api.migrations import migrate  # noqa: E402
 from miniapp_api.models import Member  # noqa: E402
-from miniapp_api.referrals import initial_avatar, write_poster_zip  # noqa: E402
+from miniapp_api.posters import render  # noqa: E402
+from miniapp_api.posters.rules import initial_avatar, write_member_posters  # noqa: E402
+from miniapp_api.referrals import rules as referrals  # noqa: E402
 
 PUBLIC_URL = "https://qun.example.cn"
 SAVE = {"jpeg": {"quality": 90, "subsampling": 0}, "png": {"compress_level": 3}}
@@ -82,7 +84,7 @@ def batch(size: int, fmt: str) -> float:
         with app.app_context(), db.connection_context():
             migrate()
             campaign = create_campaign("fission", "好友同享群", promise="邀请 3 位朋友得 9 折券")
-            fission.set_up_program(campaign)
+            referrals.set_up_program(campaign)
             rows = [
                 {
                     "campaign": campaign.id,
@@ -95,7 +97,7 @@ def batch(size: int, fmt: str) -> float:
             Member.insert_many(rows).execute()
             members = list(Member.select().order_by(Member.id))
             start = time.perf_counter()
-            write_poster_zip(campaign, members, Path(tmp) / "posters.zip", fmt, PUBLIC_URL)
+            write_member_posters(campaign, members, Path(tmp) / "posters.zip", fmt, PUBLIC_URL)
             return time.perf_counter() - start
 
 

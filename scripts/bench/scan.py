@@ -23,8 +23,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from liveserver import LiveServer  # noqa: E402
 
-from miniapp_api import create_app, livecode  # noqa: E402
+from miniapp_api import create_app  # noqa: E402
 from miniapp_api.db import db  # noqa: E402
+from miniapp_api.livecode import rules as livecode  # noqa: E402
 from miniapp_api.migrations import migrate  # noqa: E402
 from miniapp_api.models import Group, Visit, utcnow  # noqa: E402
 

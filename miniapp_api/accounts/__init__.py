@@ -1,0 +1,1 @@
+"""Staff accounts: roles, passwords, login throttling, API tokens and the audit log."""

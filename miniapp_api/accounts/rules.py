@@ -1,0 +1,187 @@
+"""Staff accounts: passwords, login throttling, API tokens and the audit log.
+
+Plain functions over the models; the console and API blueprints and the CLI call them.
+"""
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from peewee import IntegrityError
+
+from miniapp_api.db import db
+from miniapp_api.models import ApiToken, AuditEntry, LoginAttempt, Staff, StaffSession, utcnow
+
+ROLES = ("admin", "operator", "trainer")
+EDITORS = ("admin", "operator")
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+MIN_PASSWORD = 10
+# argon2id with the library's defaults (RFC 9106 low-memory profile: t=3, 64 MiB, p=4),
+# above OWASP's minimum.
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_ACCOUNT_FAILURES = 10
+MAX_IP_FAILURES = 50
+
+
+class StaffError(ValueError):
+    """Staff input that cannot be accepted; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class LoginRefused(Exception):
+    message: str
+    throttled: bool = False
+
+
+def create_staff(username: str, password: str, role: str, display_name: str = "") -> Staff:
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise StaffError(
+            f"Username {username!r} is not usable: 3–64 lowercase letters, digits, . _ or -."
+        )
+    if role not in ROLES:
+        raise StaffError(f"Role must be one of {', '.join(ROLES)}.")
+    check_password_strength(password)
+    try:
+        with db.atomic():
+            return Staff.create(
+                username=username,
+                role=role,
+                display_name=(display_name or username)[:60],
+                password_hash=_hasher.hash(password),
+            )
+    except IntegrityError:
+        raise StaffError(f"Staff {username!r} exists already.") from None
+
+
+def check_password_strength(password: str) -> None:
+    if not password or len(password) < MIN_PASSWORD:
+        raise StaffError(f"Use a password of at least {MIN_PASSWORD} characters.")
+    if len(password) > 256:
+        raise StaffError("Use a password of at most 256 characters.")
+
+
+def authenticate(username: str, password: str, ip_hash: str, now: datetime | None = None):
+    """The staff member for these credentials, or LoginRefused. Every attempt is recorded."""
+    now = now or utcnow()
+    username = (username or "").strip().lower()[:64]
+    if _throttled(username, ip_hash, now):
+        LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=False, at=now)
+        raise LoginRefused(
+            "Too many wrong passwords. Wait 15 minutes, or ask an admin to check the account.",
+            throttled=True,
+        )
+    staff = Staff.get_or_none((Staff.username == username) & Staff.active)
+    ok = _verify(staff.password_hash if staff else _DUMMY_HASH, password or "") and bool(staff)
+    LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=ok, at=now)
+    if not ok:
+        raise LoginRefused("Wrong username or password.")
+    if _hasher.check_needs_rehash(staff.password_hash):
+        Staff.update(password_hash=_hasher.hash(password)).where(Staff.id == staff.id).execute()
+    return staff
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _throttled(username: str, ip_hash: str, now: datetime) -> bool:
+    since = now - THROTTLE_WINDOW
+    last_success = (
+        LoginAttempt.select(LoginAttempt.at)
+        .where((LoginAttempt.username == username) & LoginAttempt.succeeded)
+        .order_by(LoginAttempt.at.desc())
+        .first()
+    )
+    if last_success and last_success.at > since:
+        since = last_success.at
+    account_failures = (
+        LoginAttempt.select()
+        .where(
+            (LoginAttempt.username == username)
+            & ~LoginAttempt.succeeded
+            & (LoginAttempt.at > since)
+        )
+        .count()
+    )
+    ip_failures = (
+        LoginAttempt.select()
+        .where(
+            (LoginAttempt.ip_hash == ip_hash)
+            & ~LoginAttempt.succeeded
+            & (LoginAttempt.at > now - THROTTLE_WINDOW)
+        )
+        .count()
+    )
+    return account_failures >= MAX_ACCOUNT_FAILURES or ip_failures >= MAX_IP_FAILURES
+
+
+def change_password(staff: Staff, new_password: str) -> None:
+    """Set a new password and end every session of this staff member, everywhere."""
+    check_password_strength(new_password)
+    with db.atomic():
+        Staff.update(password_hash=_hasher.hash(new_password)).where(Staff.id == staff.id).execute()
+        StaffSession.delete().where(StaffSession.staff == staff.id).execute()
+        ApiToken.update(revoked_at=utcnow()).where(
+            (ApiToken.staff == staff.id) & ApiToken.revoked_at.is_null()
+        ).execute()
+
+
+# ---------------------------------------------------------------- API tokens
+
+TOKEN_PREFIX = "qbk_"  # noqa: S105 -- the public prefix of every token, not a secret
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_api_token(staff: Staff, name: str) -> str:
+    """A new API token; only its hash is stored, so it is shown to the staff member once."""
+    name = (name or "").strip()[:60] or "API"
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.create(staff=staff, name=name, token_hash=digest(token), prefix=token[:12])
+    return token
+
+
+def staff_for_token(token: str) -> Staff | None:
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = (
+        ApiToken.select(ApiToken, Staff)
+        .join(Staff)
+        .where(
+            (ApiToken.token_hash == digest(token)) & ApiToken.revoked_at.is_null() & Staff.active
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
+    return row.staff
+
+
+# ---------------------------------------------------------------- audit log
+
+
+def audit(staff: Staff | None, action: str, target: str, **detail) -> AuditEntry:
+    return AuditEntry.create(
+        staff=staff,
+        action=action,
+        target=target[:120],
+        detail=json.dumps(detail, ensure_ascii=False, default=str),
+    )

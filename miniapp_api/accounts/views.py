@@ -1,0 +1,134 @@
+"""Staff accounts at /console: logging in and out, one's own password, personal API tokens.
+
+A new API token is shown once, in the answer to the POST that made it: only its hash is
+stored, and it never passes through the session or a flash message.
+"""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from miniapp_api.accounts.access import current_staff, staff_required
+from miniapp_api.accounts.rules import (
+    LoginRefused,
+    StaffError,
+    audit,
+    authenticate,
+    change_password,
+    issue_api_token,
+)
+from miniapp_api.models import ApiToken, Staff, utcnow
+from miniapp_api.visitors import keyed_hash
+
+bp = Blueprint("accounts", __name__, url_prefix="/console")
+
+
+def _safe_next(target: str | None) -> str:
+    # Only back into the console: never an open redirect to another site.
+    if target and target.startswith("/console") and not target.startswith("//"):
+        return target
+    return url_for("console.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("accounts/login.html", next=request.args.get("next", ""))
+    ip_hash = keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
+    try:
+        staff = authenticate(request.form.get("username"), request.form.get("password"), ip_hash)
+    except LoginRefused as refused:
+        flash(refused.message, "error")
+        status = 429 if refused.throttled else 401
+        return render_template("accounts/login.html", next=request.form.get("next", "")), status
+    session.clear()
+    session.rotate = True  # a new token, so a session fixed before login is useless
+    session["staff_id"] = staff.id
+    audit(staff, "staff.login", f"staff:{staff.username}")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    staff = current_staff()
+    if staff:
+        audit(staff, "staff.logout", f"staff:{staff.username}")
+    session.clear()
+    flash("已退出。", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@staff_required()
+def account():
+    staff = current_staff()
+    if request.method == "POST":
+        try:
+            authenticate(
+                staff.username,
+                request.form.get("current_password"),
+                keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or ""),
+            )
+            change_password(staff, request.form.get("new_password", ""))
+        except (LoginRefused, StaffError) as error:
+            flash(getattr(error, "message", None) or str(error), "error")
+            return render_template("accounts/account.html"), 400
+        audit(staff, "staff.password", f"staff:{staff.username}")
+        session.clear()
+        flash("密码已更新，所有设备上的登录都已退出，请用新密码重新登录。", "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/account.html")
+
+
+def _visible_tokens(staff: Staff):
+    query = (
+        ApiToken.select(ApiToken, Staff)
+        .join(Staff)
+        .order_by(ApiToken.revoked_at.is_null(False), ApiToken.created_at.desc())
+    )
+    return query if staff.role == "admin" else query.where(ApiToken.staff == staff.id)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@staff_required()
+def tokens():
+    staff = current_staff()
+    new_token = None
+    if request.method == "POST":
+        name = (request.form.get("name") or "").strip()
+        if not name or len(name) > 60:
+            flash("请给令牌起个 1–60 字的名字，写清它给哪个脚本或系统用。", "error")
+            return redirect(url_for("accounts.tokens"))
+        new_token = issue_api_token(staff, name)
+        audit(staff, "token.create", f"staff:{staff.username}", name=name, prefix=new_token[:12])
+    page = render_template(
+        "accounts/tokens.html", tokens=list(_visible_tokens(staff)), new_token=new_token
+    )
+    # The page with a new token must not be kept by the browser or any proxy.
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@staff_required()
+def revoke_token(token_id):
+    staff = current_staff()
+    token = _visible_tokens(staff).where(ApiToken.id == token_id).first()
+    if token is None:
+        abort(404)
+    changed = (
+        ApiToken.update(revoked_at=utcnow())
+        .where((ApiToken.id == token.id) & ApiToken.revoked_at.is_null())
+        .execute()
+    )
+    if changed:
+        audit(staff, "token.revoke", f"staff:{token.staff.username}", prefix=token.prefix)
+        flash(f"令牌 {token.prefix}… 已吊销，用它的脚本会收到 401。", "info")
+    return redirect(url_for("accounts.tokens"))

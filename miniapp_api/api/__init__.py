@@ -1,0 +1,1 @@
+"""The JSON API at /api/v1, for scripts: bearer tokens, JSON errors, an OpenAPI description."""

@@ -1,0 +1,346 @@
+"""The OpenAPI 3.0 description of /api/v1, as data.
+
+Its limits are taken from the rules the API calls (slug and channel-code patterns, text
+lengths), so the description cannot drift from what the API accepts; a schemathesis test
+checks every answer against it.
+"""
+
+from miniapp_api.console.stats import MAX_DAYS
+from miniapp_api.livecode.rules import CHANNEL_CODE, SLUG
+from miniapp_api.playbooks import LIMITS, templates
+
+MAX_INT = 10**9  # the largest id or count the API takes: well inside a 32-bit column
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _text(limit: int, min_length: int = 0) -> dict:
+    return {"type": "string", "minLength": min_length, "maxLength": limit}
+
+
+def _errors(*codes: int) -> dict:
+    return {
+        str(code): {
+            "description": DESCRIPTIONS[code],
+            "content": {"application/json": {"schema": _ref("Error")}},
+        }
+        for code in codes
+    }
+
+
+DESCRIPTIONS = {
+    401: "No valid bearer token.",
+    403: "The token's role may not change anything (trainer).",
+    404: "No such campaign or group.",
+    405: "Method not allowed on this URL.",
+    413: "Body too large.",
+    415: "The body is not JSON.",
+    422: "The body or a parameter breaks a rule; the message says what to do.",
+}
+READ_ERRORS = (401, 404, 405, 422)
+WRITE_ERRORS = (401, 403, 404, 405, 413, 415, 422)
+
+
+def _ok(code: int, schema: dict, description: str = "OK") -> dict:
+    return {
+        str(code): {"description": description, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+def _body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+SLUG_PARAM = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": SLUG.pattern, "maxLength": 64},
+}
+GROUP_PARAM = {
+    "name": "group_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+}
+
+
+def _campaign_text(title_min: int) -> dict:
+    return {
+        "title": _text(LIMITS["title"], title_min),
+        "promise": _text(LIMITS["promise"]),
+        "description": _text(LIMITS["description"]),
+        "rules": _text(LIMITS["rules"]),
+        "staff_contact": _text(LIMITS["staff_contact"]),
+    }
+
+
+def openapi_document(public_url: str) -> dict:
+    campaign_props = {
+        "slug": {"type": "string"},
+        "title": {"type": "string"},
+        "promise": {"type": "string"},
+        "description": {"type": "string"},
+        "rules": {"type": "string"},
+        "staff_contact": {"type": "string"},
+        "template": {"type": "string"},
+        "join_url": {"type": "string"},
+        "all_full_since": {"type": "string", "format": "date-time", "nullable": True},
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    group_props = {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "position": {"type": "integer"},
+        "cutoff": {"type": "integer", "minimum": 1},
+        "sent": {"type": "integer", "minimum": 0},
+        "active": {"type": "boolean"},
+        "qr_generated_at": {"type": "string", "format": "date-time", "nullable": True},
+        "qr_expires_at": {"type": "string", "format": "date-time", "nullable": True},
+        "open": {"type": "boolean"},
+    }
+    counts = {"type": "integer", "minimum": 0}
+    schemas = {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["status", "code", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                    },
+                }
+            },
+        },
+        "Campaign": {
+            "type": "object",
+            "required": list(campaign_props),
+            "properties": campaign_props,
+            "additionalProperties": False,
+        },
+        "Channel": {
+            "type": "object",
+            "required": ["code", "label", "join_url"],
+            "properties": {
+                "code": {"type": "string"},
+                "label": {"type": "string"},
+                "join_url": {"type": "string"},
+            },
+            "additionalProperties": False,
+        },
+        "Group": {
+            "type": "object",
+            "required": list(group_props),
+            "properties": group_props,
+            "additionalProperties": False,
+        },
+        "Stats": {
+            "type": "object",
+            "required": ["funnel", "channels", "days"],
+            "properties": {
+                "funnel": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["key", "label", "count"],
+                        "properties": {
+                            "key": {"type": "string"},
+                            "label": {"type": "string"},
+                            "count": counts,
+                        },
+                    },
+                },
+                "channels": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["code", "label", "scans", "sent", "full", "bots"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "label": {"type": "string"},
+                            **{k: counts for k in ("scans", "sent", "full", "bots")},
+                        },
+                    },
+                },
+                "days": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["day", "scans", "sent", "full"],
+                        "properties": {
+                            "day": {"type": "string", "format": "date"},
+                            **{k: counts for k in ("scans", "sent", "full")},
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+    def items(name: str) -> dict:
+        return {
+            "type": "object",
+            "required": ["items"],
+            "properties": {"items": {"type": "array", "items": _ref(name)}},
+        }
+
+    new_campaign = {
+        "type": "object",
+        "required": ["slug"],
+        "additionalProperties": False,
+        "properties": {
+            "slug": {"type": "string", "pattern": SLUG.pattern, "maxLength": 64},
+            "template": {"type": "string", "enum": list(templates())},
+            **_campaign_text(1),
+        },
+    }
+    edit_campaign = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": _campaign_text(1),
+    }
+    new_channel = {
+        "type": "object",
+        "required": ["code", "label"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "pattern": CHANNEL_CODE.pattern, "maxLength": 32},
+            "label": _text(60, 1),
+        },
+    }
+    new_group = {
+        "type": "object",
+        "required": ["name"],
+        "additionalProperties": False,
+        "properties": {
+            "name": _text(60, 1),
+            "cutoff": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+        },
+    }
+    edit_group = {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "cutoff": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+            "sent": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+            "active": {"type": "boolean"},
+            "position": {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT},
+        },
+    }
+    paging = [
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 10**6},
+        },
+        {
+            "name": "per_page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+        },
+    ]
+    campaign_list = {
+        "type": "object",
+        "required": ["items", "page", "per_page", "total"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Campaign")},
+            "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "total": {"type": "integer"},
+        },
+    }
+    paths = {
+        "/campaigns": {
+            "get": {
+                "summary": "Campaigns, newest first",
+                "parameters": paging,
+                "responses": {**_ok(200, campaign_list), **_errors(*READ_ERRORS)},
+            },
+            "post": {
+                "summary": "Create a campaign, by hand or from a playbook template",
+                "requestBody": _body(new_campaign),
+                "responses": {**_ok(201, _ref("Campaign"), "Created"), **_errors(*WRITE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "One campaign",
+                "responses": {**_ok(200, _ref("Campaign")), **_errors(*READ_ERRORS)},
+            },
+            "patch": {
+                "summary": "Change a campaign's text (Markdown is sanitised on public pages)",
+                "requestBody": _body(edit_campaign),
+                "responses": {**_ok(200, _ref("Campaign")), **_errors(*WRITE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/channels": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "The campaign's channels with their join URLs",
+                "responses": {**_ok(200, items("Channel")), **_errors(*READ_ERRORS)},
+            },
+            "post": {
+                "summary": "Add a channel (one per poster placement)",
+                "requestBody": _body(new_channel),
+                "responses": {**_ok(201, _ref("Channel"), "Created"), **_errors(*WRITE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/groups": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "The campaign's groups in live-code order",
+                "responses": {**_ok(200, items("Group")), **_errors(*READ_ERRORS)},
+            },
+            "post": {
+                "summary": "Add a group (upload its QR in the console)",
+                "requestBody": _body(new_group),
+                "responses": {**_ok(201, _ref("Group"), "Created"), **_errors(*WRITE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/groups/{group_id}": {
+            "parameters": [SLUG_PARAM, GROUP_PARAM],
+            "patch": {
+                "summary": "Correct the count, change the cut-off, switch on or off, reorder",
+                "requestBody": _body(edit_group),
+                "responses": {**_ok(200, _ref("Group")), **_errors(*WRITE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/stats": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "Funnel, per channel, and per local day",
+                "parameters": [
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS},
+                    }
+                ],
+                "responses": {**_ok(200, _ref("Stats")), **_errors(*READ_ERRORS)},
+            },
+        },
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Qunbook API",
+            "version": "1",
+            "description": "Campaigns, channels, groups and figures of the Qunbook mini-app. "
+            "Authenticate with a personal token from the console (API 令牌).",
+        },
+        "servers": [{"url": f"{public_url}/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas,
+        },
+        "paths": paths,
+    }

@@ -1,0 +1,383 @@
+"""The JSON API at /api/v1: campaigns, channels, groups and their figures, for scripts and
+other systems. Staff authenticate with a personal bearer token (console → API 令牌), never a
+cookie, so CSRF cannot reach it. Every answer is JSON, errors included."""
+
+import functools
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from miniapp_api import playbooks
+from miniapp_api.accounts.rules import EDITORS, audit, staff_for_token
+from miniapp_api.api.schema import MAX_INT, openapi_document
+from miniapp_api.console import stats
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.rules import SetupError
+from miniapp_api.models import Campaign, Channel, Group, utcnow
+from miniapp_api.web.errors import answer_in_json
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+MAX_PER_PAGE = 100
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+}
+HINTS = {
+    400: "The request could not be read: check the URL and the JSON body.",
+    401: "Send a personal API token: 'Authorization: Bearer qbk_…' (console → API 令牌).",
+    403: "Your role may read but not change: ask an admin or operator.",
+    404: "No such resource: check the campaign slug and the ids (GET /api/v1/campaigns).",
+    405: "This URL does not take that method: see /api/v1/openapi.json.",
+    413: "The body is too large: send at most 4 MB.",
+    415: "Send the body as JSON with 'Content-Type: application/json'.",
+    500: "Something went wrong on our side; nothing was changed. Try again later.",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def error_response(status: int, message: str | None = None):
+    body = {
+        "error": {
+            "status": status,
+            "code": ERROR_CODES.get(status, "error"),
+            "message": message or HINTS.get(status, "See /api/v1/openapi.json."),
+        }
+    }
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="qunbook"'
+    return response
+
+
+answer_in_json(bp, error_response)
+
+
+@bp.errorhandler(ApiError)
+def api_error(error):
+    return error_response(error.status, error.message)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error):
+    return error_response(error.code or 500)
+
+
+# ---------------------------------------------------------------- auth and input
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint == "api.openapi":
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    staff = staff_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if staff is None:
+        return error_response(401)
+    g.api_staff = staff
+    return None
+
+
+def editor(view):
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if g.api_staff.role not in EDITORS:
+            raise ApiError(403, "Trainers' tokens are read-only: ask an admin or operator.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def json_body(fields: dict[str, type], required: tuple[str, ...] = ()) -> dict:
+    """The request's JSON object, checked against field name → type; nothing else allowed."""
+    if not request.is_json:
+        raise ApiError(415, HINTS[415])
+    try:
+        body = request.get_json()
+    except (BadRequest, RecursionError):  # json.loads recurses once per level of nesting
+        raise ApiError(
+            422, 'The body is not valid JSON: send one JSON object, e.g. {"title": "…"}.'
+        ) from None
+    if not isinstance(body, dict):
+        raise ApiError(422, 'The body must be a JSON object, e.g. {"title": "…"}.')
+    unknown = sorted(set(body) - set(fields))
+    if unknown:
+        raise ApiError(
+            422, f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(fields)}."
+        )
+    missing = [name for name in required if name not in body]
+    if missing:
+        raise ApiError(422, f"Missing field(s): {', '.join(missing)}.")
+    for name, value in body.items():
+        kind = fields[name]
+        # JSON true/false are ints in Python; a count of `true` is a mistake, not 1.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ApiError(422, f"'{name}' must be {_kind_name(kind)}.")
+        if kind is int and not -MAX_INT <= value <= MAX_INT:
+            raise ApiError(422, f"'{name}' must be between -{MAX_INT} and {MAX_INT}.")
+        if kind is str and not _storable(value):
+            raise ApiError(
+                422, f"'{name}' holds characters that cannot be stored (NUL or a lone surrogate)."
+            )
+    return body
+
+
+def _storable(text: str) -> bool:
+    """Neither database stores NUL in text, and a lone surrogate is not UTF-8 at all."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "a whole number", bool: "true or false"}[kind]
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    text = request.args.get(name)
+    if text is None:
+        return default
+    # isdigit() alone lets through "²", which int() refuses, and digit strings too long to convert.
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
+        raise ApiError(422, f"'{name}' must be a whole number from {low} to {high}.")
+    return int(text)
+
+
+def _rules(call, *args, **kwargs):
+    """Run a set-up rule; its refusal becomes a 422 carrying the rule's own advice."""
+    try:
+        return call(*args, **kwargs)
+    except SetupError as error:
+        raise ApiError(422, str(error)) from None
+
+
+# ---------------------------------------------------------------- representations
+
+
+def iso(moment) -> str | None:
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def campaign_json(c: Campaign) -> dict:
+    return {
+        "slug": c.slug,
+        "title": c.title,
+        "promise": c.promise,
+        "description": c.description,
+        "rules": c.rules,
+        "staff_contact": c.staff_contact,
+        "template": c.template,
+        "join_url": livecode.join_url(current_app.config["PUBLIC_URL"], c.slug),
+        "all_full_since": iso(c.all_full_since),
+        "created_at": iso(c.created_at),
+    }
+
+
+def channel_json(campaign: Campaign, ch: Channel) -> dict:
+    public_url = current_app.config["PUBLIC_URL"]
+    return {
+        "code": ch.code,
+        "label": ch.label,
+        "join_url": livecode.join_url(public_url, campaign.slug, ch.code),
+    }
+
+
+def group_json(group: Group, now) -> dict:
+    expires = livecode.qr_expires_at(group)
+    return {
+        "id": group.id,
+        "name": group.name,
+        "position": group.position,
+        "cutoff": group.cutoff,
+        "sent": group.sent,
+        "active": group.active,
+        "qr_generated_at": iso(group.qr_generated_at),
+        "qr_expires_at": iso(expires),
+        "open": bool(
+            group.active and group.sent < group.cutoff and expires is not None and expires > now
+        ),
+    }
+
+
+def _campaign(slug: str) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.slug == slug) if livecode.SLUG.match(slug) else None
+    if campaign is None:
+        raise ApiError(404, f"No campaign '{slug}': list them with GET /api/v1/campaigns.")
+    return campaign
+
+
+def _groups(campaign: Campaign):
+    columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
+    return (
+        Group.select(*columns).where(Group.campaign == campaign).order_by(Group.position, Group.id)
+    )
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(current_app.config["PUBLIC_URL"]))
+
+
+@bp.get("/campaigns")
+def list_campaigns():
+    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    total = Campaign.select().count()
+    page = _int_arg("page", 1, 1, 10**6)
+    rows = (
+        Campaign.select()
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    items = [campaign_json(c) for c in rows]
+    return jsonify(items=items, page=page, per_page=per_page, total=total)
+
+
+CAMPAIGN_TEXT = {
+    "title": str,
+    "promise": str,
+    "description": str,
+    "rules": str,
+    "staff_contact": str,
+}
+
+
+@bp.post("/campaigns")
+@editor
+def create_campaign():
+    body = json_body({"slug": str, "template": str, **CAMPAIGN_TEXT}, required=("slug",))
+    slug = body.pop("slug")
+    key = body.pop("template", "")
+    if key:
+        if playbooks.template(key) is None:
+            choices = ", ".join(playbooks.templates())
+            raise ApiError(422, f"No template '{key}': use one of {choices}, or leave it out.")
+        campaign = _rules(playbooks.create_from_template, key, slug, **body)
+    else:
+        if "title" not in body:
+            raise ApiError(422, "Give a title, or a template to take it from.")
+        text = _rules(playbooks.campaign_text, body)
+        campaign = _rules(livecode.create_campaign, slug, **text)
+    audit(g.api_staff, "campaign.create", f"campaign:{campaign.slug}", template=key, via="api")
+    return jsonify(campaign_json(Campaign.get_by_id(campaign.id))), 201
+
+
+@bp.get("/campaigns/<slug>")
+def get_campaign(slug):
+    return jsonify(campaign_json(_campaign(slug)))
+
+
+@bp.patch("/campaigns/<slug>")
+@editor
+def edit_campaign(slug):
+    campaign = _campaign(slug)
+    body = json_body(CAMPAIGN_TEXT)
+    current = {name: getattr(campaign, name) for name in CAMPAIGN_TEXT}
+    changes = _rules(playbooks.campaign_text, {**current, **body})
+    changed = sorted(n for n, v in changes.items() if current.get(n) != v)
+    if changed:  # sending the text it already has is no change, so no audit entry either
+        Campaign.update(**changes).where(Campaign.id == campaign.id).execute()
+        audit(g.api_staff, "campaign.edit", f"campaign:{slug}", fields=changed, via="api")
+    return jsonify(campaign_json(Campaign.get_by_id(campaign.id)))
+
+
+@bp.get("/campaigns/<slug>/channels")
+def list_channels(slug):
+    campaign = _campaign(slug)
+    channels = campaign.channels.order_by(Channel.id)
+    return jsonify(items=[channel_json(campaign, ch) for ch in channels])
+
+
+@bp.post("/campaigns/<slug>/channels")
+@editor
+def add_channel(slug):
+    campaign = _campaign(slug)
+    body = json_body({"code": str, "label": str}, required=("code", "label"))
+    channel = _rules(livecode.add_channel, campaign, body["code"], body["label"])
+    audit(
+        g.api_staff,
+        "channel.create",
+        f"campaign:{slug}",
+        code=channel.code,
+        label=channel.label,
+        via="api",
+    )
+    return jsonify(channel_json(campaign, channel)), 201
+
+
+@bp.get("/campaigns/<slug>/groups")
+def list_groups(slug):
+    now = utcnow()
+    return jsonify(items=[group_json(grp, now) for grp in _groups(_campaign(slug))])
+
+
+@bp.post("/campaigns/<slug>/groups")
+@editor
+def add_group(slug):
+    campaign = _campaign(slug)
+    body = json_body({"name": str, "cutoff": int}, required=("name",))
+    group = _rules(livecode.add_group, campaign, body["name"], cutoff=body.get("cutoff", 200))
+    audit(
+        g.api_staff,
+        "group.create",
+        f"group:{group.id}",
+        campaign=slug,
+        name=group.name,
+        cutoff=group.cutoff,
+        via="api",
+    )
+    return jsonify(group_json(Group.get_by_id(group.id), utcnow())), 201
+
+
+@bp.patch("/campaigns/<slug>/groups/<int:group_id>")
+@editor
+def update_group(slug, group_id):
+    campaign = _campaign(slug)
+    # No id is that large, and SQLite cannot even compare a Python int beyond 64 bits.
+    in_range = group_id <= MAX_INT
+    group = _groups(campaign).where(Group.id == group_id).first() if in_range else None
+    if group is None:
+        raise ApiError(404, f"No group {group_id} in '{slug}': see GET …/{slug}/groups.")
+    body = json_body({"cutoff": int, "sent": int, "active": bool, "position": int})
+    if not body:
+        raise ApiError(422, "Nothing to change: give cutoff, sent, active or position.")
+    updated = _rules(livecode.update_group, group, **body)
+    audit(
+        g.api_staff,
+        "group.update",
+        f"group:{group.id}",
+        campaign=slug,
+        name=updated.name,
+        via="api",
+        **body,
+    )
+    return jsonify(group_json(updated, utcnow()))
+
+
+@bp.get("/campaigns/<slug>/stats")
+def campaign_stats(slug):
+    campaign = _campaign(slug)
+    days = _int_arg("days", 30, 1, stats.MAX_DAYS)
+    return jsonify(stats.campaign_stats(campaign, current_app.config["TIMEZONE"], days))

@@ -1,0 +1,79 @@
+"""Settings: defaults, then QUNBOOK_* environment variables, then a test mapping.
+
+The embedded kit keeps its SQLite file, generated secrets and poster cache in an instance
+folder: QUNBOOK_INSTANCE_DIR, or instance/ in the current directory (never inside a venv).
+"""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from miniapp_api import kit
+from miniapp_api.db import ImproperlyConfigured
+
+
+def instance_dir() -> str:
+    return os.path.abspath(os.environ.get("QUNBOOK_INSTANCE_DIR") or "instance")
+
+
+def configure(app, test_config):
+    port = int(os.environ.get("QUNBOOK_PORT", "8000"))
+    app.config.from_mapping(
+        PORT=port,
+        # Printed into every QR: change it (and re-render posters) if WeChat blocks a domain.
+        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        DATABASE_URL=os.environ.get("DATABASE_URL"),
+        TIMEZONE="Asia/Shanghai",
+        HANDBOOK_DIR=str(kit.built_handbook()),
+        POSTER_CACHE_DIR=str(Path(app.instance_path) / "poster-cache"),
+        # How many proxies in front of the app set X-Forwarded-For (0: none).
+        TRUSTED_PROXIES=0,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # Tokens last as long as the login session; the referrer check is on over HTTPS.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.from_prefixed_env("QUNBOOK")
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    embedded = not app.config["DATABASE_URL"]
+    if embedded:
+        path = Path(app.instance_path) / "qunbook.sqlite3"
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    load_secrets(app, embedded)
+    if app.config["TRUSTED_PROXIES"]:
+        n = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def load_secrets(app, embedded):
+    """SECRET_KEY signs cookies; HASH_KEY keys the hashes of IPs and phone numbers.
+
+    A deployment sets both in the environment. The embedded kit (SQLite in the instance
+    folder) keeps generated ones in instance/secrets.json, so `make run` works on a laptop.
+    """
+    names = ("SECRET_KEY", "HASH_KEY")
+    if all(app.config.get(name) for name in names):
+        return
+    if not embedded:
+        missing = [f"QUNBOOK_{name}" for name in names if not app.config.get(name)]
+        raise ImproperlyConfigured(
+            f"{' and '.join(missing)} must be set when QUNBOOK_DATABASE_URL is: every app "
+            "process must share them. Generate each with: "
+            'python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    path = Path(app.instance_path) / "secrets.json"
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    if not all(stored.get(name) for name in names):
+        stored = {name: stored.get(name) or secrets.token_hex(32) for name in names}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(stored))
+    for name in names:
+        app.config[name] = app.config.get(name) or stored[name]

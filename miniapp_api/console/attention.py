@@ -1,0 +1,98 @@
+"""What needs staff attention now: the list behind the console view and `qunbook attention`."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from miniapp_api.livecode.rules import QR_LIFETIME, open_condition
+from miniapp_api.models import Campaign, Group, utcnow
+
+EXPIRY_WARNING = timedelta(hours=48)
+NEAR_CUTOFF = 0.9
+KINDS = ("qr-expired", "qr-expiring", "no-qr", "no-open-group", "near-cutoff")
+
+
+def _item(kind: str, campaign: str, group: str, message: str) -> dict:
+    return {"kind": kind, "campaign": campaign, "group": group, "message": message}
+
+
+def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> list[dict]:
+    """Expired, expiring or missing group QR codes, campaigns with no open group, groups near
+    their cut-off; each a dict of kind, campaign (slug), group (name, "" for the campaign) and
+    message. Three queries, whatever the number of campaigns and groups."""
+    now = now or utcnow()
+    found: list[dict] = []
+    groups = (
+        # Not the QR images: the list needs only the numbers and dates.
+        Group.select(
+            Group.name, Group.cutoff, Group.sent, Group.active, Group.qr_generated_at, Campaign.slug
+        )
+        .join(Campaign)
+        .where(Group.active)
+        .order_by(Campaign.slug, Group.position, Group.id)
+        .objects()
+    )
+    for g in groups:
+        found.extend(_group_items(g, g.slug, now))
+    found.extend(_campaign_items(now, tz))
+    # Stable sort: each campaign's groups in their order, then the campaign's own item.
+    found.sort(key=lambda item: item["campaign"])
+    return found
+
+
+def _group_items(group: Group, slug: str, now: datetime) -> list[dict]:
+    items = []
+    expires = group.qr_generated_at + QR_LIFETIME if group.qr_generated_at else None
+    if expires is None:
+        items.append(_item("no-qr", slug, group.name, "还没有上传群二维码，活码不会把人送进这个群"))
+    elif expires <= now:
+        items.append(_item("qr-expired", slug, group.name, "群二维码已过期，活码正在跳过这个群"))
+    elif expires - now <= EXPIRY_WARNING:
+        hours = int((expires - now).total_seconds() // 3600)
+        message = f"群二维码 {hours} 小时内过期，请在微信里重新生成并上传"
+        items.append(_item("qr-expiring", slug, group.name, message))
+    if group.sent >= group.cutoff * NEAR_CUTOFF:
+        state = "已满" if group.sent >= group.cutoff else "快满了"
+        message = f"已送 {group.sent}/{group.cutoff} 人，{state}：请准备下一个群"
+        items.append(_item("near-cutoff", slug, group.name, message))
+    return items
+
+
+def _campaign_items(now: datetime, tz: str) -> list[dict]:
+    open_campaigns = {
+        row.campaign_id
+        for row in Group.select(Group.campaign).where(open_condition(now)).distinct()
+    }
+    items = []
+    campaigns = Campaign.select(Campaign.id, Campaign.slug, Campaign.all_full_since)
+    for campaign in campaigns.order_by(Campaign.slug):
+        if campaign.id not in open_campaigns:
+            message = "没有开着的群：扫码的人只能看到“群已满员”，请添加群或上传新的二维码"
+        elif campaign.all_full_since is not None:
+            since = campaign.all_full_since.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
+            message = f"{since:%m-%d %H:%M} 起有人扫码碰上所有群都满员：请确认新群已补上"
+        else:
+            continue
+        items.append(_item("no-open-group", campaign.slug, "", message))
+    return items
+
+
+def count_by_campaign(items: list[dict]) -> dict[str, Counter]:
+    """{campaign slug: Counter of kinds}, for flags on a list of campaigns."""
+    counts: dict[str, Counter] = {}
+    for item in items:
+        counts.setdefault(item["campaign"], Counter())[item["kind"]] += 1
+    return counts
+
+
+def group_state(group: Group, now: datetime) -> str:
+    """What the live code does with this group now, in the console's words."""
+    if not group.active:
+        return "停用"
+    if group.qr_generated_at is None:
+        return "没有二维码"
+    if group.qr_generated_at + QR_LIFETIME <= now:
+        return "二维码已过期"
+    if group.sent >= group.cutoff:
+        return "已满"
+    return "开着"

@@ -1,0 +1,408 @@
+"""Campaigns from playbook templates, their channels, and the upkeep of group QR codes."""
+
+import functools
+from datetime import datetime
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from peewee import JOIN, fn
+
+from miniapp_api import playbooks
+from miniapp_api.accounts.access import current_staff, editor_required, staff_required
+from miniapp_api.accounts.rules import audit
+from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
+from miniapp_api.console.blueprint import bp
+from miniapp_api.console.pagination import paginate
+from miniapp_api.console.stats import channel_stats
+from miniapp_api.csvexport import to_csv
+from miniapp_api.db import db
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
+from miniapp_api.livecode.rules import QR_LIFETIME, SetupError
+from miniapp_api.localtime import to_utc
+from miniapp_api.models import Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.web.localtime import local_time
+
+
+@bp.get("/")
+@staff_required()
+def home():
+    return render_template("console/home.html")
+
+
+def campaign_or_404(slug: str) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.slug == slug)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _group(campaign: Campaign, group_id: int) -> Group:
+    group = Group.get_or_none((Group.id == group_id) & (Group.campaign == campaign))
+    if group is None:
+        abort(404)
+    return group
+
+
+def _back(campaign: Campaign):
+    return redirect(url_for("console.campaign", slug=campaign.slug))
+
+
+def refused_back(view):
+    """A change the rules refuse is flashed on the campaign page it came from; nothing stored."""
+
+    @functools.wraps(view)
+    def wrapped(slug, **kwargs):
+        try:
+            return view(slug, **kwargs)
+        except (SetupError, InvalidGroupQr) as error:
+            flash(f"没有保存：{error}", "error")
+            return redirect(url_for("console.campaign", slug=slug))
+
+    return wrapped
+
+
+def _int(name: str) -> int | None:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.lstrip("-").isdigit() or len(value) > 9:
+        raise SetupError(f"「{value}」不是整数：请填写数字。")
+    return int(value)
+
+
+def _tz() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+@bp.context_processor
+def console_helpers():
+    # Callables, not values: a page pays only for what it uses (the home page calls the
+    # attention list and the campaign list; the view in auth.py passes nothing).
+    return {
+        "attention_items": lambda: needs_attention(tz=_tz()),
+        "campaign_page": campaign_page,
+        "page_url": page_url,
+    }
+
+
+def page_url(number: int) -> str:
+    """This page's URL with another page number, keeping its filters."""
+    args = {**request.view_args, **request.args.to_dict(), "page": number}
+    return url_for(request.endpoint, **args)
+
+
+def campaign_page(
+    page_arg: str | None = None, per_page: int | None = None, attention: list | None = None
+):
+    """One page of campaigns, newest first, each with its group count, open groups, people
+    sent and needs-attention flags (from `attention` when the caller has the list already);
+    four queries at most, however many campaigns and groups."""
+    open_groups = fn.SUM(livecode.open_condition(utcnow()).cast("integer"))
+    query = (
+        Campaign.select(
+            Campaign,
+            fn.COUNT(Group.id).alias("group_count"),
+            fn.COALESCE(fn.SUM(Group.sent), 0).alias("people_sent"),
+            fn.COALESCE(open_groups, 0).alias("open_count"),
+        )
+        .join(Group, JOIN.LEFT_OUTER)
+        .group_by(Campaign.id)
+        .order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    )
+    page = paginate(query, page_arg, **({"per_page": per_page} if per_page else {}))
+    flags = count_by_campaign(needs_attention(tz=_tz()) if attention is None else attention)
+    for campaign in page.items:
+        campaign.flags = flags.get(campaign.slug, {})
+    return page
+
+
+@bp.get("/campaigns")
+@staff_required()
+def campaigns():
+    page = campaign_page(request.args.get("page"))
+    return render_template("console/campaigns/list.html", page=page)
+
+
+def _new_form(key: str, status: int = 200):
+    page = render_template(
+        "console/campaigns/new.html",
+        templates=playbooks.templates(),
+        key=key,
+        chosen=playbooks.template(key),
+    )
+    return page, status
+
+
+@bp.route("/campaigns/new", methods=["GET", "POST"])
+@editor_required
+def new_campaign():
+    key = request.values.get("template", "")
+    if request.method == "GET":
+        return _new_form(key)
+    form = request.form
+    try:
+        campaign = playbooks.create_from_template(
+            key,
+            form.get("slug", ""),
+            **{name: form.get(name, "") for name in (*playbooks.FIELDS, "staff_contact")},
+        )
+    except SetupError as error:
+        flash(f"没有建成：{error}", "error")
+        return _new_form(key, 400)
+    audit(current_staff(), "campaign.create", f"campaign:{campaign.slug}", template=key)
+    name = playbooks.template(key)["name"]
+    flash(f"已按「{name}」模板建好活动，下一步：给每个群上传二维码。", "info")
+    return _back(campaign)
+
+
+@bp.get("/campaigns/<slug>")
+@staff_required()
+def campaign(slug):
+    found = campaign_or_404(slug)
+    now = utcnow()
+    # Every column but the QR image, which the page links to rather than embeds.
+    columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
+    groups = list(
+        Group.select(*columns).where(Group.campaign == found).order_by(Group.position, Group.id)
+    )
+    for g in groups:
+        g.state = group_state(g, now)
+        g.expires_at = livecode.qr_expires_at(g)
+    public_url = current_app.config["PUBLIC_URL"]
+    channels = list(found.channels.order_by(Channel.id))
+    for c in channels:
+        c.live_url = livecode.join_url(public_url, found.slug, c.code)
+    return render_template(
+        "console/campaigns/show.html",
+        campaign=found,
+        groups=groups,
+        channels=channels,
+        template=playbooks.template(found.template),
+        stats=channel_stats(found),
+        now=now,
+        live_url=livecode.join_url(public_url, found.slug),
+    )
+
+
+@bp.post("/campaigns/<slug>/edit")
+@editor_required
+@refused_back
+def edit_campaign(slug):
+    found = campaign_or_404(slug)
+    # A field the form did not send keeps its text; one sent empty is cleared.
+    names = (*playbooks.FIELDS, "staff_contact")
+    changes = playbooks.campaign_text({n: request.form.get(n, getattr(found, n)) for n in names})
+    Campaign.update(**changes).where(Campaign.id == found.id).execute()
+    changed = sorted(name for name, value in changes.items() if getattr(found, name) != value)
+    audit(current_staff(), "campaign.edit", f"campaign:{found.slug}", fields=changed)
+    flash("活动文字已保存。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/channels")
+@editor_required
+@refused_back
+def add_channel(slug):
+    found = campaign_or_404(slug)
+    channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
+    audit(
+        current_staff(),
+        "channel.create",
+        f"campaign:{found.slug}",
+        code=channel.code,
+        label=channel.label,
+    )
+    flash(f"已添加渠道 {channel.label}：海报和活码链接见下方。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups")
+@editor_required
+@refused_back
+def add_group(slug):
+    found = campaign_or_404(slug)
+    cutoff = _int("cutoff") or 200
+    group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
+    audit(
+        current_staff(),
+        "group.create",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        cutoff=cutoff,
+    )
+    flash(f"已添加 {group.name}，请上传它的二维码。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>/qr")
+@editor_required
+@refused_back
+def upload_group_qr(slug, group_id):
+    found = campaign_or_404(slug)
+    group = _group(found, group_id)
+    upload = request.files.get("qr")
+    if upload is None or not upload.filename:
+        raise SetupError("请选择群二维码图片（PNG 或 JPEG）。")
+    with upload.stream:
+        data = upload.read()
+    stored, payload, digest = check_group_qr(data)
+    generated_at = _generated_at(request.form.get("generated"))
+    livecode.set_group_qr(group, stored, digest, payload, generated_at)
+    audit(
+        current_staff(),
+        "group.qr",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        generated_at=generated_at,
+    )
+    flash(f"{group.name} 的二维码已更新，7 天内有效。", "info")
+    return _back(found)
+
+
+def _generated_at(text: str | None) -> datetime:
+    """The form's local time (datetime-local input), as naive UTC; empty means now."""
+    if not text:
+        return utcnow()
+    try:
+        local = datetime.fromisoformat(text)
+    except ValueError:
+        raise SetupError("生成时间格式不对：请用日期时间选择器填写。") from None
+    return to_utc(local, _tz())
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>")
+@editor_required
+@refused_back
+def update_group(slug, group_id):
+    found = campaign_or_404(slug)
+    group = _group(found, group_id)
+    active = {"on": True, "off": False}.get(request.form.get("active", ""))
+    updated = livecode.update_group(
+        group,
+        cutoff=_int("cutoff"),
+        sent=_int("sent"),
+        active=active,
+        position=_int("position"),
+    )
+    audit(
+        current_staff(),
+        "group.update",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=updated.name,
+        cutoff=updated.cutoff,
+        sent=updated.sent,
+        active=updated.active,
+        position=updated.position,
+    )
+    flash(f"{updated.name} 已更新。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/groups/<int:group_id>/move")
+@editor_required
+def move_group(slug, group_id):
+    found = campaign_or_404(slug)
+    group = _group(found, group_id)
+    with db.atomic():
+        ordered = list(found.groups.order_by(Group.position, Group.id))
+        index = next(i for i, g in enumerate(ordered) if g.id == group.id)
+        other = index + (-1 if request.form.get("direction") == "up" else 1)
+        if not 0 <= other < len(ordered):
+            flash(f"{group.name} 已经在最{'前' if other < 0 else '后'}面了。", "info")
+            return _back(found)
+        # Renumbered 1..n rather than swapping two values: positions may repeat (groups
+        # made with the same position), and a swap of equal numbers would change nothing.
+        ordered[index], ordered[other] = ordered[other], ordered[index]
+        for position, g in enumerate(ordered, start=1):
+            if g.position != position:
+                Group.update(position=position).where(Group.id == g.id).execute()
+    audit(
+        current_staff(),
+        "group.move",
+        f"group:{group.id}",
+        campaign=found.slug,
+        name=group.name,
+        position=other + 1,
+    )
+    flash(f"{group.name} 已{'上' if other < index else '下'}移。", "info")
+    return _back(found)
+
+
+@bp.get("/campaigns/<slug>/visits.csv")
+@staff_required()
+def export_visits(slug):
+    """Every visit of the campaign, oldest first, in local time. Never visitor keys or IP
+    hashes: an export leaves the system, so it carries nothing that identifies a person."""
+    found = campaign_or_404(slug)
+    labels = {c.id: c.label for c in found.channels}
+    names = {g.id: g.name for g in found.groups}
+    visits = (
+        Visit.select(Visit.created_at, Visit.channel, Visit.agent, Visit.outcome, Visit.group)
+        .where(Visit.campaign == found)
+        .order_by(Visit.created_at, Visit.id)
+        .tuples()
+        .iterator()
+    )
+    rows = (
+        (
+            local_time(at, "%Y-%m-%d %H:%M:%S"),
+            labels.get(channel_id, ""),
+            agent,
+            outcome,
+            names.get(group_id, ""),
+        )
+        for at, channel_id, agent, outcome, group_id in visits
+    )
+    return csv_response(
+        f"{found.slug}-visits.csv", ["时间", "渠道", "访客类型", "结果", "群"], rows
+    )
+
+
+@bp.get("/campaigns/<slug>/groups.csv")
+@staff_required()
+def export_groups(slug):
+    found = campaign_or_404(slug)
+
+    def local(moment):
+        return local_time(moment, "%Y-%m-%d %H:%M")
+
+    rows = (
+        (
+            g.position,
+            g.name,
+            g.cutoff,
+            g.sent,
+            "启用" if g.active else "停用",
+            local(g.qr_generated_at),
+            local(g.qr_generated_at + QR_LIFETIME if g.qr_generated_at else None),
+        )
+        for g in found.groups.order_by(Group.position, Group.id)
+    )
+    header = ["顺序", "群", "截止人数", "已送人数", "状态", "二维码生成", "二维码过期"]
+    return csv_response(f"{found.slug}-groups.csv", header, rows)
+
+
+def csv_response(filename: str, header: list[str], rows) -> Response:
+    return Response(
+        to_csv(header, rows),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/attention")
+@staff_required()
+def attention():
+    return render_template("console/attention.html", items=needs_attention(tz=_tz()))

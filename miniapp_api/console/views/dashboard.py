@@ -1,0 +1,47 @@
+"""A campaign's dashboard: the funnel, per channel and per day, as charts and tables."""
+
+from flask import current_app, render_template, request
+
+from miniapp_api.accounts.access import staff_required
+from miniapp_api.console import charts
+from miniapp_api.console.blueprint import bp
+from miniapp_api.console.stats import MAX_DAYS, campaign_stats
+from miniapp_api.console.views.campaigns import campaign_or_404
+
+PERIODS = (7, 30, 90)
+
+
+@bp.get("/campaigns/<slug>/dashboard")
+@staff_required()
+def dashboard(slug):
+    found = campaign_or_404(slug)
+    # An unknown period falls back to 30 days rather than failing: it only comes from a link.
+    days = request.args.get("days", type=int)
+    days = days if days in PERIODS else 30
+    figures = campaign_stats(found, current_app.config["TIMEZONE"], min(days, MAX_DAYS))
+    funnel, channels, daily = figures["funnel"], figures["channels"], figures["days"]
+    # Channels nobody has scanned yet stay in the table but would only pad the chart.
+    scanned = [c for c in channels if c["scans"] or c["sent"]]
+    return render_template(
+        "console/campaigns/dashboard.html",
+        campaign=found,
+        days=days,
+        periods=PERIODS,
+        funnel=funnel,
+        channels=channels,
+        daily=daily,
+        funnel_chart=charts.bar_rows(
+            "漏斗", [(step["label"], [step["count"]]) for step in funnel], ["人次"]
+        ),
+        channel_chart=charts.bar_rows(
+            "按渠道：扫码与送进群",
+            [(c["label"], [c["scans"], c["sent"]]) for c in scanned],
+            ["扫码", "送进群"],
+        ),
+        day_chart=charts.day_columns(
+            f"最近 {days} 天：每天扫码与送进群",
+            [d["day"] for d in daily],
+            [[d["scans"] for d in daily], [d["sent"] for d in daily]],
+            ["扫码", "送进群"],
+        ),
+    )

@@ -1,0 +1,243 @@
+"""A campaign's referral programme in the console: settings and tiers, the referrals with
+their status and reason, held ones to approve or reject, rewards to mark redeemed, CSV."""
+
+import re
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from peewee import JOIN, fn
+
+from miniapp_api.accounts.access import current_staff, editor_required, staff_required
+from miniapp_api.accounts.rules import audit
+from miniapp_api.console.blueprint import bp
+from miniapp_api.console.pagination import paginate
+from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
+from miniapp_api.models import Member, Referral, Reward
+from miniapp_api.referrals import rules
+from miniapp_api.web.localtime import local_time
+
+STATUS_LABELS = {"counted": "已计数", "held": "待确认", "refused": "不计数", "rejected": "已拒绝"}
+TIER_LINE = re.compile(r"^\s*(\d{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$")
+
+
+def _program_or_404(campaign):
+    program = rules.program_of(campaign.id)
+    if program is None:
+        abort(404)
+    return program
+
+
+def _referrals_query(campaign, status: str | None):
+    friend = Member.alias("friend")
+    query = (
+        Referral.select(
+            Referral, Member.nickname, Member.code, friend.nickname.alias("friend_name")
+        )
+        .join(Member, on=(Referral.referrer == Member.id))
+        .switch(Referral)
+        .join(friend, JOIN.LEFT_OUTER, on=(Referral.friend == friend.id))
+        .where((Referral.campaign == campaign.id) & (Referral.level == 1))
+        .order_by(Referral.created_at.desc(), Referral.id.desc())
+    )
+    return query.where(Referral.status == status) if status in STATUS_LABELS else query
+
+
+@bp.get("/campaigns/<slug>/referrals")
+@staff_required()
+def referrals(slug):
+    campaign = campaign_or_404(slug)
+    program = rules.program_of(campaign.id)
+    status = request.args.get("status")
+    counts = {}
+    page = rewards = None
+    if program:
+        counts = dict(
+            Referral.select(Referral.status, fn.COUNT(Referral.id))
+            .where((Referral.campaign == campaign.id) & (Referral.level == 1))
+            .group_by(Referral.status)
+            .tuples()
+        )
+        page = paginate(_referrals_query(campaign, status).objects(), request.args.get("page"))
+        rewards = list(
+            Reward.select(Reward, Member.nickname)
+            .join(Member)
+            .where(Reward.campaign == campaign.id)
+            .order_by(Reward.issued_at.desc(), Reward.id.desc())
+            .limit(100)
+            .objects()
+        )
+    return render_template(
+        "console/campaigns/referrals.html",
+        campaign=campaign,
+        program=program,
+        tiers=rules.tiers_of(campaign.id) if program else [],
+        counts=counts,
+        status=status if status in STATUS_LABELS else None,
+        page=page,
+        rewards=rewards,
+        labels=STATUS_LABELS,
+        reasons=rules.REASONS,
+        member_count=campaign.members.count() if program else 0,
+    )
+
+
+def parse_tiers(text: str) -> list[tuple[int, str]]:
+    """「3 9 折券」 or 「10 位：帆布袋」, one tier a line."""
+    tiers = []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = TIER_LINE.match(line)
+        if not match:
+            raise rules.ReferralError(
+                f"第 {number} 行「{line.strip()}」看不懂：每行写人数和奖品，例如「3 9 折券」。"
+            )
+        tiers.append((int(match[1]), match[2]))
+    return tiers
+
+
+def _whole(name: str, default: int) -> int:
+    value = (request.form.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or len(value) > 5:
+        raise rules.ReferralError(f"「{value}」不是整数：请填写数字。")
+    return int(value)
+
+
+@bp.post("/campaigns/<slug>/referrals/settings")
+@editor_required
+def referral_settings(slug):
+    campaign = campaign_or_404(slug)
+    form = request.form
+    try:
+        tiers = parse_tiers(form.get("tiers", ""))
+        program = rules.set_up_program(
+            campaign,
+            tiers=tiers,
+            count_on=form.get("count_on", "signup"),
+            max_per_hour=_whole("max_per_hour", 10),
+            leaderboard_size=_whole("leaderboard_size", 10),
+            friend_reward=form.get("friend_reward", ""),
+        )
+    except rules.ReferralError as error:
+        flash(f"没有保存：{error}", "error")
+    else:
+        audit(
+            current_staff(),
+            "referral.settings",
+            f"campaign:{campaign.slug}",
+            count_on=program.count_on,
+            max_per_hour=program.max_per_hour,
+            leaderboard_size=program.leaderboard_size,
+            friend_reward=program.friend_reward,
+            tiers=tiers,
+        )
+        flash("推荐设置已保存。", "info")
+    return redirect(url_for("console.referrals", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/referrals/<int:referral_id>/decide")
+@editor_required
+def decide_referral(slug, referral_id):
+    campaign = campaign_or_404(slug)
+    _program_or_404(campaign)
+    approve = request.form.get("decision") == "approve"
+    row = Referral.get_or_none((Referral.id == referral_id) & (Referral.campaign == campaign.id))
+    if row is None:
+        abort(404)
+    changed = rules.decide(row.id, approve, current_staff())
+    if changed:
+        audit(
+            current_staff(),
+            "referral.approve" if approve else "referral.reject",
+            f"referral:{row.id}",
+            campaign=campaign.slug,
+        )
+        flash("已计入。" if approve else "已拒绝，这条推荐不计数。", "info")
+    else:
+        flash("这条推荐已经处理过了，没有再改动。", "info")
+    return redirect(url_for("console.referrals", slug=slug, status="held"))
+
+
+@bp.post("/campaigns/<slug>/rewards/<int:reward_id>/redeem")
+@editor_required
+def redeem_reward(slug, reward_id):
+    campaign = campaign_or_404(slug)
+    _program_or_404(campaign)
+    try:
+        changed = rules.redeem(reward_id, campaign.id, current_staff())
+    except rules.ReferralError:
+        abort(404)
+    if changed:
+        audit(current_staff(), "reward.redeem", f"reward:{reward_id}", campaign=campaign.slug)
+        flash("已标记为兑换。", "info")
+    else:
+        flash("这份奖励之前已经兑换过了。", "info")
+    return redirect(url_for("console.referrals", slug=slug) + "#rewards")
+
+
+@bp.get("/campaigns/<slug>/referrals.csv")
+@staff_required()
+def export_referrals(slug):
+    """Every referral (both levels). Nicknames only: no visitor keys, IP or phone hashes."""
+    campaign = campaign_or_404(slug)
+    _program_or_404(campaign)
+    friend = Member.alias("friend")
+    rows = (
+        Referral.select(
+            Referral.created_at,
+            Member.nickname,
+            Member.code,
+            friend.nickname,
+            Referral.level,
+            Referral.status,
+            Referral.reason,
+        )
+        .join(Member, on=(Referral.referrer == Member.id))
+        .switch(Referral)
+        .join(friend, JOIN.LEFT_OUTER, on=(Referral.friend == friend.id))
+        .where(Referral.campaign == campaign.id)
+        .order_by(Referral.created_at, Referral.id)
+        .tuples()
+        .iterator()
+    )
+    lines = (
+        (
+            local_time(at, "%Y-%m-%d %H:%M:%S"),
+            referrer,
+            code,
+            friend_name or "",
+            level,
+            STATUS_LABELS.get(status, status),
+            rules.REASONS.get(reason, reason),
+        )
+        for at, referrer, code, friend_name, level, status, reason in rows
+    )
+    header = ["时间", "推荐人", "推荐码", "朋友", "级别", "状态", "原因"]
+    return csv_response(f"{campaign.slug}-referrals.csv", header, lines)
+
+
+@bp.get("/campaigns/<slug>/rewards.csv")
+@staff_required()
+def export_rewards(slug):
+    campaign = campaign_or_404(slug)
+    _program_or_404(campaign)
+    rows = (
+        Reward.select(Reward, Member.nickname)
+        .join(Member)
+        .where(Reward.campaign == campaign.id)
+        .order_by(Reward.issued_at, Reward.id)
+        .objects()
+    )
+    lines = (
+        (
+            local_time(r.issued_at, "%Y-%m-%d %H:%M:%S"),
+            r.nickname,
+            r.name,
+            r.code,
+            local_time(r.redeemed_at, "%Y-%m-%d %H:%M:%S"),
+        )
+        for r in rows
+    )
+    header = ["发放时间", "会员", "奖励", "兑换码", "兑换时间"]
+    return csv_response(f"{campaign.slug}-rewards.csv", header, lines)

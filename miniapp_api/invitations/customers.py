@@ -1,0 +1,236 @@
+"""Importing customers from a spreadsheet's CSV, for VIP selection.
+
+Chinese spreadsheets save CSV as UTF-8 (with or without a BOM) or as GBK; both are read.
+Every bad row is reported with its row number and what to fix, and the good rows are still
+imported. Importing the same file again changes nothing: customers are keyed by their
+external id, and the database's unique index decides (an upsert), not a prior check.
+"""
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from miniapp_api.db import db
+from miniapp_api.models import Customer, utcnow
+
+MAX_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_AMOUNT_FEN = 10**11  # 10 亿元: beyond any real customer, inside a 64-bit column
+BATCH = 500
+# A column can be headed in Chinese or English, as spreadsheets are made by people.
+COLUMNS = {
+    "external_id": ("客户编号", "编号", "会员号", "external_id", "id"),
+    "name": ("姓名", "客户姓名", "name"),
+    "region": ("地区", "区域", "城市", "region"),
+    "purchase_total": ("累计消费", "累计消费金额", "消费金额", "purchase_total", "amount"),
+    "last_active": ("最近活跃", "最近活跃日期", "最近消费日期", "last_active"),
+    "phone": ("手机", "手机号", "电话", "phone"),
+}
+REQUIRED = ("external_id", "name", "region", "purchase_total")
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+PHONE = re.compile(r"^1[3-9]\d{9}$")
+# A cell a spreadsheet would run as a formula (ASCII and full-width forms).
+FORMULA = re.compile(r"^[=+\-@＝＋－＠\t\r]")
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
+
+
+class CustomerFileError(ValueError):
+    """The file as a whole cannot be read; the message says what to do."""
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def decode(data: bytes) -> str:
+    if not data:
+        raise CustomerFileError("文件是空的：请从表格软件导出 CSV 再上传。")
+    if len(data) > MAX_BYTES:
+        raise CustomerFileError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB：请分成几个文件导入。")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:
+            break
+        return text
+    raise CustomerFileError(
+        "文件编码看不懂：请在表格软件里“另存为 CSV（UTF-8）”或“CSV（逗号分隔）”再上传。"
+    )
+
+
+def header_map(header: list[str]) -> dict[str, int]:
+    """Which column holds which field; CustomerFileError names the missing ones."""
+    names = [h.strip().lower() for h in header]
+    found = {}
+    for key, aliases in COLUMNS.items():
+        for alias in aliases:
+            if alias.lower() in names:
+                found[key] = names.index(alias.lower())
+                break
+    missing = [COLUMNS[key][0] for key in REQUIRED if key not in found]
+    if missing:
+        raise CustomerFileError(
+            f"第 1 行（表头）缺少这些列：{'、'.join(missing)}。表头示例："
+            "客户编号,姓名,地区,累计消费,最近活跃,手机"
+        )
+    return found
+
+
+def parse_amount(text: str) -> int:
+    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
+    cleaned = cleaned.removesuffix("元").strip()
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"累计消费「{text}」不是金额：写数字，如 1280.50") from None
+    if not amount.is_finite():
+        raise ValueError(f"累计消费「{text}」不是金额：写数字，如 1280.50")
+    if amount < 0:
+        raise ValueError(f"累计消费「{text}」是负数：退款后请写 0 或实际余额")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"累计消费「{text}」超过两位小数：金额只到分")
+    fen = int(amount * 100)
+    if fen > MAX_AMOUNT_FEN:
+        raise ValueError(f"累计消费「{text}」大得不真实：请检查是否多了几位")
+    return fen
+
+
+def parse_date(text: str, today: date) -> date | None:
+    if not text:
+        return None
+    for pattern in DATE_FORMATS:
+        try:
+            day = datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+        if day > today:
+            raise ValueError(f"最近活跃「{text}」在未来：请写已经发生的日期")
+        if day.year < 2000:
+            raise ValueError(f"最近活跃「{text}」太早了：请检查年份")
+        return day
+    raise ValueError(f"最近活跃「{text}」不是日期：写成 2026-11-20")
+
+
+def parse_row(cells: list[str], columns: dict[str, int], width: int, today: date, hash_phone):
+    """One data row as Customer fields, or ValueError saying what to fix."""
+    if len(cells) != width:
+        raise ValueError(f"这一行有 {len(cells)} 列，表头有 {width} 列：检查是否多了或少了逗号")
+
+    def cell(key: str) -> str:
+        return cells[columns[key]].strip() if key in columns else ""
+
+    for key in columns:
+        if FORMULA.match(cell(key)) and key != "purchase_total":
+            raise ValueError(f"「{cell(key)[:20]}」以 = + - @ 开头，像表格公式：请改成普通文字")
+    external_id = cell("external_id")
+    if not external_id:
+        raise ValueError("客户编号是空的：每位客户要有编号，重复导入时靠它认人")
+    if not EXTERNAL_ID.match(external_id):
+        raise ValueError(f"客户编号「{external_id[:20]}」只能用字母、数字、. _ -，最长 64 位")
+    name = cell("name")
+    if not name:
+        raise ValueError("姓名是空的：请填写，邀请页会用它称呼客户")
+    if len(name) > 40:
+        raise ValueError("姓名超过 40 个字：请检查是否把别的列粘进来了")
+    region = cell("region")
+    if not region or len(region) > 40:
+        raise ValueError("地区是空的或超过 40 个字：请填写城市或区域，如 杭州")
+    amount_text = cell("purchase_total")
+    if not amount_text:
+        raise ValueError("累计消费是空的：没有消费请写 0")
+    if FORMULA.match(amount_text) and not re.match(r"^-\d", amount_text):
+        raise ValueError(f"「{amount_text[:20]}」以 = + - @ 开头，像表格公式：请改成数字")
+    purchase_total = parse_amount(amount_text)
+    last_active = parse_date(cell("last_active"), today)
+    phone = re.sub(r"[\s\-]", "", cell("phone")).removeprefix("+86")
+    if phone and not PHONE.match(phone):
+        raise ValueError(f"手机号「{cell('phone')[:20]}」不是 11 位大陆手机号：改正或留空")
+    return {
+        "external_id": external_id,
+        "name": name,
+        "region": region,
+        "purchase_total": purchase_total,
+        "last_active": last_active,
+        "phone_hash": hash_phone(phone) if phone else None,
+    }
+
+
+def import_customers(data: bytes, hash_phone, today: date | None = None, progress=None):
+    """Read the file, store the good rows, report the bad ones by row number (the header is
+    row 1, as the spreadsheet numbers it). `progress(n)` is told how many rows were read."""
+    today = today or utcnow().date()
+    reader = csv.reader(io.StringIO(decode(data), newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error):
+        raise CustomerFileError(
+            "文件里没有表头：第一行要写 客户编号,姓名,地区,累计消费 …"
+        ) from None
+    columns = header_map(header)
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    good: list[dict] = []
+    try:
+        for number, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue  # blank lines that spreadsheets leave at the end
+            report.rows += 1
+            if report.rows > MAX_ROWS:
+                raise CustomerFileError(f"一次最多导入 {MAX_ROWS} 行：请分成几个文件。")
+            try:
+                row = parse_row(cells, columns, len(header), today, hash_phone)
+            except ValueError as error:
+                report.errors.append((number, str(error)))
+                continue
+            if row["external_id"] in seen:
+                first = seen[row["external_id"]]
+                report.errors.append((number, f"客户编号和第 {first} 行重复：同一位客户只留一行"))
+                continue
+            seen[row["external_id"]] = number
+            good.append(row)
+            if progress:
+                progress(1)
+    except csv.Error as error:
+        raise CustomerFileError(f"CSV 格式有问题（{error}）：请用表格软件重新导出。") from None
+    for start in range(0, len(good), BATCH):
+        _store(good[start : start + BATCH], report)
+    return report
+
+
+FIELDS = ("name", "region", "purchase_total", "last_active", "phone_hash")
+
+
+def _store(rows: list[dict], report: ImportReport) -> None:
+    ids = [row["external_id"] for row in rows]
+    existing = {c.external_id: c for c in Customer.select().where(Customer.external_id.in_(ids))}
+    changed = []
+    for row in rows:
+        before = existing.get(row["external_id"])
+        if before is None:
+            report.created += 1
+            changed.append(row)
+        elif any(getattr(before, f) != row[f] for f in FIELDS):
+            report.updated += 1
+            changed.append(row)
+        else:
+            report.unchanged += 1
+    if not changed:
+        return
+    now = utcnow()
+    with db.atomic():
+        # The unique index on external_id decides: a row imported by someone else meanwhile
+        # is updated, never duplicated.
+        Customer.insert_many([{**row, "imported_at": now} for row in changed]).on_conflict(
+            conflict_target=[Customer.external_id],
+            preserve=[*(getattr(Customer, f) for f in FIELDS), Customer.imported_at],
+        ).execute()

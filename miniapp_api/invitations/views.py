@@ -1,0 +1,77 @@
+"""The VIP invitation page a customer opens from a personal link: /vip/<token>.
+
+No login wall: the token is the key. Opening the link changes nothing but "opened" (and
+never for a link-preview fetcher or a bot); accepting or declining is a POST with a CSRF
+token. An unknown, expired or revoked token gets one and the same page.
+"""
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+
+from miniapp_api.invitations import rules
+from miniapp_api.livecode.rules import record_scan
+from miniapp_api.models import Campaign, utcnow
+from miniapp_api.visitors import HUMAN_AGENTS
+from miniapp_api.web.visitor import current_visitor, remember
+
+bp = Blueprint("invitations", __name__, url_prefix="/vip")
+
+
+def _not_found():
+    response = make_response(render_template("invitations/not_found.html"), 404)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<token>")
+def show(token):
+    now = utcnow()
+    invitation = rules.find(token, now)
+    if invitation is None:
+        return _not_found()
+    visitor = current_visitor()
+    if visitor.agent in HUMAN_AGENTS:
+        rules.mark_opened(invitation, now)
+    campaign = Campaign.get_by_id(invitation.campaign_id)
+    program = rules.program_of(campaign.id)
+    status = rules.state(invitation, now)
+    group = None
+    if status == "accepted":
+        # The same live code as the campaign's posters: the group open now, counted once a day.
+        scan = record_scan(
+            campaign.id,
+            None,
+            visitor.key,
+            visitor.agent,
+            visitor.ip_hash,
+            new_visitor=visitor.new,
+            tz=current_app.config["TIMEZONE"],
+        )
+        group = scan.group
+    page = render_template(
+        "invitations/show.html",
+        invitation=invitation,
+        customer=invitation.customer,
+        campaign=campaign,
+        program=program,
+        status=status,
+        group=group,
+    )
+    response = make_response(page)
+    # The app-wide strict-origin-when-cross-origin already keeps the token (in the path)
+    # from the offer's site; no-referrer would break the CSRF check of the answer over HTTPS.
+    response.headers["Cache-Control"] = "no-store"
+    if status == "accepted":
+        remember(response, visitor)
+    return response
+
+
+@bp.post("/<token>/answer")
+def answer(token):
+    now = utcnow()
+    invitation = rules.find(token, now)
+    if invitation is None:
+        return _not_found()
+    decision = request.form.get("decision")
+    if decision in ("accept", "decline"):
+        rules.answer(invitation, decision == "accept", now)
+    return redirect(url_for("invitations.show", token=token), code=303)

@@ -1,0 +1,355 @@
+"""The live code (活码): which group a scan is sent to, and the campaign set-up it relies on.
+
+Plain functions over the models; the join blueprint and the CLI call them.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from peewee import IntegrityError
+
+from miniapp_api.db import db, write_transaction
+from miniapp_api.models import Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.visitors import HUMAN_AGENTS
+
+# A WeChat group's own QR stops working 7 days after it is generated.
+QR_LIFETIME = timedelta(days=7)
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+CHANNEL_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class SetupError(ValueError):
+    """Campaign set-up input that cannot be stored; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    visit_id: int
+    outcome: str  # sent, repeat, moved, full, bot
+    group: Group | None
+
+
+def qr_expires_at(group: Group) -> datetime | None:
+    return group.qr_generated_at + QR_LIFETIME if group.qr_generated_at else None
+
+
+def open_groups_query(campaign_id: int, now: datetime):
+    """Groups a person can be sent to now, in the campaign's order."""
+    return (
+        Group.select(Group.id, Group.name, Group.qr_digest)
+        .where((Group.campaign == campaign_id) & open_condition(now))
+        .order_by(Group.position, Group.id)
+    )
+
+
+def open_condition(now: datetime):
+    """The condition a group must meet to take one more person now."""
+    return Group.active & (Group.sent < Group.cutoff) & (Group.qr_generated_at > now - QR_LIFETIME)
+
+
+def _showable(group_id: int, now: datetime) -> Group | None:
+    """A group someone was already sent to stays theirs while it is active and its QR works,
+    even if it has since reached its cut-off: they were counted inside it."""
+    return (
+        Group.select(Group.id, Group.name, Group.qr_digest)
+        .where((Group.id == group_id) & Group.active & (Group.qr_generated_at > now - QR_LIFETIME))
+        .first()
+    )
+
+
+def _take_place(campaign_id: int, now: datetime) -> Group | None:
+    """Count one more person into the first open group and return it, or None when none is open.
+
+    One UPDATE picks the group and counts the person; the database re-checks the condition
+    on the row it updates, so concurrent scans cannot push a group past its cut-off. On
+    PostgreSQL a concurrent scan can fill the picked group first: then nothing is updated
+    and the next open group is tried.
+    """
+    opened_after = now - QR_LIFETIME
+    for _ in range(100):  # each retry means another scan just took a place: bounded
+        row = db.execute_sql(
+            hot_sql(db.obj.param)["take_place"], (campaign_id, opened_after, opened_after)
+        ).fetchone()
+        if row:
+            return Group(id=row[0], name=row[1], qr_digest=row[2])
+        if not open_groups_query(campaign_id, now).exists():
+            return None
+    return None
+
+
+@functools.cache
+def hot_sql(p: str) -> dict[str, str]:
+    """The scan path's statements, written out once per placeholder style ("?" or "%s").
+
+    Measured: building these with Peewee's query builder on every scan cost more than
+    running them, so the busiest path keeps them as plain SQL. The open-group condition is
+    the one in open_condition(); the tests run these statements on SQLite and PostgreSQL.
+    """
+    # Only the driver's placeholder is interpolated; every value is a bound parameter.
+    if p not in ("?", "%s"):
+        raise ValueError(f"unexpected placeholder style {p!r}")
+    is_open = f"active AND sent < cutoff AND qr_generated_at > {p}"
+    return {
+        "live_code": (
+            "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
+            " ch.id, rp.count_on FROM campaign c LEFT JOIN channel ch"
+            f" ON ch.campaign_id = c.id AND ch.code = {p}"
+            " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
+            f" WHERE c.slug = {p}"
+        ),
+        "take_place": (
+            "UPDATE wechat_group SET sent = sent + 1 WHERE id = ("  # noqa: S608
+            f"SELECT id FROM wechat_group WHERE campaign_id = {p} AND {is_open}"
+            f" ORDER BY position, id LIMIT 1) AND {is_open} RETURNING id, name, qr_digest"
+        ),
+        "record": (
+            "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
+            " outcome, counted_day, created_at)"
+            f" VALUES ({', '.join([p] * 9)}) RETURNING id"
+        ),
+    }
+
+
+def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
+    """The campaign of a live code and the id of its channel (None if unknown), in one query."""
+    if not SLUG.match(slug):
+        return None, None
+    code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
+    row = db.execute_sql(hot_sql(db.obj.param)["live_code"], (code, slug)).fetchone()
+    if row is None:
+        return None, None
+    fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
+    campaign = Campaign(**dict(zip(fields, row, strict=False)))
+    # What makes a friend count in its referral programme; None: the campaign has none.
+    campaign.referral_count_on = row[8]
+    return campaign, row[7]
+
+
+def local_day(now: datetime, tz: str) -> date:
+    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
+
+
+def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:
+    return (
+        Visit.select(Visit.group)
+        .where(
+            (Visit.campaign == campaign_id)
+            & (Visit.visitor == visitor)
+            & (Visit.counted_day == day)
+        )
+        .first()
+    )
+
+
+def record_scan(
+    campaign_id: int,
+    channel_id: int | None,
+    visitor: str,
+    agent: str,
+    ip_hash: str,
+    *,
+    new_visitor: bool = False,
+    now: datetime | None = None,
+    tz: str = "Asia/Shanghai",
+) -> Scan:
+    """Record one scan of a live code and decide which group it shows.
+
+    People are counted once per visitor per campaign per local day. Bots and link previews
+    are recorded and shown the open group, but never counted. `new_visitor` says the visitor
+    key was minted for this request, so there is no earlier visit to look for.
+    """
+    now = now or utcnow()
+    visit = {
+        "campaign": campaign_id,
+        "channel": channel_id,
+        "visitor": visitor,
+        "agent": agent,
+        "ip_hash": ip_hash,
+        "created_at": now,
+    }
+    if agent not in HUMAN_AGENTS:
+        group = open_groups_query(campaign_id, now).first()
+        return _record(visit, "bot", group)
+
+    day = local_day(now, tz)
+    with write_transaction():
+        counted = None if new_visitor else _counted_today(campaign_id, visitor, day)
+        group = counted and counted.group_id and _showable(counted.group_id, now)
+        if group:
+            return _record(visit, "repeat", group)
+
+        group = _take_place(campaign_id, now)
+        if group is None:
+            Campaign.update(all_full_since=now).where(
+                (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
+            ).execute()
+            return _record(visit, "full", None)
+        if counted:
+            # Counted earlier today but that group is gone (expired or switched off):
+            # they are sent again, to a group that works.
+            return _record(visit, "moved", group)
+        try:
+            with db.atomic():
+                return _record(visit, "sent", group, counted_day=day)
+        except IntegrityError:
+            # The same visitor was counted by a concurrent request: give the place back
+            # and show them the group they were counted into.
+            Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+            counted = _counted_today(campaign_id, visitor, day)
+            group = counted and counted.group_id and _showable(counted.group_id, now)
+            return _record(visit, "repeat" if group else "full", group or None)
+
+
+def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) -> Scan:
+    row = db.execute_sql(
+        hot_sql(db.obj.param)["record"],
+        (
+            visit["campaign"],
+            visit["channel"],
+            group.id if group else None,
+            visit["visitor"],
+            visit["agent"],
+            visit["ip_hash"],
+            outcome,
+            counted_day,
+            visit["created_at"],
+        ),
+    ).fetchone()
+    return Scan(row[0], outcome, group)
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def _link_part(value: str, pattern: re.Pattern, what: str, rule: str) -> str:
+    value = (value or "").strip().lower()
+    if not pattern.match(value):
+        raise SetupError(f"{what} {value!r} is not usable in a link: use {rule}.")
+    return value
+
+
+def _text(value: str, limit: int, what: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > limit:
+        raise SetupError(f"Give the {what} of 1–{limit} characters.")
+    return value
+
+
+def _create_once(model, exists_message: str, **fields):
+    """Insert a row the database holds unique; its unique index, not a prior check, decides."""
+    try:
+        with db.atomic():
+            return model.create(**fields)
+    except IntegrityError:
+        raise SetupError(exists_message) from None
+
+
+def create_campaign(slug: str, title: str, **fields) -> Campaign:
+    slug = _link_part(
+        slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
+    )
+    title = _text(title, 120, "campaign a title")
+    return _create_once(
+        Campaign,
+        f"A campaign with slug {slug!r} exists already: pick another.",
+        slug=slug,
+        title=title,
+        **fields,
+    )
+
+
+def find_campaign(slug: str) -> Campaign:
+    campaign = Campaign.get_or_none(Campaign.slug == slug)
+    if campaign is None:
+        raise SetupError(f"No campaign {slug!r}: list campaigns with `qunbook list-groups`.")
+    return campaign
+
+
+def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
+    code = _link_part(
+        code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
+    )
+    label = _text(label, 60, "channel a label")
+    return _create_once(
+        Channel,
+        f"Channel {code!r} exists already in {campaign.slug!r}.",
+        campaign=campaign,
+        code=code,
+        label=label,
+    )
+
+
+def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | None = None):
+    name = _text(name, 60, "group the name it has in WeChat,")
+    if not isinstance(cutoff, int) or cutoff < 1:
+        raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+    if position is None:
+        last = Group.select(Group.position).where(Group.campaign == campaign)
+        position = max((g.position for g in last), default=0) + 1
+    return Group.create(campaign=campaign, name=name, cutoff=cutoff, position=position)
+
+
+def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generated_at: datetime):
+    """Store a checked QR image; a fresh QR also reopens the campaign if it was all full."""
+    now = utcnow()
+    if generated_at > now + timedelta(minutes=5):
+        raise SetupError("The QR's generation time is in the future: give the date WeChat shows.")
+    if generated_at + QR_LIFETIME <= now:
+        raise SetupError(
+            "That QR is already more than 7 days old and no longer works: "
+            "regenerate it in WeChat (群聊 → 群二维码) and upload the new one."
+        )
+    with db.atomic():
+        Group.update(
+            qr_image=image, qr_digest=digest, qr_payload=payload, qr_generated_at=generated_at
+        ).where(Group.id == group.id).execute()
+        Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+
+
+def join_url(
+    public_url: str, slug: str, channel_code: str | None = None, member_code: str | None = None
+) -> str:
+    """The permanent link a poster prints; the channel says where it was scanned, the
+    member code whose personal poster it was."""
+    url = f"{public_url.rstrip('/')}/j/{slug}"
+    query = [f"c={channel_code}" if channel_code else "", f"r={member_code}" if member_code else ""]
+    query = "&".join(part for part in query if part)
+    return f"{url}?{query}" if query else url
+
+
+def update_group(
+    group: Group,
+    *,
+    cutoff: int | None = None,
+    sent: int | None = None,
+    active: bool | None = None,
+    position: int | None = None,
+) -> Group:
+    """Change a group's settings; `sent` corrects the count to what staff see in WeChat."""
+    changes = {}
+    if cutoff is not None:
+        if cutoff < 1:
+            raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+        changes["cutoff"] = cutoff
+    if sent is not None:
+        if sent < 0:
+            raise SetupError(
+                "The count cannot be negative: give the number of people in the group."
+            )
+        changes["sent"] = sent
+    if active is not None:
+        changes["active"] = active
+    if position is not None:
+        changes["position"] = position
+    if not changes:
+        raise SetupError(
+            "Nothing to change: give --cutoff, --count, --active/--inactive or --position."
+        )
+    with db.atomic():
+        Group.update(**changes).where(Group.id == group.id).execute()
+        # Room may have opened up; the next scan that finds none flags the campaign again.
+        Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+    return Group.get_by_id(group.id)

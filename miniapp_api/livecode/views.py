@@ -1,0 +1,66 @@
+"""The live code a poster points at: /j/<campaign>?c=<channel>."""
+
+from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
+
+from miniapp_api.livecode.rules import find_live_code, record_scan
+from miniapp_api.models import Group
+from miniapp_api.referrals import rules as referrals
+from miniapp_api.web.visitor import current_visitor, remember
+
+bp = Blueprint("livecode", __name__)
+
+
+@bp.get("/j/<slug>")
+def scan(slug):
+    code = request.args.get("c")
+    campaign, channel_id = find_live_code(slug, code)
+    if campaign is None:
+        abort(404)
+    if code and channel_id is None:
+        # Never a dead end: the member can still join without the channel being known.
+        return render_template("livecode/unknown_channel.html", campaign=campaign), 404
+
+    visitor = current_visitor()
+    result = record_scan(
+        campaign.id,
+        channel_id,
+        visitor.key,
+        visitor.agent,
+        visitor.ip_hash,
+        new_visitor=visitor.new,
+        tz=current_app.config["TIMEZONE"],
+    )
+    member_code = request.args.get("r")
+    member = None
+    if campaign.referral_count_on:
+        if member_code and result.outcome == "sent":
+            referrals.attribute_scan(
+                campaign.id, member_code, visitor.key, visitor.agent, visitor.ip_hash
+            )
+        member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+    template = "livecode/full.html" if result.group is None else "livecode/show.html"
+    page = render_template(
+        template, campaign=campaign, group=result.group, member=member, member_code=member_code
+    )
+    response = make_response(page)
+    # Each scan must reach the server to be counted and to see the group open now.
+    response.headers["Cache-Control"] = "no-store"
+    remember(response, visitor)
+    return response
+
+
+@bp.get("/j/qr/<int:group_id>-<digest>.png")
+def group_qr(group_id, digest):
+    group = (
+        Group.select(Group.qr_image)
+        .where((Group.id == group_id) & (Group.qr_digest == digest))
+        .first()
+    )
+    if group is None or group.qr_image is None:
+        abort(404)
+    # The digest is in the URL, so a replaced QR gets a new URL and this one never changes.
+    return Response(
+        bytes(group.qr_image),
+        mimetype="image/png",
+        headers={"Cache-Control": "public, max-age=31536000, immutable"},
+    )

@@ -1,0 +1,104 @@
+"""What goes on a poster, and the cache that renders each distinct poster once.
+
+Channel posters carry the campaign's live code and the channel; a member's personal poster
+carries their nickname, avatar and referral code. The drawing itself is render.py's.
+"""
+
+import io
+import os
+import threading
+import zipfile
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from miniapp_api.livecode.rules import join_url
+from miniapp_api.markdown_text import plain_text
+from miniapp_api.models import Campaign, Channel, Member
+from miniapp_api.posters import render
+
+CAMPAIGN_LAYOUT = "campaign"
+MEMBER_LAYOUT = "member"
+# FreeType faces are shared by the cached fonts and are not safe to draw with from two
+# threads at once; a render is rare (results are cached), so one at a time costs nothing.
+RENDER_LOCK = threading.Lock()
+
+
+def campaign_content(campaign: Campaign, channel: Channel | None, public_url: str) -> dict:
+    return {
+        "title": campaign.title,
+        "subtitle": plain_text(campaign.promise),
+        "qr_url": join_url(public_url, campaign.slug, channel.code if channel else None),
+        "channel_label": channel.label if channel else "",
+    }
+
+
+def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
+    return {
+        "avatar": bytes(member.avatar) if member.avatar else initial_avatar(member.nickname),
+        "nickname": member.nickname,
+        "title": campaign.title,
+        "subtitle": plain_text(campaign.promise),
+        "qr_url": join_url(public_url, campaign.slug, member_code=member.code),
+    }
+
+
+def initial_avatar(nickname: str) -> bytes:
+    """A member without a photo gets the first character of their nickname on a disc."""
+    side = 256
+    image = Image.new("RGB", (side, side), "#F3B33D")
+    char = next((c for c in nickname if not render.missing_glyphs(c, "bold")), "")
+    if char:
+        draw = ImageDraw.Draw(image)
+        font = render.load_font("bold", 140)
+        draw.text((side / 2, side / 2), char, font=font, fill="#FFFFFF", anchor="mm")
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def cached_poster(cache_dir: str, layout: dict, content: dict, fmt: str) -> bytes:
+    """Render once per distinct layout + content; later requests read the file."""
+    key = render.poster_key(layout, content, fmt)
+    path = Path(cache_dir) / f"{key}.{fmt}"
+    if path.is_file():
+        return path.read_bytes()
+    with RENDER_LOCK:
+        data = render.render_poster(layout, content, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{fmt}.tmp{id(data)}")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic, so a concurrent reader never sees half a file
+    return data
+
+
+def campaign_poster(cache_dir, campaign, channel, public_url, fmt="png") -> bytes:
+    content = campaign_content(campaign, channel, public_url)
+    return cached_poster(cache_dir, render.load_layout(CAMPAIGN_LAYOUT), content, fmt)
+
+
+def member_poster(cache_dir, campaign, member, public_url, fmt="png") -> bytes:
+    content = member_content(campaign, member, public_url)
+    return cached_poster(cache_dir, render.load_layout(MEMBER_LAYOUT), content, fmt)
+
+
+def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str, progress=iter):
+    """One poster per member into a zip, named by position and member code (never the
+    nickname, which can hold anything); written to a temporary file first, so a failed run
+    leaves no half zip. `progress` wraps the members, e.g. with a progress bar."""
+    layout = render.load_layout(MEMBER_LAYOUT)
+    suffix = "jpg" if fmt == "jpeg" else fmt
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    try:
+        # Stored, not deflated: JPEG and PNG are compressed already.
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+            for number, member in enumerate(progress(members), start=1):
+                data = render.render_poster(
+                    layout, member_content(campaign, member, public_url), fmt
+                )
+                archive.writestr(f"{number:04d}-{member.code}.{suffix}", data)
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(members)

@@ -1,0 +1,504 @@
+"""Referral fission (裂变), the rules: members, their codes, two-level attribution, reward
+tiers and the anti-cheating rules.
+
+Plain functions over the models; the referrals and console blueprints and the CLI call them.
+Every count is changed in the same transaction as the referral it counts, after locking the
+member it is credited to, so concurrent sign-ups cannot lose or double a count or a reward.
+"""
+
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from peewee import IntegrityError
+from PIL import ImageOps
+
+from miniapp_api.db import db, write_transaction
+from miniapp_api.models import Member, Referral, ReferralProgram, Reward, RewardTier, Staff, utcnow
+from miniapp_api.uploads import InvalidUpload, read_image
+from miniapp_api.visitors import HUMAN_AGENTS
+
+CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread from a poster
+MEMBER_CODE = re.compile(rf"^[{CODE_ALPHABET}]{{8}}$")
+MAX_NICKNAME = 20
+AVATAR_BYTES = 4 * 1024 * 1024
+AVATAR_SIDE = 256
+PHONE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers
+
+# Why a referral was refused or held, or what flags a counted one; shown to staff.
+REASONS = {
+    "self": "自己推荐自己",
+    "repeat": "这个人已经算过了",
+    "member": "已经是会员，不再算作新朋友",
+    "bot": "机器人或链接预览",
+    "velocity": "一小时内推荐太多，等工作人员确认",
+    "shared_ip": "与推荐人同一网络（只提示，照常计数）",
+    "staff": "工作人员拒绝",
+}
+
+
+class ReferralError(ValueError):
+    """Input a member or staff gave that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SignUp:
+    member: Member
+    created: bool
+    # What became of the referral this sign-up carried: counted, held, refused, or None.
+    status: str | None = None
+    reason: str = ""
+
+
+# ---------------------------------------------------------------- input
+
+
+def clean_nickname(text: str | None) -> str:
+    nickname = " ".join((text or "").split())
+    if not nickname:
+        raise ReferralError("请填写昵称：它会印在你的专属海报上。")
+    if len(nickname) > MAX_NICKNAME:
+        raise ReferralError(f"昵称最多 {MAX_NICKNAME} 个字，现在有 {len(nickname)} 个。")
+    return nickname
+
+
+def clean_phone(text: str | None) -> str | None:
+    """A mainland mobile number without spaces, dashes or +86; None when left empty."""
+    digits = re.sub(r"[\s\-()]", "", text or "")
+    digits = re.sub(r"^(\+?86)", "", digits)
+    if not digits:
+        return None
+    if not PHONE.match(digits):
+        raise ReferralError("手机号要是 11 位中国大陆手机号，例如 13800138000；也可以不填。")
+    return digits
+
+
+def clean_avatar(data: bytes | None) -> bytes | None:
+    """A square JPEG of at most 256 px, re-encoded so nothing hidden in the upload is kept."""
+    if not data:
+        return None
+    try:
+        image = read_image(data, "your avatar", AVATAR_BYTES)
+    except InvalidUpload:
+        raise ReferralError("头像要是 4 MB 以内的 JPEG 或 PNG 图片；也可以不传。") from None
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    image = ImageOps.fit(image, (AVATAR_SIDE, AVATAR_SIDE))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def mask_nickname(nickname: str) -> str:
+    """阿*花, 小*: enough for friends to recognise, not enough to identify a stranger."""
+    if len(nickname) <= 1:
+        return "*"
+    if len(nickname) == 2:
+        return nickname[0] + "*"
+    return nickname[0] + "*" * (len(nickname) - 2) + nickname[-1]
+
+
+# ---------------------------------------------------------------- programme
+
+
+def program_of(campaign_id: int) -> ReferralProgram | None:
+    return ReferralProgram.get_or_none(ReferralProgram.campaign == campaign_id)
+
+
+def tiers_of(campaign_id: int) -> list[RewardTier]:
+    return list(
+        RewardTier.select().where(RewardTier.campaign == campaign_id).order_by(RewardTier.threshold)
+    )
+
+
+def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
+    """Create or change a campaign's referral programme. Tiers are (threshold, reward) pairs
+    that replace the ones before (rewards already issued stay issued); None keeps them."""
+    allowed = {"count_on", "max_per_hour", "leaderboard_size", "friend_reward"}
+    unknown = set(settings) - allowed
+    if unknown:
+        raise ReferralError(f"不认识的设置：{', '.join(sorted(unknown))}")
+    if settings.get("count_on", "signup") not in ("signup", "sent"):
+        raise ReferralError("计数方式只能是 signup（报名时）或 sent（被送进群时）。")
+    for name in ("max_per_hour", "leaderboard_size"):
+        value = settings.get(name, 1)
+        if (
+            not isinstance(value, int)
+            or value < (1 if name == "max_per_hour" else 0)
+            or value > 10000
+        ):
+            raise ReferralError("每小时上限要是 1–10000 的整数，排行榜人数 0–10000。")
+    settings["friend_reward"] = (settings.get("friend_reward") or "").strip()[:60]
+    cleaned = []
+    for threshold, reward in tiers or ():
+        reward = (reward or "").strip()
+        if not isinstance(threshold, int) or not 1 <= threshold <= 10000 or not reward:
+            raise ReferralError("每档奖励要写人数（1–10000）和奖品，例如「3 人 → 9 折券」。")
+        cleaned.append((threshold, reward[:60]))
+    if len({t for t, _ in cleaned}) != len(cleaned):
+        raise ReferralError("两档奖励的人数相同：每档人数要不一样。")
+    with db.atomic():
+        program = program_of(campaign.id)
+        if program is None:
+            program = ReferralProgram.create(campaign=campaign, **settings)
+        elif settings:
+            ReferralProgram.update(**settings).where(ReferralProgram.id == program.id).execute()
+        if tiers is not None:
+            RewardTier.delete().where(RewardTier.campaign == campaign.id).execute()
+            for threshold, reward in cleaned:
+                RewardTier.create(campaign=campaign, threshold=threshold, reward=reward)
+    return ReferralProgram.get_by_id(program.id)
+
+
+# ---------------------------------------------------------------- sign-up and attribution
+
+
+def member_for(campaign_id: int, visitor: str) -> Member | None:
+    return Member.get_or_none((Member.campaign == campaign_id) & (Member.visitor == visitor))
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+
+
+def sign_up(
+    campaign_id: int,
+    *,
+    nickname: str,
+    visitor: str,
+    agent: str,
+    ip_hash: str = "",
+    phone_hash: str | None = None,
+    avatar: bytes | None = None,
+    referrer_code: str | None = None,
+    now: datetime | None = None,
+) -> SignUp:
+    """Make the visitor a member of the campaign's referral programme, or give back the
+    membership they have (same cookie, or same phone), and settle the referral the sign-up
+    carried. Phone and avatar must already be cleaned (hashed, re-encoded)."""
+    now = now or utcnow()
+    nickname = clean_nickname(nickname)
+    program = program_of(campaign_id)
+    if program is None:
+        raise ReferralError("这个活动没有开推荐：直接扫码进群就好。")
+    with write_transaction():
+        existing = member_for(campaign_id, visitor)
+        if existing is None and phone_hash:
+            existing = Member.get_or_none(
+                (Member.campaign == campaign_id) & (Member.phone_hash == phone_hash)
+            )
+            if existing:
+                # The same person on a new phone or a cleared cookie: this browser is theirs now.
+                Member.update(visitor=visitor).where(Member.id == existing.id).execute()
+                existing.visitor = visitor
+        referrer = _member_by_code(campaign_id, referrer_code)
+        if existing:
+            if referrer is None:
+                return SignUp(existing, False)
+            reason = "self" if referrer.id == existing.id else "member"
+            _refuse(campaign_id, referrer, visitor, ip_hash, reason, now, friend=existing)
+            return SignUp(existing, False, "refused", reason)
+
+        member = _create_member(
+            campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now, referrer=None
+        )
+        if program.count_on == "sent":
+            # Friends were counted when the live code sent them to a group; link them up.
+            counted = (
+                Referral.select()
+                .where(
+                    (Referral.campaign == campaign_id)
+                    & (Referral.friend_key == visitor)
+                    & Referral.status.in_(("counted", "held"))
+                )
+                .order_by(Referral.level)
+                .first()
+            )
+            if counted:
+                _link(member, counted.referrer_id, visitor)
+                _friend_reward(program, member, counted.status)
+                return SignUp(member, True, counted.status, counted.reason)
+            return SignUp(member, True)
+        if referrer is None:
+            return SignUp(member, True)
+        status, reason = attribute(
+            program, referrer, visitor, agent, ip_hash, now, friend=member, phone_hash=phone_hash
+        )
+        if status in ("counted", "held"):
+            _link(member, referrer.id, visitor)
+        _friend_reward(program, member, status)
+        return SignUp(member, True, status, reason)
+
+
+def attribute_scan(campaign_id: int, referrer_code: str, visitor: str, agent: str, ip_hash: str):
+    """For a programme that counts friends sent to a group: credit the visit the live code
+    just counted to the member whose code brought it. Returns (status, reason) or None."""
+    program = program_of(campaign_id)
+    if program is None or program.count_on != "sent":
+        return None
+    with write_transaction():
+        referrer = _member_by_code(campaign_id, referrer_code)
+        if referrer is None:
+            return None
+        if member_for(campaign_id, visitor):
+            _refuse(campaign_id, referrer, visitor, ip_hash, "member", utcnow())
+            return "refused", "member"
+        return attribute(program, referrer, visitor, agent, ip_hash, utcnow())
+
+
+def _member_by_code(campaign_id: int, code: str | None) -> Member | None:
+    if not code or not MEMBER_CODE.match(code):
+        return None
+    return Member.get_or_none((Member.campaign == campaign_id) & (Member.code == code))
+
+
+def _create_member(campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now, referrer):
+    for _ in range(5):  # a code collision is ~1 in 10^14: retried, never reused
+        try:
+            with db.atomic():
+                return Member.create(
+                    campaign=campaign_id,
+                    code=_new_code(),
+                    nickname=nickname,
+                    visitor=visitor,
+                    ip_hash=ip_hash,
+                    phone_hash=phone_hash,
+                    avatar=avatar,
+                    referrer=referrer,
+                    created_at=now,
+                )
+        except IntegrityError:
+            # The same visitor or phone signed up in a concurrent request: that one is theirs.
+            if member_for(campaign_id, visitor) or (
+                phone_hash
+                and Member.get_or_none(
+                    (Member.campaign == campaign_id) & (Member.phone_hash == phone_hash)
+                )
+            ):
+                raise ReferralError("你已经报过名了：刷新页面就能看到你的海报。") from None
+    raise RuntimeError("could not find a free member code")
+
+
+def _link(member: Member, referrer_id: int, visitor: str) -> None:
+    """Record who brought the member, once: the referrer is set at creation time only,
+    so nobody can become their own ancestor (no referral cycle)."""
+    Member.update(referrer=referrer_id).where(
+        (Member.id == member.id) & Member.referrer.is_null()
+    ).execute()
+    Referral.update(friend=member.id).where(
+        (Referral.campaign == member.campaign_id) & (Referral.friend_key == visitor)
+    ).execute()
+    member.referrer_id = referrer_id
+
+
+def attribute(program, referrer, friend_key, agent, ip_hash, now, friend=None, phone_hash=None):
+    """Settle one friend's referral to `referrer` (level 1) and to the referrer's own referrer
+    (level 2). Returns (status, reason). Call inside a write transaction."""
+    campaign_id = program.campaign_id
+    if agent not in HUMAN_AGENTS:
+        return _refuse(campaign_id, referrer, friend_key, ip_hash, "bot", now, friend)
+    if referrer.visitor == friend_key or (phone_hash and referrer.phone_hash == phone_hash):
+        return _refuse(campaign_id, referrer, friend_key, ip_hash, "self", now, friend)
+    # Lock the referrer's row first: this member's counts, velocity and rewards are then
+    # decided one sign-up at a time (PostgreSQL holds the lock until commit; SQLite's
+    # write transaction is already exclusive). Chains only point to earlier members, so
+    # locks are always taken descendant first and cannot deadlock.
+    Member.update(referrals=Member.referrals).where(Member.id == referrer.id).execute()
+    recent = (
+        Referral.select()
+        .where(
+            (Referral.referrer == referrer.id)
+            & (Referral.level == 1)
+            & Referral.status.in_(("counted", "held"))
+            & (Referral.created_at > now - timedelta(hours=1))
+        )
+        .count()
+    )
+    status, reason = "counted", ""
+    if recent >= program.max_per_hour:
+        status, reason = "held", "velocity"
+    elif ip_hash and ip_hash == referrer.ip_hash:
+        reason = "shared_ip"  # households and offices share addresses: flag, never block
+    attempt = {
+        "campaign": campaign_id,
+        "friend": friend,
+        "friend_key": friend_key,
+        "status": status,
+        "reason": reason,
+        "ip_hash": ip_hash,
+        "created_at": now,
+    }
+    row = _record(attempt, referrer.id, level=1)
+    if row is None:
+        return _refuse(campaign_id, referrer, friend_key, ip_hash, "repeat", now, friend)
+    second = Member.get_by_id(referrer.id).referrer_id
+    if second:
+        # None when this person already counts at level 2 for someone: once per campaign.
+        _record(attempt, second, level=2)
+    if status == "counted":
+        _credit(row)
+    return status, reason
+
+
+def _record(attempt: dict, referrer_id: int, level: int) -> Referral | None:
+    """Store a counted or held referral; None when the partial unique index says this
+    person already counts (or waits to count) at this level."""
+    try:
+        with db.atomic():
+            return Referral.create(referrer=referrer_id, level=level, **attempt)
+    except IntegrityError:
+        return None
+
+
+def _refuse(campaign_id, referrer, friend_key, ip_hash, reason, now, friend=None):
+    Referral.create(
+        campaign=campaign_id,
+        referrer=referrer.id,
+        friend=friend,
+        friend_key=friend_key,
+        level=1,
+        status="refused",
+        reason=reason,
+        ip_hash=ip_hash,
+        created_at=now,
+    )
+    return "refused", reason
+
+
+def _credit(level_one: Referral) -> None:
+    """Count a level-1 referral that has just become counted, and its level-2 companion.
+    The referrer's row is locked by the caller, so the total read back is exact."""
+    Member.update(referrals=Member.referrals + 1).where(
+        Member.id == level_one.referrer_id
+    ).execute()
+    total = Member.get_by_id(level_one.referrer_id).referrals
+    _issue_tiers(level_one.campaign_id, level_one.referrer_id, total)
+    # At most one level-2 row per person counts or waits (the partial unique index).
+    companion = Referral.get_or_none(
+        (Referral.campaign == level_one.campaign_id)
+        & (Referral.friend_key == level_one.friend_key)
+        & (Referral.level == 2)
+        & (Referral.status == "counted")
+    )
+    if companion:
+        Member.update(second_level=Member.second_level + 1).where(
+            Member.id == companion.referrer_id
+        ).execute()
+
+
+def _issue_tiers(campaign_id: int, member_id: int, total: int) -> None:
+    for tier in RewardTier.select().where(
+        (RewardTier.campaign == campaign_id) & (RewardTier.threshold <= total)
+    ):
+        _issue(campaign_id, member_id, f"tier:{tier.threshold}", tier.reward)
+
+
+def _friend_reward(program: ReferralProgram, member: Member, status: str | None) -> None:
+    if program.friend_reward and status == "counted":
+        _issue(program.campaign_id, member.id, "friend", program.friend_reward)
+
+
+def _issue(campaign_id: int, member_id: int, key: str, name: str) -> None:
+    """Issue the reward once: the unique (member, key) index decides, not a prior check."""
+    for _ in range(5):
+        try:
+            with db.atomic():
+                Reward.insert(
+                    campaign=campaign_id,
+                    member=member_id,
+                    key=key,
+                    name=name,
+                    code=_new_code().upper(),
+                ).on_conflict(
+                    conflict_target=[Reward.member, Reward.key], preserve=[Reward.key]
+                ).execute()
+            return
+        except IntegrityError:
+            continue  # only a reward-code collision gets here: draw another code
+    raise RuntimeError("could not find a free reward code")
+
+
+# ---------------------------------------------------------------- staff decisions
+
+
+def decide(referral_id: int, approve: bool, staff: Staff, now: datetime | None = None) -> bool:
+    """Approve or reject a held referral (both of its levels); True when this call did.
+    A referral that is no longer held is left as it is: a second click, or two staff at
+    once, changes nothing."""
+    now = now or utcnow()
+    with write_transaction():
+        row = Referral.get_or_none((Referral.id == referral_id) & (Referral.level == 1))
+        if row is None:
+            raise ReferralError("没有这条推荐记录：刷新列表再试。")
+        Member.update(referrals=Member.referrals).where(Member.id == row.referrer_id).execute()
+        changed = (
+            Referral.update(
+                status="counted" if approve else "rejected",
+                reason=row.reason if approve else "staff",
+                decided_at=now,
+                decided_by=staff,
+            )
+            .where(
+                (Referral.campaign == row.campaign_id)
+                & (Referral.friend_key == row.friend_key)
+                & (Referral.status == "held")
+            )
+            .execute()
+        )
+        row = Referral.get_by_id(row.id)
+        if changed and approve:
+            _credit(row)
+            program = program_of(row.campaign_id)
+            if row.friend_id:
+                _friend_reward(program, Member.get_by_id(row.friend_id), "counted")
+    return bool(changed)
+
+
+def redeem(reward_id: int, campaign_id: int, staff: Staff, now: datetime | None = None) -> bool:
+    """Mark a reward handed over; False when it was already (a second click changes nothing)."""
+    changed = (
+        Reward.update(redeemed_at=now or utcnow(), redeemed_by=staff)
+        .where(
+            (Reward.id == reward_id)
+            & (Reward.campaign == campaign_id)
+            & Reward.redeemed_at.is_null()
+        )
+        .execute()
+    )
+    if not changed and not Reward.get_or_none(
+        (Reward.id == reward_id) & (Reward.campaign == campaign_id)
+    ):
+        raise ReferralError("没有这份奖励：刷新列表再试。")
+    return bool(changed)
+
+
+# ---------------------------------------------------------------- what members see
+
+
+def progress(member: Member) -> dict:
+    tiers = tiers_of(member.campaign_id)
+    fresh = Member.get_by_id(member.id)
+    next_tier = next((t for t in tiers if t.threshold > fresh.referrals), None)
+    rewards = list(member.rewards.order_by(Reward.issued_at, Reward.id))
+    return {
+        "referrals": fresh.referrals,
+        "second_level": fresh.second_level,
+        "next": {"threshold": next_tier.threshold, "reward": next_tier.reward}
+        if next_tier
+        else None,
+        "tiers": [{"threshold": t.threshold, "reward": t.reward} for t in tiers],
+        "rewards": [
+            {"name": r.name, "code": r.code, "redeemed": bool(r.redeemed_at)} for r in rewards
+        ],
+    }
+
+
+def leaderboard(campaign_id: int, size: int) -> list[dict]:
+    rows = (
+        Member.select(Member.nickname, Member.referrals)
+        .where((Member.campaign == campaign_id) & (Member.referrals > 0))
+        .order_by(Member.referrals.desc(), Member.created_at, Member.id)
+        .limit(size)
+    )
+    return [{"nickname": mask_nickname(m.nickname), "referrals": m.referrals} for m in rows]

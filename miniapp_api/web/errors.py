@@ -1,0 +1,60 @@
+"""Friendly pages for people instead of bare HTTP errors; JSON under a prefix that a
+programs' blueprint claimed with answer_in_json (the API does, for /api/v1)."""
+
+from flask import current_app, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+MESSAGES = {
+    400: ("请求有误", "链接好像不完整。请重新扫描海报上的二维码。"),
+    404: (
+        "没有找到这个页面",
+        "链接可能已失效或输错了。请重新扫描海报上的二维码，或联系门店工作人员。",
+    ),
+    405: ("无法这样打开", "请返回上一页，重新操作一次。"),
+    413: ("文件太大", "请换一张小一些的图片再试。"),
+    500: ("服务暂时出了点问题", "我们已经记录下来。请稍后再扫一次二维码。"),
+}
+
+
+def answer_in_json(blueprint, respond) -> None:
+    """Errors under the blueprint's URL prefix, even for a URL that matches none of its routes
+    and so never reaches its own handlers, are answered by respond(status) instead of a page."""
+
+    def claim(state):
+        state.app.extensions.setdefault("qunbook.json_errors", []).append(
+            (blueprint.url_prefix, respond)
+        )
+
+    blueprint.record_once(claim)
+
+
+def _json_responder():
+    for prefix, respond in current_app.extensions.get("qunbook.json_errors", []):
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return respond
+    return None
+
+
+def register(app):
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        title, hint = "页面已过期", "为了安全，请返回上一页、刷新后再提交一次。"
+        return render_template("errors/error.html", title=title, hint=hint), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error):
+        respond = _json_responder()
+        if respond:
+            return respond(error.code or 500)
+        title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
+        return render_template("errors/error.html", title=title, hint=hint), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        app.logger.exception("unhandled error")
+        respond = _json_responder()
+        if respond:
+            return respond(500)
+        title, hint = MESSAGES[500]
+        return render_template("errors/error.html", title=title, hint=hint), 500

@@ -1,0 +1,17 @@
+"""Times on pages, in the app's time zone (QUNBOOK_TIMEZONE)."""
+
+from datetime import datetime
+
+from flask import current_app
+
+from miniapp_api.localtime import to_local
+
+
+def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
+    if moment is None:
+        return ""
+    return to_local(moment, current_app.config["TIMEZONE"]).strftime(pattern)
+
+
+def register(app):
+    app.add_template_global(local_time)

@@ -1,0 +1,174 @@
+"""Staff login: sessions that really end, throttling, CSRF, headers, and no open door."""
+
+import re
+
+import pytest
+from helpers import STAFF_PASSWORD, StaffActions, csrf_from, make_staff
+
+from miniapp_api.accounts.rules import MAX_ACCOUNT_FAILURES
+from miniapp_api.models import AuditEntry, LoginAttempt, StaffSession
+
+SESSION_COOKIE = "session"
+
+
+def test_login_then_console_then_logout(client, staff_actions):
+    make_staff()
+    response = staff_actions.login()
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/console/"
+    assert "陈店长" in client.get("/console/").get_data(as_text=True)
+    assert StaffSession.select().count() == 1
+    assert staff_actions.logout().headers["Location"] == "/console/login"
+    # What is left is at most an anonymous session carrying the "logged out" message.
+    assert StaffSession.select().where(StaffSession.staff.is_null(False)).count() == 0
+    assert client.get("/console/").status_code == 302
+    actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.id)]
+    assert actions == ["staff.login", "staff.logout"]
+
+
+def test_a_replayed_cookie_after_logout_is_refused(app, client, staff_actions):
+    make_staff()
+    staff_actions.login()
+    stolen = client.get_cookie(SESSION_COOKIE).value
+    staff_actions.logout()
+    attacker = app.test_client()
+    attacker.set_cookie(SESSION_COOKIE, stolen)
+    response = attacker.get("/console/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/console/login")
+
+
+def test_password_change_ends_every_session(app, client, staff_actions):
+    make_staff()
+    other = StaffActions(app.test_client())
+    other.login()
+    staff_actions.login()
+    response = staff_actions.post(
+        "/console/account",
+        {"current_password": STAFF_PASSWORD, "new_password": "另一个够长的新密码123"},
+    )
+    assert response.headers["Location"] == "/console/login"
+    assert StaffSession.select().count() == 0
+    assert other.client.get("/console/").status_code == 302
+    assert staff_actions.login(password=STAFF_PASSWORD).status_code == 401
+    assert staff_actions.login(password="另一个够长的新密码123").status_code == 302
+
+
+def test_session_token_changes_at_login(client, staff_actions):
+    make_staff()
+    client.get("/console/login")  # the CSRF token puts an anonymous session in place
+    before = client.get_cookie(SESSION_COOKIE).value
+    staff_actions.login()
+    assert client.get_cookie(SESSION_COOKIE).value != before
+
+
+def test_eleventh_wrong_password_in_a_row_is_throttled(client, staff_actions):
+    make_staff()
+    for _ in range(MAX_ACCOUNT_FAILURES):
+        assert staff_actions.login(password="wrong password").status_code == 401
+    throttled = staff_actions.login(password=STAFF_PASSWORD)
+    assert throttled.status_code == 429
+    assert "Too many wrong passwords" in throttled.get_data(as_text=True)
+    assert client.get("/console/").status_code == 302
+    assert LoginAttempt.select().where(LoginAttempt.succeeded).count() == 0
+
+
+def test_a_success_resets_the_count(staff_actions):
+    make_staff()
+    for _ in range(MAX_ACCOUNT_FAILURES - 1):
+        staff_actions.login(password="wrong password")
+    assert staff_actions.login().status_code == 302
+    for _ in range(MAX_ACCOUNT_FAILURES - 1):
+        assert staff_actions.login(password="wrong password").status_code == 401
+
+
+def test_unknown_user_and_inactive_staff_cannot_log_in(staff_actions):
+    staff = make_staff()
+    assert staff_actions.login(username="nobody").status_code == 401
+    staff.__class__.update(active=False).where(staff.__class__.id == staff.id).execute()
+    assert staff_actions.login().status_code == 401
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/x", "/j/demo", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_the_console(staff_actions, next_url):
+    make_staff()
+    assert staff_actions.login(next_url=next_url).headers["Location"] == "/console/"
+
+
+def test_login_returns_to_the_page_asked_for(client, staff_actions):
+    make_staff()
+    assert (
+        client.get("/console/account").headers["Location"] == "/console/login?next=/console/account"
+    )
+    assert (
+        staff_actions.login(next_url="/console/account").headers["Location"] == "/console/account"
+    )
+
+
+@pytest.mark.parametrize("url", ["/console/login", "/console/logout"])
+def test_form_posts_without_a_csrf_token_are_refused(client, url):
+    make_staff()
+    client.get("/console/login")
+    response = client.post(url, data={"username": "chen", "password": STAFF_PASSWORD})
+    assert response.status_code == 400
+    assert "页面已过期" in response.get_data(as_text=True)
+    assert StaffSession.select().where(StaffSession.staff.is_null(False)).count() == 0
+
+
+def test_csrf_token_of_another_session_is_refused(app, client):
+    make_staff()
+    token = csrf_from(app.test_client().get("/console/login"))
+    client.get("/console/login")
+    response = client.post(
+        "/console/login", data={"username": "chen", "password": STAFF_PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 400
+
+
+def test_member_pages_create_no_session(client):
+    from helpers import make_campaign, make_group
+
+    make_group(make_campaign(slug="store"))
+    response = client.get("/j/store", headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
+    assert SESSION_COOKIE not in response.headers.get("Set-Cookie", "")
+    assert StaffSession.select().count() == 0
+
+
+@pytest.mark.parametrize("url", ["/j/none", "/console/login", "/", "/handbook/"])
+def test_security_headers_on_every_response(app, client, built, url):
+    app.config["HANDBOOK_DIR"] = str(built[0])
+    with client.get(url) as response:
+        headers = response.headers
+    policy = headers["Content-Security-Policy"]
+    script_src = re.search(r"script-src ([^;]*)", policy)[1]
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    if url == "/handbook/":
+        assert "'sha256-" in script_src  # the theme's own inline scripts, by hash only
+    assert "frame-ancestors 'none'" in policy
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    assert headers["Strict-Transport-Security"].startswith("max-age=")  # https public URL
+
+
+def test_every_console_and_api_route_refuses_the_anonymous(app, client):
+    """Walks the URL map, so a route added later cannot slip through."""
+    public = {"accounts.login", "api.openapi"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(("/console", "/api")) or rule.endpoint in public:
+            continue
+        url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m[1] == "int" else "x", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            if rule.rule.startswith("/api"):
+                assert response.status_code == 401, (method, url)
+                assert response.is_json, (method, url)
+            elif method == "GET":
+                assert response.status_code == 302, (method, url)
+                assert response.headers["Location"].startswith("/console/login"), (method, url)
+            else:
+                assert response.status_code in (302, 400), (method, url)  # CSRF or login first
+            checked += 1
+    assert checked >= 3

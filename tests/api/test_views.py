@@ -1,0 +1,305 @@
+"""The JSON API: bearer tokens, roles, every endpoint, and JSON errors for every bad request."""
+
+import json
+
+import pytest
+from helpers import make_campaign, make_channel, make_group, make_staff
+
+from miniapp_api.accounts.rules import change_password, issue_api_token
+from miniapp_api.models import ApiToken, AuditEntry, Campaign, Channel, Group, utcnow
+
+
+@pytest.fixture
+def api(app):
+    """A client that sends an operator's token; api.as_role("trainer") switches."""
+
+    class Api:
+        def __init__(self):
+            self.client = app.test_client()
+            self.as_role("operator")
+
+        def as_role(self, role):
+            self.staff = make_staff(f"api-{role}", role)
+            self.token = issue_api_token(self.staff, f"{role} 的脚本")
+            return self
+
+        def open(self, method, url, **kw):
+            headers = {"Authorization": f"Bearer {self.token}", **kw.pop("headers", {})}
+            return self.client.open(f"/api/v1{url}", method=method, headers=headers, **kw)
+
+        def get(self, url, **kw):
+            return self.open("GET", url, **kw)
+
+    return Api()
+
+
+def error_of(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json
+    body = response.get_json()["error"]
+    assert body["status"] == status and body["message"]
+    return body
+
+
+# ---------------------------------------------------------------- authentication
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer",
+        "Bearer qbk_not-a-real-token",
+        "Basic dXNlcjpwYXNz",
+        "qbk_x",
+        "Bearer " + "x" * 500,
+    ],
+)
+def test_requests_without_a_valid_token_get_401_json(app, header):
+    make_campaign(slug="store")
+    headers = {"Authorization": header} if header else {}
+    response = app.test_client().get("/api/v1/campaigns/store", headers=headers)
+    error_of(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_cookie_session_is_not_enough(app, login_as, client):
+    login_as("admin")  # a logged-in console session on this client
+    error_of(client.get("/api/v1/campaigns"), 401)
+
+
+def test_revoked_token_and_password_change_end_access(api):
+    assert api.get("/campaigns").status_code == 200
+    ApiToken.update(revoked_at=utcnow()).where(ApiToken.staff == api.staff.id).execute()
+    error_of(api.get("/campaigns"), 401)
+
+    api.token = issue_api_token(api.staff, "新脚本")
+    assert api.get("/campaigns").status_code == 200
+    change_password(api.staff, "另一个很长的新密码-2026")
+    error_of(api.get("/campaigns"), 401)
+
+
+def test_trainer_tokens_read_but_never_write(api):
+    campaign = make_campaign(slug="store")
+    group = make_group(campaign, "一群")
+    api.as_role("trainer")
+    assert api.get("/campaigns/store/groups").status_code == 200
+    for method, url, body in [
+        ("POST", "/campaigns", {"slug": "new", "title": "新活动"}),
+        ("PATCH", "/campaigns/store", {"title": "改名"}),
+        ("POST", "/campaigns/store/channels", {"code": "x", "label": "X"}),
+        ("POST", "/campaigns/store/groups", {"name": "二群"}),
+        ("PATCH", f"/campaigns/store/groups/{group.id}", {"sent": 9}),
+    ]:
+        error_of(api.open(method, url, json=body), 403)
+    assert Campaign.select().count() == 1 and Group.get_by_id(group.id).sent == 0
+    assert Campaign.get().title == "门店会员群" and Channel.select().count() == 0
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+def test_campaigns_are_listed_newest_first_in_pages(api):
+    for i in range(3):
+        make_campaign(slug=f"c{i}", title=f"活动{i}")
+    first = api.get("/campaigns?per_page=2").get_json()
+    assert [c["slug"] for c in first["items"]] == ["c2", "c1"]
+    assert (first["page"], first["per_page"], first["total"]) == (1, 2, 3)
+    second = api.get("/campaigns?per_page=2&page=2").get_json()
+    assert [c["slug"] for c in second["items"]] == ["c0"]
+
+
+def test_create_by_hand_and_from_a_template(api):
+    response = api.open("POST", "/campaigns", json={"slug": "store", "title": "门店会员群"})
+    assert response.status_code == 201
+    assert response.get_json()["join_url"] == "https://qun.example.cn/j/store"
+    from_template = api.open(
+        "POST", "/campaigns", json={"slug": "laodaixin", "template": "friend-referral"}
+    )
+    assert from_template.status_code == 201
+    assert from_template.get_json()["template"] == "friend-referral"
+    assert Campaign.get(Campaign.slug == "laodaixin").groups.count() == 2
+    entries = AuditEntry.select().where(AuditEntry.action == "campaign.create")
+    assert sorted(e.target for e in entries) == ["campaign:laodaixin", "campaign:store"]
+
+
+def test_an_unknown_template_is_422_naming_the_templates(api):
+    response = api.open("POST", "/campaigns", json={"slug": "store", "template": "抽奖"})
+    assert "friend-referral" in error_of(response, 422)["message"]
+    assert Campaign.select().count() == 0
+
+
+def test_edit_campaign_text(api):
+    make_campaign(slug="store")
+    response = api.open("PATCH", "/campaigns/store", json={"promise": "进群领**新人券**"})
+    assert response.get_json()["promise"] == "进群领**新人券**"
+    assert Campaign.get().title == "门店会员群"  # fields not sent keep their text
+    entry = AuditEntry.get(AuditEntry.action == "campaign.edit")
+    assert entry.target == "campaign:store" and json.loads(entry.detail)["fields"] == ["promise"]
+    api.open("PATCH", "/campaigns/store", json={"promise": "进群领**新人券**"})
+    assert AuditEntry.select().where(AuditEntry.action == "campaign.edit").count() == 1
+
+
+def test_channels_and_groups(api):
+    campaign = make_campaign(slug="store")
+    response = api.open(
+        "POST", "/campaigns/store/channels", json={"code": "counter", "label": "门店前台"}
+    )
+    assert response.status_code == 201
+    assert response.get_json()["join_url"] == "https://qun.example.cn/j/store?c=counter"
+    assert [c["code"] for c in api.get("/campaigns/store/channels").get_json()["items"]] == [
+        "counter"
+    ]
+    made = api.open("POST", "/campaigns/store/groups", json={"name": "宝妈一群", "cutoff": 150})
+    assert made.status_code == 201 and made.get_json()["open"] is False  # no QR yet
+    group = make_group(campaign, "宝妈二群")
+    patched = api.open(
+        "PATCH", f"/campaigns/store/groups/{group.id}", json={"sent": 12, "active": False}
+    )
+    assert patched.status_code == 200
+    assert (Group.get_by_id(group.id).sent, Group.get_by_id(group.id).active) == (12, False)
+    listed = api.get("/campaigns/store/groups").get_json()["items"]
+    assert [g["name"] for g in listed] == ["宝妈一群", "宝妈二群"]
+    assert "qr_image" not in listed[1] and listed[1]["qr_expires_at"].endswith("Z")
+    made_id = made.get_json()["id"]
+    assert {(e.action, e.target) for e in AuditEntry.select()} == {
+        ("channel.create", "campaign:store"),
+        ("group.create", f"group:{made_id}"),
+        ("group.update", f"group:{group.id}"),
+    }
+
+
+def test_stats_carry_funnel_channels_and_days(api, client):
+    campaign = make_campaign(slug="store")
+    make_channel(campaign, "counter", "门店前台")
+    make_group(campaign, "一群")
+    client.get("/j/store?c=counter", headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
+    body = api.get("/campaigns/store/stats?days=7").get_json()
+    assert [s["count"] for s in body["funnel"]] == [1, 1, 1]
+    assert body["channels"][0] == {
+        "code": "counter", "label": "门店前台", "scans": 1, "sent": 1, "full": 0, "bots": 0,
+    }  # fmt: skip
+    assert len(body["days"]) == 7 and body["days"][-1]["sent"] == 1
+
+
+# ---------------------------------------------------------------- bad requests
+
+
+def test_unknown_things_are_404_json(api):
+    campaign = make_campaign(slug="store")
+    other = make_group(make_campaign(slug="other"), "别人的群")
+    make_group(campaign, "一群")
+    error_of(api.get("/campaigns/nope"), 404)
+    error_of(api.get("/campaigns/阿花/groups"), 404)
+    error_of(api.get("/nope"), 404)
+    error_of(api.open("PATCH", f"/campaigns/store/groups/{other.id}", json={"sent": 1}), 404)
+    assert Group.get_by_id(other.id).sent == 0
+
+
+def test_wrong_method_is_405_json(api):
+    error_of(api.open("DELETE", "/campaigns"), 405)
+    error_of(api.open("PUT", "/campaigns/x"), 405)
+
+
+def test_a_body_over_4_mb_is_413_json(api):
+    make_campaign(slug="store")
+    body = '{"title": "' + "长" * (2 * 1024 * 1024) + '"}'  # 3 bytes each in UTF-8
+    response = api.open("PATCH", "/campaigns/store", data=body, content_type="application/json")
+    error_of(response, 413)
+    assert Campaign.get().title == "门店会员群"
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body", "status"),
+    [
+        ("GET", "/campaigns?page=²", None, 422),  # a digit to str.isdigit(), not to int()
+        ("GET", "/campaigns?per_page=" + "9" * 5000, None, 422),
+        ("GET", "/campaigns/store/stats?days=１", None, 422),
+        ("PATCH", "/campaigns/store/groups/" + "9" * 30, '{"sent": 1}', 404),
+        ("PATCH", "/campaigns/store", "[" * 100_000, 422),  # deeper than json.loads recurses
+        ("PATCH", "/campaigns/store", '{"title": ' + "9" * 5000 + "}", 422),
+        ("PATCH", "/campaigns/store", "", 422),
+    ],
+)
+def test_odd_input_is_answered_never_a_500(api, method, url, body, status):
+    make_campaign(slug="store")
+    kw = {"data": body, "content_type": "application/json"} if body is not None else {}
+    error_of(api.open(method, url, **kw), status)
+    assert Campaign.get().title == "门店会员群"
+
+
+def test_a_body_that_is_not_json_is_415(api):
+    make_campaign(slug="store")
+    error_of(api.open("PATCH", "/campaigns/store", data={"title": "表单"}), 415)
+    error_of(api.open("POST", "/campaigns", data="{}", content_type="text/plain"), 415)
+    assert Campaign.get().title == "门店会员群"
+
+
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        ("[1, 2]", "JSON object"),
+        ('"title"', "JSON object"),
+        ("{not json", "not valid JSON"),
+        ('{"title": 5}', "'title' must be a string"),
+        ('{"title": "新", "colour": "red"}', "Unknown field(s): colour"),
+        ('{"title": "' + "长" * 121 + '"}', "最多 120 个字"),
+        ('{"title": "  "}', "请填写标题"),
+        ('{"title": "a\\u0000b"}', "cannot be stored"),
+        ('{"title": "\\ud800"}', "cannot be stored"),
+    ],
+)
+def test_bad_bodies_are_422_and_change_nothing(api, body, hint):
+    make_campaign(slug="store")
+    response = api.open("PATCH", "/campaigns/store", data=body, content_type="application/json")
+    assert hint in error_of(response, 422)["message"]
+    assert Campaign.get().title == "门店会员群"
+
+
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        ({"sent": -1}, "cannot be negative"),
+        ({"cutoff": 0}, "cut-off"),
+        ({"sent": True}, "whole number"),
+        ({"sent": 10**12}, "between"),
+        ({}, "Nothing to change"),
+    ],
+)
+def test_bad_group_changes_are_422(api, body, hint):
+    group = make_group(make_campaign(slug="store"), "一群")
+    response = api.open("PATCH", f"/campaigns/store/groups/{group.id}", json=body)
+    assert hint in error_of(response, 422)["message"]
+    assert (Group.get_by_id(group.id).sent, Group.get_by_id(group.id).cutoff) == (0, 200)
+
+
+def test_a_taken_slug_is_422_and_stored_once(api):
+    make_campaign(slug="store", title="原来的")
+    response = api.open("POST", "/campaigns", json={"slug": "store", "title": "重复"})
+    assert "exists already" in error_of(response, 422)["message"]
+    assert [c.title for c in Campaign.select()] == ["原来的"]
+
+
+@pytest.mark.parametrize("query", ["days=0", "days=91", "days=七", "days=-1"])
+def test_bad_query_values_are_422(api, query):
+    make_campaign(slug="store")
+    error_of(api.get(f"/campaigns/store/stats?{query}"), 422)
+
+
+def test_openapi_document_is_public_and_describes_every_route(app):
+    response = app.test_client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    described = {
+        (method.upper(), "/api/v1" + path.replace("{", "<").replace("}", ">"))
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
+    routes = {
+        (method, rule.rule.replace("<int:group_id>", "<group_id>"))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert described == routes

@@ -1,0 +1,123 @@
+"""Builders and helpers the tests share: make_campaign(**overrides) and friends, a logged-in
+staff member's actions, the CSRF token of a page. Import them from here, never from conftest."""
+
+import io
+import os
+import re
+import secrets
+from datetime import timedelta
+
+import qrcode
+
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.groupqr import check_group_qr
+from miniapp_api.models import Group, utcnow
+
+POSTGRES_URL = os.environ.get(
+    "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_ALL = os.environ.get("QUNBOOK_TEST_REQUIRE_ALL") == "1"
+PUBLIC_URL = "https://qun.example.cn"
+
+
+def make_config(database_url, tmp_path, **overrides):
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "HASH_KEY": "test-hash-key",
+        "PUBLIC_URL": PUBLIC_URL,
+        "POSTER_CACHE_DIR": str(tmp_path / "poster-cache"),
+        **overrides,
+    }
+
+
+_QR_CACHE: dict[str, tuple[bytes, str, str]] = {}
+
+
+def group_qr_png(payload: str = "https://weixin.qq.com/g/测试群") -> bytes:
+    image = qrcode.make(payload, box_size=6, border=4)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def checked_qr(payload: str = "https://weixin.qq.com/g/AbCdEf"):
+    if payload not in _QR_CACHE:
+        stored, text, digest = check_group_qr(group_qr_png(payload))
+        _QR_CACHE[payload] = (stored, digest, text)
+    return _QR_CACHE[payload]
+
+
+def make_campaign(**overrides):
+    fields = {"slug": f"c-{secrets.token_hex(3)}", "title": "门店会员群", "promise": "进群领券"}
+    fields.update(overrides)
+    return livecode.create_campaign(**fields)
+
+
+def make_channel(campaign, code="counter", label="门店前台"):
+    return livecode.add_channel(campaign, code, label)
+
+
+def make_group(campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(days=1), **overrides):
+    """A group with a working QR unless qr_age is None (no QR) or 7+ days (expired)."""
+    group = livecode.add_group(campaign, name, cutoff=cutoff)
+    if qr_age is not None:
+        stored, digest, payload = checked_qr()
+        Group.update(
+            qr_image=stored,
+            qr_digest=digest,
+            qr_payload=payload,
+            qr_generated_at=utcnow() - qr_age,
+        ).where(Group.id == group.id).execute()
+    if overrides:
+        Group.update(**overrides).where(Group.id == group.id).execute()
+    return Group.get_by_id(group.id)
+
+
+# ---------------------------------------------------------------- staff
+
+STAFF_PASSWORD = "正确的马电池订书钉-2026"
+
+
+def make_staff(username="chen", role="operator", password=STAFF_PASSWORD, **overrides):
+    from miniapp_api.accounts import rules as staff
+
+    return staff.create_staff(username, password, role, overrides.get("display_name", "陈店长"))
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(response) -> str:
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match[1]
+
+
+class StaffActions:
+    """flaskr's AuthActions, for the console: log in and out through the real forms."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, username="chen", password=STAFF_PASSWORD, next_url=""):
+        token = csrf_from(self.client.get("/console/login"))
+        return self.client.post(
+            "/console/login",
+            data={
+                "username": username,
+                "password": password,
+                "csrf_token": token,
+                "next": next_url,
+            },
+        )
+
+    def logout(self):
+        token = csrf_from(self.client.get("/console/"))
+        return self.client.post("/console/logout", data={"csrf_token": token})
+
+    def post(self, url, data=None, **kw):
+        """POST a console form with the CSRF token of the page it lives on."""
+        token = csrf_from(self.client.get(kw.pop("page", url)))
+        return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kw)

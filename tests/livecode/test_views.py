@@ -1,0 +1,138 @@
+"""The live code over HTTP: what a member's phone gets, and what is stored."""
+
+import re
+
+import pytest
+from helpers import make_campaign, make_channel, make_group
+
+from miniapp_api.models import Group, Visit
+from miniapp_api.visitors import VISITOR_COOKIE
+
+PHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x18003233) NetType/WIFI"
+)
+
+
+def get(client, url, ua=PHONE, **kw):
+    return client.get(url, headers={"User-Agent": ua}, **kw)
+
+
+def test_scan_shows_group_qr_rules_and_sets_visitor_cookie(client):
+    campaign = make_campaign(slug="store", rules="1. 不发广告\n2. 周四活动", promise="进群领券")
+    channel = make_channel(campaign, "counter", "门店前台")
+    group = make_group(campaign, "宝妈交流1群")
+    response = get(client, "/j/store?c=counter", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "宝妈交流1群" in page and "不发广告" in page and "进群领券" in page
+    assert f"/j/qr/{group.id}-{group.qr_digest}.png" in page
+    assert response.headers["Cache-Control"] == "no-store"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{VISITOR_COOKIE}=") and "HttpOnly" in cookie
+    visit = Visit.get()
+    assert (visit.channel_id, visit.group_id, visit.agent, visit.outcome) == (
+        channel.id,
+        group.id,
+        "wechat",
+        "sent",
+    )
+    assert "203.0.113.7" not in visit.ip_hash and re.fullmatch(r"[0-9a-f]{64}", visit.ip_hash)
+    assert visit.visitor == client.get_cookie(VISITOR_COOKIE).value
+
+
+def test_rescan_with_cookie_is_not_counted_twice(client):
+    campaign = make_campaign(slug="store")
+    make_group(campaign)
+    get(client, "/j/store")
+    second = get(client, "/j/store")
+    assert "Set-Cookie" not in second.headers
+    assert Group.get().sent == 1
+    assert [v.outcome for v in Visit.select().order_by(Visit.id)] == ["sent", "repeat"]
+
+
+def test_group_qr_image_is_served_and_cacheable(client):
+    campaign = make_campaign(slug="store")
+    group = make_group(campaign)
+    response = client.get(f"/j/qr/{group.id}-{group.qr_digest}.png")
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.data == bytes(group.qr_image)
+    assert "immutable" in response.headers["Cache-Control"]
+    assert client.get(f"/j/qr/{group.id}-{'0' * 64}.png").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "facebookexternalhit/1.1",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "TelegramBot (like TwitterBot)",
+        "curl/8.5.0",
+        "",
+    ],
+)
+def test_bots_and_link_previews_see_the_page_but_are_not_counted(client, ua):
+    campaign = make_campaign(slug="store")
+    make_group(campaign)
+    response = get(client, "/j/store", ua=ua)
+    assert response.status_code == 200
+    assert Group.get().sent == 0
+    assert Visit.get().outcome == "bot"
+
+
+def test_all_full_page_is_friendly_and_flags_campaign(client):
+    campaign = make_campaign(slug="store", staff_contact="陈店长 138****0000")
+    make_group(campaign, cutoff=1, sent=1)
+    response = get(client, "/j/store")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "群已满员" in page and "陈店长" in page
+    assert Visit.get().outcome == "full"
+    assert campaign.__class__.get_by_id(campaign.id).all_full_since is not None
+
+
+@pytest.mark.parametrize("slug", ["nope", "门店", "a" * 80, "..", "x%00"])
+def test_unknown_campaign_gets_friendly_404(client, slug):
+    response = get(client, f"/j/{slug}")
+    assert response.status_code == 404
+    assert "没有找到这个页面" in response.get_data(as_text=True)
+    assert Visit.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    "channel", ["unknown", "门店前台", "a" * 100, "x'; drop table visit;--", "%00", "a/b"]
+)
+def test_unknown_or_malformed_channel_is_a_404_that_still_leads_to_the_group(client, channel):
+    make_group(make_campaign(slug="store"))
+    response = client.get("/j/store", query_string={"c": channel}, headers={"User-Agent": PHONE})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "继续进群" in page and 'href="/j/store"' in page
+    assert Visit.select().count() == 0
+    assert Group.get().sent == 0
+
+
+def test_repeated_channel_parameter_uses_first(client):
+    campaign = make_campaign(slug="store")
+    channel = make_channel(campaign, "counter")
+    make_group(campaign)
+    assert get(client, "/j/store?c=counter&c=moments").status_code == 200
+    assert Visit.get().channel_id == channel.id
+
+
+def test_forged_visitor_cookie_is_replaced(client):
+    make_group(make_campaign(slug="store"))
+    client.set_cookie(VISITOR_COOKIE, "<script>alert(1)</script>")
+    response = get(client, "/j/store")
+    assert response.status_code == 200
+    assert "<script>" not in Visit.get().visitor
+    assert VISITOR_COOKIE in response.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_live_code_only_answers_get(client, method):
+    make_group(make_campaign(slug="store"))
+    response = getattr(client, method)("/j/store")
+    assert response.status_code == 405
+    assert Visit.select().count() == 0
