@@ -3,6 +3,7 @@
 Plain functions over the models; the console and API blueprints and the CLI call them.
 """
 
+import functools
 import hashlib
 import json
 import re
@@ -24,8 +25,14 @@ MIN_PASSWORD = 10
 # argon2id with the library's defaults (RFC 9106 low-memory profile: t=3, 64 MiB, p=4),
 # above OWASP's minimum.
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so both cases take the same time. Made
+    on first use, not at import: every `qunbook` command would otherwise pay for a hash."""
+    return _hasher.hash("not a real password")
+
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_ACCOUNT_FAILURES = 10
@@ -81,7 +88,7 @@ def authenticate(username: str, password: str, ip_hash: str, now: datetime | Non
             throttled=True,
         )
     staff = Staff.get_or_none((Staff.username == username) & Staff.active)
-    ok = _verify(staff.password_hash if staff else _DUMMY_HASH, password or "") and bool(staff)
+    ok = _verify(staff.password_hash if staff else _dummy_hash(), password or "") and bool(staff)
     LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=ok, at=now)
     if not ok:
         raise LoginRefused("Wrong username or password.")
