@@ -104,6 +104,7 @@ def select(table: str, row_id: int, columns) -> dict:
     names = ", ".join(f'"{name}"' for name in columns)
     sql = f'SELECT {names} FROM "{table}" WHERE "id" = {db.param}'  # noqa: S608
     values = db.execute_sql(sql, [row_id]).fetchone()
+    assert values is not None, f"{table} row {row_id} is gone"
     return dict(zip(columns, map(_plain, values), strict=True))
 
 
