@@ -1,79 +1,444 @@
 """Schema versions.
 
-A new database is created from the current models and stamped with the latest version. An
-existing one gets each pending step in order, in a transaction, so stored data is carried
-over. To change the schema: change the model, then append a step that brings an existing
-database to the same shape (playhouse.migrate's add_column, add_index, ...).
+Every database, new or old, gets the steps it lacks, in order, one transaction per step; a new
+database simply lacks them all. Each step is the SQL it ran when it shipped, written out per
+backend, and never changes once released. (Steps used to be built from the current models, so a
+step's effect changed whenever a model did, and a new database could differ from one upgraded
+step by step.)
+
+To change the schema: change the model, then append a step whose statements bring a database
+at the previous version to the model's shape. tests/test_migrations.py checks that a database
+built by the steps matches the models, and that an upgrade keeps every row.
 """
 
-from playhouse.migrate import SchemaMigrator
-from playhouse.migrate import migrate as migrate_columns
+from datetime import UTC, datetime
+
+from peewee import Table
 
 from miniapp_api.db import db, is_sqlite
-from miniapp_api.models import (
-    MODELS,
-    REFERRAL_MODELS,
-    STAFF_MODELS,
-    VIP_MODELS,
-    Campaign,
-    Channel,
-    Group,
-    SchemaVersion,
-    Visit,
-)
 
+# A step is {"sqlite": block, "postgresql": block} of statements each ending in ";", or a
+# function taking the database. The statements are peewee's own text: a line break in a block
+# stands for one space, so SQLite's copy of the schema (sqlite_master.sql) is the same
+# whichever way a database got its version.
 
-def _initial(migrator: SchemaMigrator) -> None:
-    db.create_tables([Campaign, Channel, Group, Visit, SchemaVersion])
+# 1. Live codes: campaigns, channels, WeChat groups, visits, and this version table (a19f83a).
+#    As created from 44fa2ff on: that commit dropped a19f83a's index on visit.campaign_id
+#    (the composite indexes lead with it) without a step, so databases made at a19f83a
+#    alone still carry a redundant "visit_campaign_id" index.
+STEP_1 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "campaign" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "slug" VARCHAR(64) NOT NULL, "title" VARCHAR(120) NOT NULL, "description" TEXT NOT NULL,
+    "rules" TEXT NOT NULL, "promise" TEXT NOT NULL, "staff_contact" VARCHAR(120) NOT NULL,
+    "all_full_since" DATETIME, "created_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "campaign_slug" ON "campaign" ("slug");
+CREATE TABLE IF NOT EXISTS "channel" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "code" VARCHAR(32) NOT NULL, "label" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "channel_campaign_id" ON "channel" ("campaign_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "channel_campaign_id_code" ON "channel" ("campaign_id",
+    "code");
+CREATE TABLE IF NOT EXISTS "wechat_group" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "name" VARCHAR(60) NOT NULL, "position" INTEGER NOT NULL,
+    "cutoff" INTEGER NOT NULL CHECK (cutoff > 0), "sent" INTEGER NOT NULL CHECK (sent >= 0),
+    "active" INTEGER NOT NULL, "qr_image" BLOB, "qr_digest" VARCHAR(64), "qr_payload" TEXT,
+    "qr_generated_at" DATETIME,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "group_campaign_id" ON "wechat_group" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "schemaversion" ("version" INTEGER NOT NULL PRIMARY KEY,
+    "applied_at" DATETIME NOT NULL);
+CREATE TABLE IF NOT EXISTS "visit" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "channel_id" INTEGER, "group_id" INTEGER,
+    "visitor" VARCHAR(64) NOT NULL, "agent" VARCHAR(16) NOT NULL,
+    "ip_hash" VARCHAR(64) NOT NULL, "outcome" VARCHAR(16) NOT NULL, "counted_day" DATE,
+    "created_at" DATETIME NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("channel_id") REFERENCES "channel" ("id") ON DELETE SET NULL,
+    FOREIGN KEY ("group_id") REFERENCES "wechat_group" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "visit_channel_id" ON "visit" ("channel_id");
+CREATE INDEX IF NOT EXISTS "visit_group_id" ON "visit" ("group_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "visit_campaign_id_visitor_counted_day"
+    ON "visit" ("campaign_id", "visitor", "counted_day");
+CREATE INDEX IF NOT EXISTS "visit_campaign_id_created_at" ON "visit" ("campaign_id",
+    "created_at");
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "campaign" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "slug" VARCHAR(64) NOT NULL, "title" VARCHAR(120) NOT NULL, "description" TEXT NOT NULL,
+    "rules" TEXT NOT NULL, "promise" TEXT NOT NULL, "staff_contact" VARCHAR(120) NOT NULL,
+    "all_full_since" TIMESTAMP, "created_at" TIMESTAMP NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "campaign_slug" ON "campaign" ("slug");
+CREATE TABLE IF NOT EXISTS "channel" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "code" VARCHAR(32) NOT NULL, "label" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "channel_campaign_id" ON "channel" ("campaign_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "channel_campaign_id_code" ON "channel" ("campaign_id",
+    "code");
+CREATE TABLE IF NOT EXISTS "wechat_group" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "name" VARCHAR(60) NOT NULL, "position" INTEGER NOT NULL,
+    "cutoff" INTEGER NOT NULL CHECK (cutoff > 0), "sent" INTEGER NOT NULL CHECK (sent >= 0),
+    "active" BOOLEAN NOT NULL, "qr_image" BYTEA, "qr_digest" VARCHAR(64), "qr_payload" TEXT,
+    "qr_generated_at" TIMESTAMP,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "group_campaign_id" ON "wechat_group" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "schemaversion" ("version" INTEGER NOT NULL PRIMARY KEY,
+    "applied_at" TIMESTAMP NOT NULL);
+CREATE TABLE IF NOT EXISTS "visit" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "channel_id" INTEGER, "group_id" INTEGER,
+    "visitor" VARCHAR(64) NOT NULL, "agent" VARCHAR(16) NOT NULL,
+    "ip_hash" VARCHAR(64) NOT NULL, "outcome" VARCHAR(16) NOT NULL, "counted_day" DATE,
+    "created_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("channel_id") REFERENCES "channel" ("id") ON DELETE SET NULL,
+    FOREIGN KEY ("group_id") REFERENCES "wechat_group" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "visit_channel_id" ON "visit" ("channel_id");
+CREATE INDEX IF NOT EXISTS "visit_group_id" ON "visit" ("group_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "visit_campaign_id_visitor_counted_day"
+    ON "visit" ("campaign_id", "visitor", "counted_day");
+CREATE INDEX IF NOT EXISTS "visit_campaign_id_created_at" ON "visit" ("campaign_id",
+    "created_at");
+""",
+}
 
+# 2. Staff accounts, sessions, login attempts, API tokens, the audit log (841efa4).
+STEP_2 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "staff" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "username" VARCHAR(64) NOT NULL, "display_name" VARCHAR(60) NOT NULL,
+    "role" VARCHAR(16) NOT NULL CHECK (role IN ('admin', 'operator', 'trainer')),
+    "password_hash" VARCHAR(255) NOT NULL, "active" INTEGER NOT NULL,
+    "created_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "staff_username" ON "staff" ("username");
+CREATE TABLE IF NOT EXISTS "apitoken" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "staff_id" INTEGER NOT NULL, "name" VARCHAR(60) NOT NULL, "token_hash" VARCHAR(64) NOT NULL,
+    "prefix" VARCHAR(12) NOT NULL, "created_at" DATETIME NOT NULL, "last_used_at" DATETIME,
+    "revoked_at" DATETIME,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "apitoken_staff_id" ON "apitoken" ("staff_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "apitoken_token_hash" ON "apitoken" ("token_hash");
+CREATE TABLE IF NOT EXISTS "auditentry" ("id" INTEGER NOT NULL PRIMARY KEY, "staff_id" INTEGER,
+    "action" VARCHAR(64) NOT NULL, "target" VARCHAR(120) NOT NULL, "detail" TEXT NOT NULL,
+    "at" DATETIME NOT NULL,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "auditentry_staff_id" ON "auditentry" ("staff_id");
+CREATE INDEX IF NOT EXISTS "auditentry_at" ON "auditentry" ("at");
+CREATE TABLE IF NOT EXISTS "loginattempt" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "username" VARCHAR(64) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL,
+    "succeeded" INTEGER NOT NULL, "at" DATETIME NOT NULL);
+CREATE INDEX IF NOT EXISTS "loginattempt_username_at" ON "loginattempt" ("username", "at");
+CREATE INDEX IF NOT EXISTS "loginattempt_ip_hash_at" ON "loginattempt" ("ip_hash", "at");
+CREATE TABLE IF NOT EXISTS "staffsession" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "token_hash" VARCHAR(64) NOT NULL, "staff_id" INTEGER, "data" TEXT NOT NULL,
+    "created_at" DATETIME NOT NULL, "expires_at" DATETIME NOT NULL,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "staffsession_token_hash" ON "staffsession" ("token_hash");
+CREATE INDEX IF NOT EXISTS "staffsession_staff_id" ON "staffsession" ("staff_id");
+CREATE INDEX IF NOT EXISTS "staffsession_expires_at" ON "staffsession" ("expires_at");
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "staff" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "username" VARCHAR(64) NOT NULL, "display_name" VARCHAR(60) NOT NULL,
+    "role" VARCHAR(16) NOT NULL CHECK (role IN ('admin', 'operator', 'trainer')),
+    "password_hash" VARCHAR(255) NOT NULL, "active" BOOLEAN NOT NULL,
+    "created_at" TIMESTAMP NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "staff_username" ON "staff" ("username");
+CREATE TABLE IF NOT EXISTS "apitoken" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "staff_id" INTEGER NOT NULL, "name" VARCHAR(60) NOT NULL, "token_hash" VARCHAR(64) NOT NULL,
+    "prefix" VARCHAR(12) NOT NULL, "created_at" TIMESTAMP NOT NULL, "last_used_at" TIMESTAMP,
+    "revoked_at" TIMESTAMP,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "apitoken_staff_id" ON "apitoken" ("staff_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "apitoken_token_hash" ON "apitoken" ("token_hash");
+CREATE TABLE IF NOT EXISTS "auditentry" ("id" SERIAL NOT NULL PRIMARY KEY, "staff_id" INTEGER,
+    "action" VARCHAR(64) NOT NULL, "target" VARCHAR(120) NOT NULL, "detail" TEXT NOT NULL,
+    "at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "auditentry_staff_id" ON "auditentry" ("staff_id");
+CREATE INDEX IF NOT EXISTS "auditentry_at" ON "auditentry" ("at");
+CREATE TABLE IF NOT EXISTS "loginattempt" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "username" VARCHAR(64) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL,
+    "succeeded" BOOLEAN NOT NULL, "at" TIMESTAMP NOT NULL);
+CREATE INDEX IF NOT EXISTS "loginattempt_username_at" ON "loginattempt" ("username", "at");
+CREATE INDEX IF NOT EXISTS "loginattempt_ip_hash_at" ON "loginattempt" ("ip_hash", "at");
+CREATE TABLE IF NOT EXISTS "staffsession" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "token_hash" VARCHAR(64) NOT NULL, "staff_id" INTEGER, "data" TEXT NOT NULL,
+    "created_at" TIMESTAMP NOT NULL, "expires_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("staff_id") REFERENCES "staff" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "staffsession_token_hash" ON "staffsession" ("token_hash");
+CREATE INDEX IF NOT EXISTS "staffsession_staff_id" ON "staffsession" ("staff_id");
+CREATE INDEX IF NOT EXISTS "staffsession_expires_at" ON "staffsession" ("expires_at");
+""",
+}
 
-def _staff(migrator: SchemaMigrator) -> None:
-    db.create_tables(STAFF_MODELS)
+# 3. campaign.template, the playbook a campaign was made from (841efa4, with step 2). Peewee
+#    added it nullable, filled it, then made it NOT NULL; SQLite cannot alter a column, so
+#    there that meant rebuilding the table. Either way the column comes last.
+STEP_3 = {
+    "sqlite": """
+ALTER TABLE "campaign" ADD COLUMN "template" VARCHAR(40);
+UPDATE "campaign" SET "template" = '';
+DROP TABLE IF EXISTS "campaign__tmp__";
+CREATE TABLE "campaign__tmp__" ("id" INTEGER NOT NULL PRIMARY KEY, "slug" VARCHAR(64) NOT NULL,
+    "title" VARCHAR(120) NOT NULL, "description" TEXT NOT NULL, "rules" TEXT NOT NULL,
+    "promise" TEXT NOT NULL, "staff_contact" VARCHAR(120) NOT NULL, "all_full_since" DATETIME,
+    "created_at" DATETIME NOT NULL, "template" VARCHAR(40) NOT NULL);
+INSERT INTO "campaign__tmp__" ("id", "slug", "title", "description", "rules", "promise",
+    "staff_contact", "all_full_since", "created_at", "template") SELECT "id", "slug", "title",
+    "description", "rules", "promise", "staff_contact", "all_full_since", "created_at",
+    "template" FROM "campaign";
+DROP TABLE "campaign";
+ALTER TABLE "campaign__tmp__" RENAME TO "campaign";
+CREATE UNIQUE INDEX "campaign_slug" ON "campaign" ("slug");
+""",
+    "postgresql": """
+ALTER TABLE "campaign" ADD COLUMN "template" VARCHAR(40);
+UPDATE "campaign" SET "template" = '';
+ALTER TABLE "campaign" ALTER COLUMN "template" SET NOT NULL;
+""",
+}
 
+# 4. Referrals: programmes, reward tiers, members, referrals, rewards (17d9ebc).
+STEP_4 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "member" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "code" VARCHAR(16) NOT NULL,
+    "nickname" VARCHAR(20) NOT NULL, "avatar" BLOB, "phone_hash" VARCHAR(64),
+    "visitor" VARCHAR(64) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL, "referrer_id" INTEGER,
+    "referrals" INTEGER NOT NULL CHECK (referrals >= 0),
+    "second_level" INTEGER NOT NULL CHECK (second_level >= 0), "created_at" DATETIME NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("referrer_id") REFERENCES "member" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "member_code" ON "member" ("code");
+CREATE INDEX IF NOT EXISTS "member_referrer_id" ON "member" ("referrer_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "member_campaign_id_visitor" ON "member" ("campaign_id",
+    "visitor");
+CREATE UNIQUE INDEX IF NOT EXISTS "member_campaign_id_phone_hash" ON "member" ("campaign_id",
+    "phone_hash");
+CREATE INDEX IF NOT EXISTS "member_campaign_id_referrals" ON "member" ("campaign_id",
+    "referrals");
+CREATE TABLE IF NOT EXISTS "referral" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "referrer_id" INTEGER NOT NULL, "friend_id" INTEGER,
+    "friend_key" VARCHAR(64) NOT NULL, "level" INTEGER NOT NULL CHECK (level IN (1, 2)),
+    "status" VARCHAR(8) NOT NULL, "reason" VARCHAR(16) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL,
+    "created_at" DATETIME NOT NULL, "decided_at" DATETIME, "decided_by_id" INTEGER,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("referrer_id") REFERENCES "member" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("friend_id") REFERENCES "member" ("id") ON DELETE SET NULL,
+    FOREIGN KEY ("decided_by_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "referral_referrer_id" ON "referral" ("referrer_id");
+CREATE INDEX IF NOT EXISTS "referral_friend_id" ON "referral" ("friend_id");
+CREATE INDEX IF NOT EXISTS "referral_decided_by_id" ON "referral" ("decided_by_id");
+CREATE INDEX IF NOT EXISTS "referral_campaign_id_created_at" ON "referral" ("campaign_id",
+    "created_at");
+CREATE UNIQUE INDEX IF NOT EXISTS "referral_campaign_id_friend_key_level"
+    ON "referral" ("campaign_id", "friend_key", "level") WHERE status IN ('counted', 'held');
+CREATE TABLE IF NOT EXISTS "referralprogram" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "count_on" VARCHAR(8) NOT NULL CHECK (count_on IN ('signup',
+    'sent')), "max_per_hour" INTEGER NOT NULL CHECK (max_per_hour > 0),
+    "leaderboard_size" INTEGER NOT NULL CHECK (leaderboard_size >= 0),
+    "friend_reward" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "referralprogram_campaign_id"
+    ON "referralprogram" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "reward" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "member_id" INTEGER NOT NULL, "key" VARCHAR(24) NOT NULL,
+    "name" VARCHAR(60) NOT NULL, "code" VARCHAR(16) NOT NULL, "issued_at" DATETIME NOT NULL,
+    "redeemed_at" DATETIME, "redeemed_by_id" INTEGER,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("redeemed_by_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "reward_member_id" ON "reward" ("member_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "reward_code" ON "reward" ("code");
+CREATE INDEX IF NOT EXISTS "reward_redeemed_by_id" ON "reward" ("redeemed_by_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "reward_member_id_key" ON "reward" ("member_id", "key");
+CREATE INDEX IF NOT EXISTS "reward_campaign_id_issued_at" ON "reward" ("campaign_id",
+    "issued_at");
+CREATE TABLE IF NOT EXISTS "rewardtier" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "threshold" INTEGER NOT NULL CHECK (threshold > 0),
+    "reward" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "rewardtier_campaign_id" ON "rewardtier" ("campaign_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "rewardtier_campaign_id_threshold"
+    ON "rewardtier" ("campaign_id", "threshold");
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "member" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "code" VARCHAR(16) NOT NULL,
+    "nickname" VARCHAR(20) NOT NULL, "avatar" BYTEA, "phone_hash" VARCHAR(64),
+    "visitor" VARCHAR(64) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL, "referrer_id" INTEGER,
+    "referrals" INTEGER NOT NULL CHECK (referrals >= 0),
+    "second_level" INTEGER NOT NULL CHECK (second_level >= 0), "created_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("referrer_id") REFERENCES "member" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "member_code" ON "member" ("code");
+CREATE INDEX IF NOT EXISTS "member_referrer_id" ON "member" ("referrer_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "member_campaign_id_visitor" ON "member" ("campaign_id",
+    "visitor");
+CREATE UNIQUE INDEX IF NOT EXISTS "member_campaign_id_phone_hash" ON "member" ("campaign_id",
+    "phone_hash");
+CREATE INDEX IF NOT EXISTS "member_campaign_id_referrals" ON "member" ("campaign_id",
+    "referrals");
+CREATE TABLE IF NOT EXISTS "referral" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "referrer_id" INTEGER NOT NULL, "friend_id" INTEGER,
+    "friend_key" VARCHAR(64) NOT NULL, "level" INTEGER NOT NULL CHECK (level IN (1, 2)),
+    "status" VARCHAR(8) NOT NULL, "reason" VARCHAR(16) NOT NULL, "ip_hash" VARCHAR(64) NOT NULL,
+    "created_at" TIMESTAMP NOT NULL, "decided_at" TIMESTAMP, "decided_by_id" INTEGER,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("referrer_id") REFERENCES "member" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("friend_id") REFERENCES "member" ("id") ON DELETE SET NULL,
+    FOREIGN KEY ("decided_by_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "referral_referrer_id" ON "referral" ("referrer_id");
+CREATE INDEX IF NOT EXISTS "referral_friend_id" ON "referral" ("friend_id");
+CREATE INDEX IF NOT EXISTS "referral_decided_by_id" ON "referral" ("decided_by_id");
+CREATE INDEX IF NOT EXISTS "referral_campaign_id_created_at" ON "referral" ("campaign_id",
+    "created_at");
+CREATE UNIQUE INDEX IF NOT EXISTS "referral_campaign_id_friend_key_level"
+    ON "referral" ("campaign_id", "friend_key", "level") WHERE status IN ('counted', 'held');
+CREATE TABLE IF NOT EXISTS "referralprogram" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "count_on" VARCHAR(8) NOT NULL CHECK (count_on IN ('signup',
+    'sent')), "max_per_hour" INTEGER NOT NULL CHECK (max_per_hour > 0),
+    "leaderboard_size" INTEGER NOT NULL CHECK (leaderboard_size >= 0),
+    "friend_reward" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "referralprogram_campaign_id"
+    ON "referralprogram" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "reward" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "member_id" INTEGER NOT NULL, "key" VARCHAR(24) NOT NULL,
+    "name" VARCHAR(60) NOT NULL, "code" VARCHAR(16) NOT NULL, "issued_at" TIMESTAMP NOT NULL,
+    "redeemed_at" TIMESTAMP, "redeemed_by_id" INTEGER,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("redeemed_by_id") REFERENCES "staff" ("id") ON DELETE SET NULL);
+CREATE INDEX IF NOT EXISTS "reward_member_id" ON "reward" ("member_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "reward_code" ON "reward" ("code");
+CREATE INDEX IF NOT EXISTS "reward_redeemed_by_id" ON "reward" ("redeemed_by_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "reward_member_id_key" ON "reward" ("member_id", "key");
+CREATE INDEX IF NOT EXISTS "reward_campaign_id_issued_at" ON "reward" ("campaign_id",
+    "issued_at");
+CREATE TABLE IF NOT EXISTS "rewardtier" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "threshold" INTEGER NOT NULL CHECK (threshold > 0),
+    "reward" VARCHAR(60) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "rewardtier_campaign_id" ON "rewardtier" ("campaign_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "rewardtier_campaign_id_threshold"
+    ON "rewardtier" ("campaign_id", "threshold");
+""",
+}
 
-def _campaign_template(migrator: SchemaMigrator) -> None:
-    migrate_columns(migrator.add_column("campaign", "template", Campaign.template))
-
-
-def _referrals(migrator: SchemaMigrator) -> None:
-    db.create_tables(REFERRAL_MODELS)
-
-
-def _vip(migrator: SchemaMigrator) -> None:
-    db.create_tables(VIP_MODELS)
-
-
+# 5. VIP invitations: customers, VIP programmes, invitations (88f6a4a).
+STEP_5 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "customer" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "external_id" VARCHAR(64) NOT NULL, "name" VARCHAR(40) NOT NULL,
+    "region" VARCHAR(40) NOT NULL,
+    "purchase_total" INTEGER NOT NULL CHECK (purchase_total >= 0), "last_active" DATE,
+    "phone_hash" VARCHAR(64), "imported_at" DATETIME NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "customer_external_id" ON "customer" ("external_id");
+CREATE INDEX IF NOT EXISTS "customer_region" ON "customer" ("region");
+CREATE TABLE IF NOT EXISTS "invitation" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "customer_id" INTEGER NOT NULL,
+    "token" VARCHAR(64) NOT NULL, "status" VARCHAR(10) NOT NULL, "created_at" DATETIME NOT NULL,
+    "expires_at" DATETIME NOT NULL, "opened_at" DATETIME, "accepted_at" DATETIME,
+    "declined_at" DATETIME, "revoked_at" DATETIME,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "invitation_customer_id" ON "invitation" ("customer_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "invitation_token" ON "invitation" ("token");
+CREATE UNIQUE INDEX IF NOT EXISTS "invitation_campaign_id_customer_id"
+    ON "invitation" ("campaign_id", "customer_id");
+CREATE TABLE IF NOT EXISTS "vipprogram" ("id" INTEGER NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "rights" TEXT NOT NULL, "offer_url" VARCHAR(300) NOT NULL,
+    "offer_label" VARCHAR(40) NOT NULL, "valid_days" INTEGER NOT NULL CHECK (valid_days > 0),
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "vipprogram_campaign_id" ON "vipprogram" ("campaign_id");
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "customer" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "external_id" VARCHAR(64) NOT NULL, "name" VARCHAR(40) NOT NULL,
+    "region" VARCHAR(40) NOT NULL,
+    "purchase_total" INTEGER NOT NULL CHECK (purchase_total >= 0), "last_active" DATE,
+    "phone_hash" VARCHAR(64), "imported_at" TIMESTAMP NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "customer_external_id" ON "customer" ("external_id");
+CREATE INDEX IF NOT EXISTS "customer_region" ON "customer" ("region");
+CREATE TABLE IF NOT EXISTS "invitation" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "customer_id" INTEGER NOT NULL,
+    "token" VARCHAR(64) NOT NULL, "status" VARCHAR(10) NOT NULL,
+    "created_at" TIMESTAMP NOT NULL, "expires_at" TIMESTAMP NOT NULL, "opened_at" TIMESTAMP,
+    "accepted_at" TIMESTAMP, "declined_at" TIMESTAMP, "revoked_at" TIMESTAMP,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("customer_id") REFERENCES "customer" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "invitation_customer_id" ON "invitation" ("customer_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "invitation_token" ON "invitation" ("token");
+CREATE UNIQUE INDEX IF NOT EXISTS "invitation_campaign_id_customer_id"
+    ON "invitation" ("campaign_id", "customer_id");
+CREATE TABLE IF NOT EXISTS "vipprogram" ("id" SERIAL NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "rights" TEXT NOT NULL, "offer_url" VARCHAR(300) NOT NULL,
+    "offer_label" VARCHAR(40) NOT NULL, "valid_days" INTEGER NOT NULL CHECK (valid_days > 0),
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "vipprogram_campaign_id" ON "vipprogram" ("campaign_id");
+""",
+}
 # Append only; never edit a step that has shipped.
-STEPS = [_initial, _staff, _campaign_template, _referrals, _vip]
+STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5]
 LATEST = len(STEPS)
+
+_versions = Table("schemaversion", ("version", "applied_at")).bind(db)
+
+
+def _statements(block: str) -> list[str]:
+    statements = (
+        " ".join(line.strip() for line in s.strip().splitlines()) for s in block.split(";")
+    )
+    return [statement for statement in statements if statement]
+
+
+def _run(step) -> None:
+    if callable(step):
+        step(db.obj)
+        return
+    for statement in _statements(step["sqlite" if is_sqlite() else "postgresql"]):
+        db.execute_sql(statement)
 
 
 def _version_table_exists() -> bool:
-    table = SchemaVersion._meta.table_name
     if is_sqlite():
-        return db.table_exists(table)
+        return db.table_exists("schemaversion")
     # Peewee looks in "public"; to_regclass follows the search_path the deployment set.
-    return db.execute_sql("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None
+    return db.execute_sql("SELECT to_regclass('schemaversion')").fetchone()[0] is not None
 
 
 def current_version() -> int:
     if not _version_table_exists():
         return 0
-    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
-    return row.version if row else 0
+    return db.execute_sql("SELECT MAX(version) FROM schemaversion").fetchone()[0] or 0
 
 
-def migrate() -> tuple[int, int]:
-    """Bring the database to the latest version; returns (version before, version after)."""
+def check_version() -> str | None:
+    """None when the database is at LATEST; otherwise what is wrong and what to do."""
+    version = current_version()
+    if version < LATEST:
+        return (
+            f"The database is at schema version {version}; this code needs {LATEST}. "
+            "Run `qunbook init-db` to upgrade it."
+        )
+    if version > LATEST:
+        return (
+            f"The database is at schema version {version}, newer than this code ({LATEST}): "
+            "deploy the newer code, or restore a backup made for this version."
+        )
+    return None
+
+
+def migrate(target: int | None = None) -> tuple[int, int]:
+    """Bring the database to `target` (default LATEST); returns (version before, after)."""
+    target = LATEST if target is None else target
     before = current_version()
-    migrator = SchemaMigrator.from_database(db.obj)
-    if before == 0:
-        with db.atomic():
-            db.create_tables(MODELS)
-            SchemaVersion.insert_many([{"version": v} for v in range(1, LATEST + 1)]).execute()
-        return before, LATEST
-    if before == LATEST:
-        return before, LATEST
+    if before > LATEST:
+        # Steps this code does not know about ran here; going on would claim a version it is not.
+        raise RuntimeError(check_version())
+    if before >= target:
+        return before, before
     # SQLite changes some columns by rebuilding the table (copy, drop, rename); with foreign
     # keys on, dropping it would cascade and delete every row that references it. SQLite's
     # documented procedure: keys off outside the transaction, check them before committing.
@@ -81,15 +446,18 @@ def migrate() -> tuple[int, int]:
     if sqlite:
         db.execute_sql("PRAGMA foreign_keys = OFF")
     try:
-        with db.atomic():
-            for version in range(before + 1, LATEST + 1):
-                STEPS[version - 1](migrator)
-                SchemaVersion.create(version=version)
-            if sqlite:
-                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(f"migration left broken references: {broken[:5]}")
+        for version in range(before + 1, target + 1):
+            # One transaction per step: a failed step leaves the database at the one before.
+            with db.atomic():
+                _run(STEPS[version - 1])
+                _versions.insert(
+                    version=version, applied_at=datetime.now(UTC).replace(tzinfo=None)
+                ).execute()
+                if sqlite:
+                    broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"step {version} left broken references: {broken[:5]}")
     finally:
         if sqlite:
             db.execute_sql("PRAGMA foreign_keys = ON")
-    return before, LATEST
+    return before, target

@@ -6,51 +6,16 @@ reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as i
 """
 
 import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import quote
 
-import psycopg2
 import pytest
-from helpers import POSTGRES_URL, REQUIRE_ALL, StaffActions, make_config, make_staff
+from helpers import PostgresSchema, StaffActions, make_config, make_staff
 
 from miniapp_api import create_app
 from miniapp_api.db import db
 from miniapp_api.migrations import migrate
-
-
-def _unavailable(what: str, why: str):
-    if REQUIRE_ALL:
-        pytest.fail(f"{what} is required here (QUNBOOK_TEST_REQUIRE_ALL=1): {why}")
-    pytest.skip(f"{what} not available: {why}")
-
-
-class PostgresSchema:
-    """A throw-away schema, so PostgreSQL tests never see each other's rows."""
-
-    def __init__(self):
-        self.name = f"t_{secrets.token_hex(6)}"
-
-    def __enter__(self):
-        try:
-            conn = psycopg2.connect(POSTGRES_URL, connect_timeout=3)
-        except psycopg2.OperationalError as error:
-            _unavailable("PostgreSQL", str(error).strip())
-        conn.autocommit = True
-        conn.cursor().execute(f"CREATE SCHEMA {self.name}")
-        conn.close()
-        sep = "&" if "?" in POSTGRES_URL else "?"
-        return f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={self.name}')}"
-
-    def __exit__(self, *exc):
-        if db.obj is not None:
-            db.close_all() if hasattr(db.obj, "close_all") else None
-        conn = psycopg2.connect(POSTGRES_URL)
-        conn.autocommit = True
-        conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
-        conn.close()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -6,9 +6,13 @@ import os
 import re
 import secrets
 from datetime import timedelta
+from urllib.parse import quote
 
+import psycopg2
+import pytest
 import qrcode
 
+from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
 from miniapp_api.models import Group, utcnow
@@ -18,6 +22,38 @@ POSTGRES_URL = os.environ.get(
 )
 REQUIRE_ALL = os.environ.get("QUNBOOK_TEST_REQUIRE_ALL") == "1"
 PUBLIC_URL = "https://qun.example.cn"
+
+
+def unavailable(what: str, why: str):
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} is required here (QUNBOOK_TEST_REQUIRE_ALL=1): {why}")
+    pytest.skip(f"{what} not available: {why}")
+
+
+class PostgresSchema:
+    """A throw-away schema, so PostgreSQL tests never see each other's rows."""
+
+    def __init__(self):
+        self.name = f"t_{secrets.token_hex(6)}"
+
+    def __enter__(self):
+        try:
+            conn = psycopg2.connect(POSTGRES_URL, connect_timeout=3)
+        except psycopg2.OperationalError as error:
+            unavailable("PostgreSQL", str(error).strip())
+        conn.autocommit = True
+        conn.cursor().execute(f"CREATE SCHEMA {self.name}")
+        conn.close()
+        sep = "&" if "?" in POSTGRES_URL else "?"
+        return f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={self.name}')}"
+
+    def __exit__(self, *exc):
+        if db.obj is not None:
+            db.close_all() if hasattr(db.obj, "close_all") else None
+        conn = psycopg2.connect(POSTGRES_URL)
+        conn.autocommit = True
+        conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
+        conn.close()
 
 
 def make_config(database_url, tmp_path, **overrides):
