@@ -20,6 +20,7 @@ def create_app(test_config=None):
 
 def register_database(app):
     from miniapp_api.db import db, open_database
+    from miniapp_api.web import schema
 
     db.initialize(open_database(app.config["DATABASE_URL"]))
 
@@ -32,6 +33,8 @@ def register_database(app):
         # Hands the connection back to the pool; teardown runs even when a view failed.
         if not db.is_closed():
             db.close()
+
+    schema.register(app)  # after connect: it asks the database for its version
 
 
 def register_web(app):

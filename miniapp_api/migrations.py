@@ -383,6 +383,11 @@ CREATE UNIQUE INDEX IF NOT EXISTS "vipprogram_campaign_id" ON "vipprogram" ("cam
 STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5]
 LATEST = len(STEPS)
 
+
+class SchemaMismatch(RuntimeError):
+    """The database is at a version this code cannot serve; the message says what to do."""
+
+
 _versions = Table("schemaversion", ("version", "applied_at")).bind(db)
 
 
@@ -436,7 +441,7 @@ def migrate(target: int | None = None) -> tuple[int, int]:
     before = current_version()
     if before > LATEST:
         # Steps this code does not know about ran here; going on would claim a version it is not.
-        raise RuntimeError(check_version())
+        raise SchemaMismatch(check_version())
     if before >= target:
         return before, before
     # SQLite changes some columns by rebuilding the table (copy, drop, rename); with foreign

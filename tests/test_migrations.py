@@ -5,12 +5,12 @@ from contextlib import ExitStack
 from datetime import date, datetime
 
 import pytest
-from helpers import PostgresSchema, make_campaign, make_group
+from helpers import PostgresSchema, make_campaign, make_config, make_group
 from peewee import CharField, DatabaseError
 from playhouse.migrate import SchemaMigrator
 from playhouse.migrate import migrate as apply
 
-from miniapp_api import migrations
+from miniapp_api import create_app, migrations
 from miniapp_api.db import db, is_sqlite, open_database
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import MODELS, Campaign, Group, SchemaVersion, Visit
@@ -451,3 +451,30 @@ def test_a_step_that_rebuilds_a_table_keeps_the_rows_that_reference_it(app, monk
     assert [g.id for g in Group.select()] == [group.id]
     assert Visit.select().count() == 1
     assert db.execute_sql("SELECT city FROM campaign").fetchall()[0][0] == "上海"
+
+
+@pytest.mark.parametrize("version", [0, 3, migrations.LATEST + 2])
+def test_a_database_at_another_version_gets_an_upgrade_page_not_a_500(
+    version, database_url, tmp_path, caplog
+):
+    app = create_app(make_config(database_url, tmp_path))
+    with db.connection_context():
+        migrations.migrate(target=min(version, migrations.LATEST))
+        for extra in range(migrations.LATEST + 1, version + 1):  # a newer code's steps ran here
+            SchemaVersion.create(version=extra)
+    client = app.test_client()
+
+    page = client.get("/j/demo?c=counter")
+    assert page.status_code == 503
+    assert "系统正在升级" in page.get_data(as_text=True)
+    api = client.get("/api/v1/campaigns")
+    assert api.status_code == 503 and api.get_json()["error"]["code"] == "unavailable"
+    assert client.get("/console/login").status_code == 503
+    logged = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    expected = "qunbook init-db" if version < migrations.LATEST else "deploy the newer code"
+    assert logged and all(expected in line for line in logged)
+
+    if version < migrations.LATEST:  # the command the log names brings the site back
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert client.get("/console/login").status_code == 200

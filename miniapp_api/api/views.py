@@ -30,6 +30,7 @@ ERROR_CODES = {
     422: "invalid",
     429: "too_many_requests",
     500: "server_error",
+    503: "unavailable",
 }
 HINTS = {
     400: "The request could not be read: check the URL and the JSON body.",

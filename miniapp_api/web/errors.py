@@ -29,7 +29,7 @@ def answer_in_json(blueprint, respond) -> None:
     blueprint.record_once(claim)
 
 
-def _json_responder():
+def json_responder():
     for prefix, respond in current_app.extensions.get("qunbook.json_errors", []):
         if request.path == prefix or request.path.startswith(prefix + "/"):
             return respond
@@ -44,7 +44,7 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def http_error(error):
-        respond = _json_responder()
+        respond = json_responder()
         if respond:
             return respond(error.code or 500)
         title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
@@ -53,7 +53,7 @@ def register(app):
     @app.errorhandler(Exception)
     def unexpected(error):
         app.logger.exception("unhandled error")
-        respond = _json_responder()
+        respond = json_responder()
         if respond:
             return respond(500)
         title, hint = MESSAGES[500]
