@@ -1,9 +1,11 @@
-"""Who is scanning: a person on a phone, or a bot or link-preview fetcher."""
+"""Who is scanning (a person on a phone, or a bot or link-preview fetcher), and the keyed
+hashes that are all we keep of an IP address or a phone number."""
 
 import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 
 # Link previews fetch a page when a link is pasted into a chat; they are not people.
 PREVIEW = re.compile(
@@ -25,6 +27,7 @@ MOBILE = re.compile(r"mobile|android|iphone|ipad|harmonyos", re.IGNORECASE)
 HUMAN_AGENTS = ("wechat", "mobile", "desktop")
 COUNTED_NEVER = ("preview", "bot")
 
+MOBILE_NUMBER = re.compile(r"1[3-9][0-9]{9}")  # mainland China
 VISITOR_COOKIE = "qb_v"
 VISITOR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,43}$")
 
@@ -61,3 +64,20 @@ def phone_hash(key: str | bytes, phone: str) -> str:
     """The only form a phone number is stored in: the same number gives the same hash in
     every table (members, customers), and without the key it cannot be reversed."""
     return keyed_hash(key, f"phone:{phone}")
+
+
+def normalise_phone(text: str | None) -> str | None:
+    """A mainland mobile number as its 11 ASCII digits; None when empty.
+
+    Takes what people type and spreadsheets hold: spaces, dashes and brackets, full-width
+    digits from a Chinese keyboard, and a +86, 0086 or 86 prefix. The sign-up form and the
+    customer import both use it, so the same number gives the same hash in every table.
+    Raises ValueError for anything else; the caller says what to type, in its own words.
+    """
+    compact = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", text or ""))
+    if not compact:
+        return None
+    number = re.sub(r"^(?:\+|00)?86(?=[0-9]{11}$)", "", compact)
+    if not MOBILE_NUMBER.fullmatch(number):
+        raise ValueError(f"not a mainland mobile number: {text!r}")
+    return number

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 
 from miniapp_api.db import db
 from miniapp_api.models import Customer, utcnow
+from miniapp_api.visitors import normalise_phone
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -31,7 +32,6 @@ COLUMNS = {
 }
 REQUIRED = ("external_id", "name", "region", "purchase_total")
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-PHONE = re.compile(r"^1[3-9]\d{9}$")
 # A cell a spreadsheet would run as a formula (ASCII and full-width forms).
 FORMULA = re.compile(r"^[=+\-@＝＋－＠\t\r]")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
@@ -152,9 +152,12 @@ def parse_row(cells: list[str], columns: dict[str, int], width: int, today: date
         raise ValueError(f"「{amount_text[:20]}」以 = + - @ 开头，像表格公式：请改成数字")
     purchase_total = parse_amount(amount_text)
     last_active = parse_date(cell("last_active"), today)
-    phone = re.sub(r"[\s\-]", "", cell("phone")).removeprefix("+86")
-    if phone and not PHONE.match(phone):
-        raise ValueError(f"手机号「{cell('phone')[:20]}」不是 11 位大陆手机号：改正或留空")
+    try:
+        phone = normalise_phone(cell("phone"))
+    except ValueError:
+        raise ValueError(
+            f"手机号「{cell('phone')[:20]}」不是 11 位大陆手机号：改正或留空"
+        ) from None
     return {
         "external_id": external_id,
         "name": name,

@@ -18,14 +18,13 @@ from PIL import ImageOps
 from miniapp_api.db import db, write_transaction
 from miniapp_api.models import Member, Referral, ReferralProgram, Reward, RewardTier, Staff, utcnow
 from miniapp_api.uploads import InvalidUpload, read_image
-from miniapp_api.visitors import HUMAN_AGENTS
+from miniapp_api.visitors import HUMAN_AGENTS, normalise_phone
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread from a poster
 MEMBER_CODE = re.compile(rf"^[{CODE_ALPHABET}]{{8}}$")
 MAX_NICKNAME = 20
 AVATAR_BYTES = 4 * 1024 * 1024
 AVATAR_SIDE = 256
-PHONE = re.compile(r"^1[3-9]\d{9}$")  # mainland mobile numbers
 
 # Why a referral was refused or held, or what flags a counted one; shown to staff.
 REASONS = {
@@ -65,14 +64,13 @@ def clean_nickname(text: str | None) -> str:
 
 
 def clean_phone(text: str | None) -> str | None:
-    """A mainland mobile number without spaces, dashes or +86; None when left empty."""
-    digits = re.sub(r"[\s\-()]", "", text or "")
-    digits = re.sub(r"^(\+?86)", "", digits)
-    if not digits:
-        return None
-    if not PHONE.match(digits):
-        raise ReferralError("手机号要是 11 位中国大陆手机号，例如 13800138000；也可以不填。")
-    return digits
+    """A mainland mobile number as 11 digits (see normalise_phone); None when left empty."""
+    try:
+        return normalise_phone(text)
+    except ValueError:
+        raise ReferralError(
+            "手机号要是 11 位中国大陆手机号，例如 13800138000；也可以不填。"
+        ) from None
 
 
 def clean_avatar(data: bytes | None) -> bytes | None:
