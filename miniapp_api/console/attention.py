@@ -2,9 +2,9 @@
 
 from collections import Counter
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from miniapp_api.livecode.rules import QR_LIFETIME, open_condition
+from miniapp_api.localtime import to_local
 from miniapp_api.models import Campaign, Group, utcnow
 
 EXPIRY_WARNING = timedelta(hours=48)
@@ -69,7 +69,7 @@ def _campaign_items(now: datetime, tz: str) -> list[dict]:
         if campaign.id not in open_campaigns:
             message = "没有开着的群：扫码的人只能看到“群已满员”，请添加群或上传新的二维码"
         elif campaign.all_full_since is not None:
-            since = campaign.all_full_since.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz))
+            since = to_local(campaign.all_full_since, tz)
             message = f"{since:%m-%d %H:%M} 起有人扫码碰上所有群都满员：请确认新群已补上"
         else:
             continue

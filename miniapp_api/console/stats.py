@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import SQL, Case, fn
 
+from miniapp_api.localtime import to_local
 from miniapp_api.models import Campaign, Member, Referral, ReferralProgram, Visit, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
 
@@ -117,7 +118,7 @@ def daily_stats(
     if not 1 <= days <= MAX_DAYS:
         raise ValueError(f"days must be 1–{MAX_DAYS}")
     now = now or utcnow()
-    today = now.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).date()
+    today = to_local(now, tz).date()
     first = today - timedelta(days=days - 1)
     bounds = local_midnights(first, today, tz)
     bucket = Case(None, [(Visit.created_at < end, i) for i, end in enumerate(bounds[1:])], None)

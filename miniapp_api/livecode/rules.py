@@ -7,11 +7,11 @@ import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from peewee import IntegrityError
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.localtime import to_local
 from miniapp_api.models import Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
 
@@ -129,7 +129,7 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
 
 
 def local_day(now: datetime, tz: str) -> date:
-    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(tz)).date()
+    return to_local(now, tz).date()
 
 
 def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:

@@ -5,7 +5,7 @@ import csv
 import io
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from helpers import make_campaign, make_group
@@ -258,6 +258,18 @@ def test_an_accepted_invitation_stays_reachable_after_its_expiry(app, client):
         Invitation.id == invitation.id
     ).execute()
     assert 'data-state="accepted"' in client.get(f"/vip/{invitation.token}").get_data(as_text=True)
+
+
+def test_the_page_shows_the_expiry_in_local_time_with_the_year(app, client):
+    """Stored in UTC; the customer reads Beijing time, and a link can outlive the year."""
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    invitation = invitation_of("王丽")
+    Invitation.update(expires_at=datetime(2099, 12, 31, 16, 30)).where(
+        Invitation.id == invitation.id
+    ).execute()
+    page = client.get(f"/vip/{invitation.token}").get_data(as_text=True)
+    assert "邀请有效期到 2100年01月01日 00:30。" in page
 
 
 # ---------------------------------------------------------------- console
