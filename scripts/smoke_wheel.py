@@ -59,9 +59,11 @@ def smoke(tmp: Path):
     step("fresh venv", [sys.executable, "-m", "venv", str(venv)])
     step("install the wheel", [venv / "bin/python", "-m", "pip", "install", "-q", wheel], 600)
     qunbook = venv / "bin/qunbook"
-    where = run([venv / "bin/python", "-c", WHERE], cwd=tmp).stdout.split()
-    site = Path(where[0])
-    if not all(Path(path).is_relative_to(site) for path in where):
+    # From a folder of its own: Python puts the current folder first on the path of a -c script.
+    found = run([venv / "bin/python", "-c", WHERE], cwd=tmp).stdout.split()
+    where = [Path(path).resolve() for path in found]
+    site = where[0]
+    if not all(path.is_relative_to(site) for path in where):
         raise Failed(f"the installed package or its files are not in {site}: {where}")
     before = snapshot(venv)
 
