@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qunbook-installed
 
-.PHONY: run test handbook clean
+.PHONY: run test smoke handbook clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Qunbook needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again.")'
@@ -29,5 +29,10 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
+# The package as a user installs it, without a checkout: a wheel built from the sdist, in a
+# fresh venv, serving from another folder (about a minute; CI runs it after the suite).
+smoke: $(STAMP)
+	$(BIN)/python scripts/smoke_wheel.py
+
 clean:
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache qunbook.egg-info

@@ -1,12 +1,14 @@
-"""Qunbook's mini-app service: the live tools the handbook's playbooks call for."""
+"""Qunbook's mini-app service: the live tools the handbook's playbooks call for.
 
-from flask import Flask
-from flask_wtf.csrf import CSRFProtect
-
-csrf = CSRFProtect()
+This module imports nothing at the top, so importing any part of the package (the command
+line for `qunbook --help`, the rules in a script) does not pay for Flask; the factory
+imports the web app's parts when it builds one.
+"""
 
 
 def create_app(test_config=None):
+    from flask import Flask
+
     from miniapp_api.config import configure, instance_dir
 
     app = Flask(__name__, instance_path=instance_dir())
@@ -39,12 +41,14 @@ def register_database(app):
 
 def register_web(app):
     """Server-side sessions, CSRF tokens on every form, security headers, friendly errors."""
+    from flask_wtf.csrf import CSRFProtect
+
     from miniapp_api import markdown_text
     from miniapp_api.web import errors, headers, localtime
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
-    csrf.init_app(app)
+    CSRFProtect(app)
     headers.register(app)
     errors.register(app)
     markdown_text.register(app)
@@ -71,7 +75,7 @@ def register_capabilities(app):
     app.register_blueprint(console.bp)  # /console: the staff console
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
-    csrf.exempt(api.bp)
+    app.extensions["csrf"].exempt(api.bp)
     app.register_blueprint(api.bp)  # /api/v1
 
 

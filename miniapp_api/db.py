@@ -52,6 +52,7 @@ def open_database(url: str):
             check_same_thread=False,
         )
     if scheme in ("postgres", "postgresql", "postgresql+pool", "postgres+pool"):
+        require_postgres_driver()
         kwargs = parse(url.replace("+pool:", ":", 1))
         return PooledPostgresqlDatabase(
             kwargs.pop("database"), max_connections=32, stale_timeout=600, **kwargs
@@ -60,6 +61,18 @@ def open_database(url: str):
         f"QUNBOOK_DATABASE_URL has an unsupported scheme {scheme!r}: "
         "use sqlite:///path/to/file.sqlite3 or postgresql://user@host:5432/name."
     )
+
+
+def require_postgres_driver():
+    """The driver is an extra (`qunbook[postgres]`); without it peewee would fail only at the
+    first connection, with a message that does not say what to install."""
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured(
+            "QUNBOOK_DATABASE_URL points at PostgreSQL, but its driver (psycopg2) is not "
+            "installed: pip install 'qunbook[postgres]'."
+        ) from None
 
 
 def is_sqlite() -> bool:

@@ -1,6 +1,10 @@
 """The qunbook command line: set-up commands, and clear errors that store nothing."""
 
 import io
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import qrcode
@@ -233,3 +237,49 @@ def test_create_staff_refuses_bad_input(runner, args, password, message):
     from miniapp_api.models import Staff
 
     assert Staff.select().count() == 0
+
+
+def run_python(code, *args, cwd, **env):
+    """Python in a fresh process on this checkout, without the caller's QUNBOOK_* settings."""
+    root = str(Path(__file__).resolve().parent.parent)
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("QUNBOOK_")}
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=cwd,
+        env={**clean, "PYTHONPATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_imports_neither_flask_nor_the_rules_and_writes_nothing(tmp_path):
+    """`qunbook --help` took 0.6 s when it built the app first (and wrote instance/ then)."""
+    from miniapp_api.cli import ALL
+
+    names = [command.name for command in ALL]
+    result = run_python(
+        "import sys; from miniapp_api.cli import cli\n"
+        f"for args in [['--help'], *[[name, '--help'] for name in {names!r}]]:\n"
+        "    cli.main(args, prog_name='qunbook', standalone_mode=False)\n"
+        "heavy = {'flask', 'peewee', 'PIL', 'qrcode', 'zxingcpp', 'argon2', 'markdown'}\n"
+        "print('loaded:', *sorted(heavy & set(sys.modules)))",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "upload-qr" in result.stdout and "--role [admin|operator|trainer]" in result.stdout
+    assert result.stdout.splitlines()[-1] == "loaded:"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_setting_is_a_message_not_a_traceback(tmp_path):
+    result = run_python(
+        "from miniapp_api.cli import main; main()",
+        "init-db",
+        cwd=tmp_path,
+        QUNBOOK_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/test",
+    )
+    assert result.returncode == 1
+    assert "QUNBOOK_SECRET_KEY and QUNBOOK_HASH_KEY must be set" in result.stderr
+    assert "Traceback" not in result.stderr

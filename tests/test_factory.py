@@ -1,6 +1,8 @@
 """The app factory: configuration, secrets, and the database it sets up."""
 
 import json
+import re
+import sys
 
 import pytest
 from helpers import make_config
@@ -52,6 +54,13 @@ def test_the_instance_folder_is_the_current_directorys_never_the_packages(monkey
     assert app.instance_path == str(tmp_path / "instance")
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'instance' / 'qunbook.sqlite3'}"
     assert app.config["POSTER_CACHE_DIR"] == str(tmp_path / "instance" / "poster-cache")
+
+
+def test_postgresql_without_its_driver_names_the_extra_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg2", None)  # as if psycopg2 were not installed
+    with pytest.raises(ImproperlyConfigured, match=re.escape("pip install 'qunbook[postgres]'")):
+        url = "postgresql://postgres@127.0.0.1/test"
+        create_app({"DATABASE_URL": url, "SECRET_KEY": "a", "HASH_KEY": "b"})
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from peewee import IntegrityError
 
+from miniapp_api.accounts.roles import ROLES
 from miniapp_api.db import db
 from miniapp_api.models import ApiToken, AuditEntry, LoginAttempt, Staff, StaffSession, utcnow
 
-ROLES = ("admin", "operator", "trainer")
 EDITORS = ("admin", "operator")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
