@@ -14,11 +14,11 @@ the rules that need only peewee would add 0.1 s to the 0.1 s it takes now.
 import functools
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
 from miniapp_api.accounts.roles import ROLES
+from miniapp_api.localtime import to_local, to_utc
 
 
 def in_app_context(fn):
@@ -71,9 +71,17 @@ def set_up_errors() -> tuple[type[Exception], ...]:
     from miniapp_api.invitations.customers import CustomerFileError
     from miniapp_api.livecode.groupqr import InvalidGroupQr
     from miniapp_api.livecode.rules import SetupError
+    from miniapp_api.migrations import SchemaMismatch
     from miniapp_api.referrals.rules import ReferralError
 
-    return (SetupError, InvalidGroupQr, StaffError, CustomerFileError, ReferralError)
+    return (
+        SetupError,
+        InvalidGroupQr,
+        StaffError,
+        CustomerFileError,
+        ReferralError,
+        SchemaMismatch,
+    )
 
 
 @click.command("init-db")
@@ -337,14 +345,12 @@ def parse_local_time(text: str) -> datetime:
             moment = datetime.strptime(text.strip(), pattern)
         except ValueError:
             continue
-        zone = ZoneInfo(setting("TIMEZONE"))
-        return moment.replace(tzinfo=zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+        return to_utc(moment, setting("TIMEZONE"))
     raise SetupError(f"Could not read {text!r} as a time: write 2026-11-20 or '2026-11-20 14:30'.")
 
 
 def local(moment: datetime) -> datetime:
-    zone = ZoneInfo(setting("TIMEZONE"))
-    return moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
+    return to_local(moment, setting("TIMEZONE"))
 
 
 @click.command("import-customers")

@@ -11,9 +11,10 @@ import qrcode
 from helpers import group_qr_png, make_campaign, make_channel, make_group
 from PIL import Image
 
+from miniapp_api.db import db
 from miniapp_api.livecode.groupqr import MAX_BYTES
 from miniapp_api.migrations import LATEST, current_version
-from miniapp_api.models import Campaign, Channel, Group
+from miniapp_api.models import Campaign, Channel, Group, SchemaVersion
 
 
 def test_init_db_is_idempotent(runner):
@@ -22,6 +23,16 @@ def test_init_db_is_idempotent(runner):
     assert first.exit_code == 0 and again.exit_code == 0
     assert f"→ {LATEST}" in again.output
     assert current_version() == LATEST
+
+
+def test_init_db_on_a_newer_database_says_what_to_do_and_changes_nothing(runner):
+    with db.connection_context():
+        SchemaVersion.create(version=LATEST + 1)  # a newer release's step ran here
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 1
+    assert "newer than this code" in result.output and "Traceback" not in result.output
+    with db.connection_context():
+        assert current_version() == LATEST + 1
 
 
 def test_set_up_a_campaign_from_the_command_line(runner, tmp_path):
