@@ -3,10 +3,12 @@
 import re
 
 import pytest
+from argon2 import Type
 from helpers import STAFF_PASSWORD, StaffActions, csrf_from, make_staff
 
+from miniapp_api.accounts import rules as accounts_rules
 from miniapp_api.accounts.rules import MAX_ACCOUNT_FAILURES
-from miniapp_api.models import AuditEntry, LoginAttempt, StaffSession
+from miniapp_api.models import AuditEntry, LoginAttempt, Staff, StaffSession
 
 SESSION_COOKIE = "session"
 
@@ -172,3 +174,29 @@ def test_every_console_and_api_route_refuses_the_anonymous(app, client):
                 assert response.status_code in (302, 400), (method, url)  # CSRF or login first
             checked += 1
     assert checked >= 3
+
+
+def test_production_password_hashing_is_the_rfc_9106_low_memory_profile(production_hasher):
+    """The suite hashes cheaply (conftest.py); the app itself keeps argon2id at t=3, 64 MiB, p=4."""
+    assert production_hasher is not accounts_rules._hasher  # the suite's cheap one is in place
+    assert (
+        production_hasher.type,
+        production_hasher.time_cost,
+        production_hasher.memory_cost,
+        production_hasher.parallelism,
+        production_hasher.hash_len,
+        production_hasher.salt_len,
+    ) == (Type.ID, 3, 64 * 1024, 4, 32, 16)
+    encoded = production_hasher.hash("一个足够长的密码-2026")
+    assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_hash_made_with_cheaper_parameters_is_upgraded_at_login(
+    production_hasher, staff_actions, monkeypatch
+):
+    staff = make_staff()
+    assert staff.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    monkeypatch.setattr(accounts_rules, "_hasher", production_hasher)
+    assert staff_actions.login().status_code == 302
+    upgraded = Staff.get_by_id(staff.id).password_hash
+    assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
