@@ -16,7 +16,7 @@ from werkzeug.test import encode_multipart
 
 from miniapp_api import playbooks
 from miniapp_api.accounts.rules import audit
-from miniapp_api.console.pagination import paginate
+from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.models import AuditEntry, Campaign, Channel, Group, utcnow
 
 HANDBOOK = Path(__file__).resolve().parents[2] / "handbook"
@@ -256,8 +256,6 @@ def test_add_channel_and_group(client, login_as):
         ("/channels", {"code": "counter", "label": "又一个"}, "exists already"),
         ("/channels", {"code": "moments", "label": ""}, "没有保存"),
         ("/groups", {"name": "", "cutoff": "200"}, "没有保存"),
-        ("/groups", {"name": "新群", "cutoff": "两百"}, "不是整数"),
-        ("/groups", {"name": "新群", "cutoff": "-5"}, "1 or more"),
     ],
 )
 def test_bad_channel_or_group_is_refused_and_stores_nothing(client, login_as, url, data, message):
@@ -267,6 +265,17 @@ def test_bad_channel_or_group_is_refused_and_stores_nothing(client, login_as, ur
     assert actions.post(STORE + url, data, page=STORE).headers["Location"] == STORE
     assert message in _flashed(client)
     assert Channel.select().count() == 1 and Group.select().count() == 0
+    assert AuditEntry.select().where(AuditEntry.action != "staff.login").count() == 0
+
+
+@pytest.mark.parametrize("cutoff", ["两百", "-5", "0", "²", "٣", "1e9", "9" * 300])
+def test_a_cutoff_that_is_no_whole_number_of_people_is_a_400_page(login_as, cutoff):
+    make_campaign(slug="store")
+    actions = login_as("operator")
+    response = actions.post(f"{STORE}/groups", {"name": "新群", "cutoff": cutoff}, page=STORE)
+    assert response.status_code == 400
+    assert "「截止人数」要填 1 到 1000000000 之间的整数" in _text(response)
+    assert Group.select().count() == 0
     assert AuditEntry.select().where(AuditEntry.action != "staff.login").count() == 0
 
 
@@ -378,20 +387,26 @@ def test_correct_count_cutoff_position_and_deactivate(client, login_as):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"sent": "很多"}, "不是整数"),
-        ({"cutoff": "0"}, "1 or more"),
-        ({"sent": "-1"}, "cannot be negative"),
-        ({"cutoff": "9" * 12}, "不是整数"),
+        ({"sent": "很多"}, "「已送人数」要填 0 到 1000000000 之间的整数"),
+        ({"cutoff": "0"}, "「截止人数」要填 1 到 1000000000 之间的整数"),
+        ({"sent": "-1"}, "「已送人数」要填 0 到"),
+        ({"cutoff": "9" * 12}, "「截止人数」要填 1 到"),
+        ({"position": "٣"}, "「顺序号」要填 -1000000000 到 1000000000 之间的整数"),
         ({}, "Nothing to change"),
     ],
 )
 def test_bad_group_update_is_refused_and_stores_nothing(client, login_as, data, message):
     group = make_group(make_campaign(slug="store"), "一群", sent=150)
     actions = login_as("operator")
-    assert actions.post(f"{STORE}/groups/{group.id}", data, page=STORE).status_code == 302
-    assert message in _flashed(client)
+    response = actions.post(f"{STORE}/groups/{group.id}", data, page=STORE)
+    if data:  # a number that is not one: a 400 page saying what to type
+        assert response.status_code == 400
+        assert message in _text(response)
+    else:  # nothing to change: the rules' advice, flashed on the campaign page
+        assert response.headers["Location"] == STORE
+        assert message in _flashed(client)
     stored = Group.get_by_id(group.id)
-    assert (stored.cutoff, stored.sent, stored.active) == (200, 150, True)
+    assert (stored.cutoff, stored.sent, stored.active, stored.position) == (200, 150, True, 1)
     assert not AuditEntry.select().where(AuditEntry.action == "group.update").exists()
 
 
@@ -518,24 +533,29 @@ def test_campaign_list_flags_and_pages(client, login_as):
     busy_row = re.search(r"<tr>\s*<td><a href=\"/console/campaigns/busy\">.*?</tr>", page, re.S)[0]
     assert ">42<" in busy_row and "正常" in busy_row
     assert "下一页" not in page
-    assert "满员活动" in _text(client.get("/console/campaigns?page=abc"))
+    assert "满员活动" in _text(client.get("/console/campaigns?page="))  # blank: the first
     assert "还没有活动" in _text(client.get("/console/campaigns?page=2"))
+    for bad in ("abc", "0", "²", "٣", "9" * 300):
+        refused = client.get(f"/console/campaigns?page={bad}")
+        assert refused.status_code == 400, bad
+        assert "「页码」要填 1 到 1000000 之间的整数" in _text(refused)
 
 
 def test_one_pagination_helper(app):
     for i in range(5):
         make_campaign(slug=f"p{i}")
     query = Campaign.select().order_by(Campaign.slug)
-    first = paginate(query, None, per_page=2)
+    first = paginate(query, 1, per_page=2)
     assert ([c.slug for c in first.items], first.has_previous, first.has_next) == (
         ["p0", "p1"],
         False,
         True,
     )
-    last = paginate(query, "3", per_page=2)
+    last = paginate(query, 3, per_page=2)
     assert ([c.slug for c in last.items], last.has_previous, last.has_next) == (["p4"], True, False)
-    for bad in ("0", "-1", "x", "9" * 20):
-        assert paginate(query, bad, per_page=2).number == 1
+    for bad in (0, -1, MAX_PAGE + 1):  # the views refuse these with a 400 page first
+        with pytest.raises(ValueError, match="page must be"):
+            paginate(query, bad, per_page=2)
 
 
 # ---------------------------------------------------------------- audit log

@@ -12,7 +12,7 @@ from helpers import make_campaign, make_group
 
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
-from miniapp_api.models import AuditEntry, Customer, Invitation, utcnow
+from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, utcnow
 
 HEADER = "客户编号,姓名,地区,累计消费,最近活跃,手机"
 GOOD = [
@@ -362,3 +362,33 @@ def test_the_vip_page_costs_the_same_queries_however_many_invitations(client, lo
     with count_queries(only_select=True) as large:
         assert client.get("/console/campaigns/vip/vip").status_code == 200
     assert large.count == small.count
+
+
+@pytest.mark.parametrize("typed", ["²", "٣", "-1", "1e9", "9" * 300])
+def test_a_selection_number_that_is_not_one_is_shown_on_the_page_with_a_400(
+    client, login_as, typed
+):
+    login_as("operator")
+    make_campaign(slug="vip")
+    response = client.get(f"/console/campaigns/vip/vip?preview=1&min_purchase={typed}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "「累计消费至少（元）」要填 0 到 100000000 之间的整数" in page
+    assert 'id="preview"' not in page and "按规则选人" in page  # the page itself, not a dead end
+    days = client.get(f"/console/campaigns/vip/vip?preview=1&active_days={typed}")
+    assert days.status_code == 400
+    assert "「最近多少天内活跃」要填 1 到 3650 之间的整数" in days.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("typed", ["0", "366", "²", "٣", "9" * 300])
+def test_a_validity_that_is_not_1_to_365_days_is_a_400_page_and_nothing_is_saved(login_as, typed):
+    staff = login_as("operator")
+    make_campaign(slug="vip")
+    response = staff.post(
+        "/console/campaigns/vip/vip/settings",
+        {"rights": "专享 8 折", "offer_url": "https://shop.example.cn/vip", "valid_days": typed},
+        page="/console/campaigns/vip/vip",
+    )
+    assert response.status_code == 400
+    assert "「链接有效天数」要填 1 到 365 之间的整数" in response.get_data(as_text=True)
+    assert invitations.program_of(Campaign.get().id) is None
