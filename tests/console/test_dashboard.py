@@ -143,7 +143,8 @@ def test_day_columns_have_one_column_per_day_and_series():
 
 
 def test_an_empty_campaign_draws_empty_charts():
-    assert _rects(charts.day_columns("每天", ["2026-11-23"], [[0], [0]], ["扫码", "送进群"]))
+    rects = _rects(charts.day_columns("每天", ["2026-11-23"], [[0], [0]], ["扫码", "送进群"]))
+    assert [(r.get("class"), float(r.get("height"))) for r in rects] == [("s0", 0), ("s1", 0)]
     assert _rects(charts.bar_rows("漏斗", [], [])) == []
 
 
