@@ -40,11 +40,12 @@ def register_database(app):
 
 
 def register_web(app):
-    """Server-side sessions, CSRF tokens on every form, security headers, friendly errors."""
+    """Server-side sessions, CSRF tokens on every form, security headers, friendly errors,
+    numbers in paths read by the bounded `<int:…>` converter."""
     from flask_wtf.csrf import CSRFProtect
 
     from miniapp_api import markdown_text
-    from miniapp_api.web import errors, headers, localtime
+    from miniapp_api.web import errors, headers, localtime, params
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
@@ -53,6 +54,7 @@ def register_web(app):
     errors.register(app)
     markdown_text.register(app)
     localtime.register(app)
+    params.register(app)
     app.json.ensure_ascii = False  # Chinese stays readable in the API's answers
 
 

@@ -18,6 +18,9 @@ from peewee import (
 
 from miniapp_api.db import db
 
+# The largest id or count taken from a link, a form or the API: well inside the 32-bit columns.
+MAX_INT = 10**9
+
 
 def utcnow() -> datetime:
     """Naive UTC, the one form every datetime column holds."""

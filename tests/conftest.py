@@ -11,11 +11,34 @@ import sys
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from helpers import PostgresSchema, StaffActions, make_config, make_staff
 
 from miniapp_api import create_app
+from miniapp_api.accounts import rules as accounts_rules
 from miniapp_api.db import db
 from miniapp_api.migrations import migrate
+
+# argon2id at the production profile (64 MiB, t=3) costs a good fraction of a second per hash;
+# tests only need a real argon2id hash, so they use the cheapest one. The production hasher is
+# kept for test_production_password_hashing (tests/accounts/test_login.py).
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing():
+    production = accounts_rules._hasher
+    accounts_rules._hasher = CHEAP_HASHER
+    accounts_rules._dummy_hash.cache_clear()
+    yield production
+    accounts_rules._hasher = production
+    accounts_rules._dummy_hash.cache_clear()
+
+
+@pytest.fixture
+def production_hasher(cheap_password_hashing):
+    """The hasher miniapp_api.accounts.rules uses outside the tests."""
+    return cheap_password_hashing
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -95,8 +95,11 @@ def make_channel(campaign, code="counter", label="门店前台"):
     return livecode.add_channel(campaign, code, label)
 
 
-def make_group(campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(days=1), **overrides):
-    """A group with a working QR unless qr_age is None (no QR) or 7+ days (expired)."""
+def make_group(
+    campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(days=1), now=None, **overrides
+):
+    """A group with a working QR unless qr_age is None (no QR) or 7+ days (expired): its QR
+    was generated qr_age before `now` (the clock's time unless given, for exact boundaries)."""
     group = livecode.add_group(campaign, name, cutoff=cutoff)
     if qr_age is not None:
         stored, digest, payload = checked_qr()
@@ -104,7 +107,7 @@ def make_group(campaign, name="宝妈交流群", cutoff=200, qr_age=timedelta(da
             qr_image=stored,
             qr_digest=digest,
             qr_payload=payload,
-            qr_generated_at=utcnow() - qr_age,
+            qr_generated_at=(now or utcnow()) - qr_age,
         ).where(Group.id == group.id).execute()
     if overrides:
         Group.update(**overrides).where(Group.id == group.id).execute()

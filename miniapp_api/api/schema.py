@@ -7,9 +7,8 @@ checks every answer against it.
 
 from miniapp_api.console.stats import MAX_DAYS
 from miniapp_api.livecode.rules import CHANNEL_CODE, SLUG
+from miniapp_api.models import MAX_INT
 from miniapp_api.playbooks import LIMITS, templates
-
-MAX_INT = 10**9  # the largest id or count the API takes: well inside a 32-bit column
 
 
 def _ref(name: str) -> dict:

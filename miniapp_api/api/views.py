@@ -15,6 +15,7 @@ from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SetupError
 from miniapp_api.models import Campaign, Channel, Group, utcnow
 from miniapp_api.web.errors import answer_in_json
+from miniapp_api.web.params import NumberRefused, query_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -71,6 +72,14 @@ answer_in_json(bp, error_response)
 @bp.errorhandler(ApiError)
 def api_error(error):
     return error_response(error.status, error.message)
+
+
+@bp.errorhandler(NumberRefused)
+def number_refused(error):
+    """A query number (read by web.params.query_number) that is not a whole number in range."""
+    return error_response(
+        422, f"'{error.field}' must be a whole number from {error.low} to {error.high}."
+    )
 
 
 @bp.errorhandler(HTTPException)
@@ -153,16 +162,6 @@ def _kind_name(kind: type) -> str:
     return {str: "a string", int: "a whole number", bool: "true or false"}[kind]
 
 
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    text = request.args.get(name)
-    if text is None:
-        return default
-    # isdigit() alone lets through "²", which int() refuses, and digit strings too long to convert.
-    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
-        raise ApiError(422, f"'{name}' must be a whole number from {low} to {high}.")
-    return int(text)
-
-
 def _rules(call, *args, **kwargs):
     """Run a set-up rule; its refusal becomes a 422 carrying the rule's own advice."""
     try:
@@ -243,9 +242,9 @@ def openapi():
 
 @bp.get("/campaigns")
 def list_campaigns():
-    per_page = _int_arg("per_page", 20, 1, MAX_PER_PAGE)
+    per_page = query_number("per_page", 20, 1, MAX_PER_PAGE)
     total = Campaign.select().count()
-    page = _int_arg("page", 1, 1, 10**6)
+    page = query_number("page", 1, 1, 10**6)
     rows = (
         Campaign.select()
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
@@ -356,9 +355,8 @@ def add_group(slug):
 @editor
 def update_group(slug, group_id):
     campaign = _campaign(slug)
-    # No id is that large, and SQLite cannot even compare a Python int beyond 64 bits.
-    in_range = group_id <= MAX_INT
-    group = _groups(campaign).where(Group.id == group_id).first() if in_range else None
+    # The <int:…> converter (web.params) takes no id beyond MAX_INT: such a URL is a 404.
+    group = _groups(campaign).where(Group.id == group_id).first()
     if group is None:
         raise ApiError(404, f"No group {group_id} in '{slug}': see GET …/{slug}/groups.")
     body = json_body({"cutoff": int, "sent": int, "active": bool, "position": int})
@@ -380,5 +378,5 @@ def update_group(slug, group_id):
 @bp.get("/campaigns/<slug>/stats")
 def campaign_stats(slug):
     campaign = _campaign(slug)
-    days = _int_arg("days", 30, 1, stats.MAX_DAYS)
+    days = query_number("days", 30, 1, stats.MAX_DAYS)
     return jsonify(stats.campaign_stats(campaign, current_app.config["TIMEZONE"], days))

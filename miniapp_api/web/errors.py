@@ -5,6 +5,8 @@ from flask import current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from miniapp_api.web.params import NumberRefused
+
 MESSAGES = {
     400: ("请求有误", "链接好像不完整。请重新扫描海报上的二维码。"),
     404: (
@@ -41,6 +43,15 @@ def register(app):
     def csrf_error(error):
         title, hint = "页面已过期", "为了安全，请返回上一页、刷新后再提交一次。"
         return render_template("errors/error.html", title=title, hint=hint), 400
+
+    @app.errorhandler(NumberRefused)
+    def number_refused(error):
+        respond = json_responder()
+        if respond:
+            return respond(400)
+        return render_template(
+            "errors/error.html", title="数字填得不对", hint=error.description
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error):

@@ -1,12 +1,15 @@
 """Staff login: sessions that really end, throttling, CSRF, headers, and no open door."""
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from argon2 import Type
 from helpers import STAFF_PASSWORD, StaffActions, csrf_from, make_staff
 
+from miniapp_api.accounts import rules as accounts_rules
 from miniapp_api.accounts.rules import MAX_ACCOUNT_FAILURES
-from miniapp_api.models import AuditEntry, LoginAttempt, StaffSession
+from miniapp_api.models import AuditEntry, LoginAttempt, Staff, StaffSession
 
 SESSION_COOKIE = "session"
 
@@ -153,22 +156,66 @@ def test_security_headers_on_every_response(app, client, built, url):
 
 
 def test_every_console_and_api_route_refuses_the_anonymous(app, client):
-    """Walks the URL map, so a route added later cannot slip through."""
+    """Walks the URL map, so a route added later cannot slip through. CSRF is off: with it on,
+    a POST is refused (400) before any login guard runs, and an unguarded view would pass."""
+    app.config["WTF_CSRF_ENABLED"] = False
     public = {"accounts.login", "api.openapi"}
-    checked = 0
+    # Logging out needs no login: it ends whatever session there is and shows the login page.
+    to_login = {"accounts.logout"}
+    staff_surfaces = ("console", "accounts", "api")
+    checked = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith(("/console", "/api")) or rule.endpoint in public:
+        if rule.endpoint.split(".")[0] in staff_surfaces:
+            assert rule.rule.startswith(("/console/", "/api/v1/")), rule.rule
+        if not rule.rule.startswith(("/console/", "/api/v1/")):
             continue
         url = re.sub(r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m[1] == "int" else "x", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(url, method=method)
-            if rule.rule.startswith("/api"):
-                assert response.status_code == 401, (method, url)
-                assert response.is_json, (method, url)
-            elif method == "GET":
-                assert response.status_code == 302, (method, url)
-                assert response.headers["Location"].startswith("/console/login"), (method, url)
+            where = (method, url)
+            if rule.endpoint in public:
+                if method == "GET":
+                    assert response.status_code == 200, where
+            elif rule.rule.startswith("/api/v1/"):
+                assert response.status_code == 401, where
+                assert response.get_json()["error"]["code"] == "unauthenticated", where
+                assert response.headers["WWW-Authenticate"] == 'Bearer realm="qunbook"', where
             else:
-                assert response.status_code in (302, 400), (method, url)  # CSRF or login first
-            checked += 1
-    assert checked >= 3
+                assert response.status_code == 302, where
+                location = urlsplit(response.headers["Location"])
+                assert location.path == "/console/login", where
+                back = parse_qs(location.query).get("next")
+                assert back == (None if rule.endpoint in to_login else [url]), where
+            checked.add((rule.endpoint, method))
+    # Every staff surface was walked: each of its endpoints at least once.
+    endpoints = {e for e in app.view_functions if e.split(".")[0] in staff_surfaces}
+    assert {endpoint for endpoint, _ in checked} == endpoints
+    assert len(checked) > 40 and ("console.move_group", "POST") in checked
+    assert StaffSession.select().where(StaffSession.staff.is_null(False)).count() == 0
+    assert AuditEntry.select().count() == 0
+
+
+def test_production_password_hashing_is_the_rfc_9106_low_memory_profile(production_hasher):
+    """The suite hashes cheaply (conftest.py); the app itself keeps argon2id at t=3, 64 MiB, p=4."""
+    assert production_hasher is not accounts_rules._hasher  # the suite's cheap one is in place
+    assert (
+        production_hasher.type,
+        production_hasher.time_cost,
+        production_hasher.memory_cost,
+        production_hasher.parallelism,
+        production_hasher.hash_len,
+        production_hasher.salt_len,
+    ) == (Type.ID, 3, 64 * 1024, 4, 32, 16)
+    encoded = production_hasher.hash("一个足够长的密码-2026")
+    assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_hash_made_with_cheaper_parameters_is_upgraded_at_login(
+    production_hasher, staff_actions, monkeypatch
+):
+    staff = make_staff()
+    assert staff.password_hash.startswith("$argon2id$v=19$m=8,t=1,p=1$")
+    monkeypatch.setattr(accounts_rules, "_hasher", production_hasher)
+    assert staff_actions.login().status_code == 302
+    upgraded = Staff.get_by_id(staff.id).password_hash
+    assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")

@@ -46,16 +46,18 @@ def test_each_kind_is_listed_and_a_healthy_campaign_is_not(app):
     ],
 )
 def test_expiry_warning_starts_48_hours_before(app, age, listed):
-    make_group(make_campaign(slug="store"), "群", qr_age=age)
     now = utcnow()
+    make_group(make_campaign(slug="store"), "群", qr_age=age, now=now)
     assert (("qr-expiring", "store", "群") in _kinds(now=now)) is listed
 
 
 def test_now_decides_what_is_expiring(app):
-    make_group(make_campaign(slug="store"), "群", qr_age=timedelta(days=1))
-    assert _kinds() == set()
-    assert ("qr-expiring", "store", "群") in _kinds(now=utcnow() + timedelta(days=4, hours=1))
-    later = _kinds(now=utcnow() + timedelta(days=7))
+    now = utcnow()
+    make_group(make_campaign(slug="store"), "群", qr_age=timedelta(days=1), now=now)
+    assert _kinds(now=now) == set()
+    assert _kinds(now=now + timedelta(days=4) - timedelta(microseconds=1)) == set()
+    assert ("qr-expiring", "store", "群") in _kinds(now=now + timedelta(days=4))  # 48 h left
+    later = _kinds(now=now + timedelta(days=6))  # the QR's seventh day is over
     assert {("qr-expired", "store", "群"), ("no-open-group", "store", "")} <= later
 
 
@@ -96,11 +98,11 @@ def test_group_state_words(app):
     campaign = make_campaign(slug="store")
     now = utcnow()
     cases = {
-        "开着": make_group(campaign, "a"),
-        "已满": make_group(campaign, "b", sent=200),
+        "开着": make_group(campaign, "a", qr_age=timedelta(days=7, microseconds=-1), now=now),
+        "已满": make_group(campaign, "b", sent=200, now=now),
         "没有二维码": make_group(campaign, "c", qr_age=None),
-        "二维码已过期": make_group(campaign, "d", qr_age=timedelta(days=7, minutes=1)),
-        "停用": make_group(campaign, "e", active=False),
+        "二维码已过期": make_group(campaign, "d", qr_age=timedelta(days=7), now=now),
+        "停用": make_group(campaign, "e", active=False, now=now),
     }
     assert {state: group_state(g, now) for state, g in cases.items()} == {s: s for s in cases}
 

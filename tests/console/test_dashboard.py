@@ -143,7 +143,8 @@ def test_day_columns_have_one_column_per_day_and_series():
 
 
 def test_an_empty_campaign_draws_empty_charts():
-    assert _rects(charts.day_columns("每天", ["2026-11-23"], [[0], [0]], ["扫码", "送进群"]))
+    rects = _rects(charts.day_columns("每天", ["2026-11-23"], [[0], [0]], ["扫码", "送进群"]))
+    assert [(r.get("class"), float(r.get("height"))) for r in rects] == [("s0", 0), ("s1", 0)]
     assert _rects(charts.bar_rows("漏斗", [], [])) == []
 
 
@@ -175,14 +176,32 @@ def test_dashboard_shows_funnel_channels_and_days(client, login_as):
     assert page.count('class="chart"') == 3
 
 
-@pytest.mark.parametrize(("asked", "shown"), [("7", 7), ("90", 90), ("365", 30), ("七", 30)])
-def test_the_period_comes_from_the_link_and_anything_else_means_30_days(
-    client, login_as, asked, shown
-):
+@pytest.mark.parametrize(("query", "shown"), [("?days=7", 7), ("?days=90", 90), ("", 30)])
+def test_the_period_comes_from_the_link_and_none_means_30_days(client, login_as, query, shown):
     login_as()
     make_campaign(slug="store")
-    page = client.get(f"/console/campaigns/store/dashboard?days={asked}").get_data(as_text=True)
-    assert len(re.findall(r'<tr data-day="', page)) == shown
+    response = client.get(f"/console/campaigns/store/dashboard{query}")
+    assert response.status_code == 200
+    assert len(re.findall(r'<tr data-day="', response.get_data(as_text=True))) == shown
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("14", "「天数」要填 7、30 或 90（收到的是「14」）"),  # a number, not one the page offers
+        *(
+            (asked, "「天数」要填 1 到 90 之间的整数")
+            for asked in ("365", "0", "七", "²", "٣", "-1", "1e9", "9" * 300)
+        ),
+    ],
+)
+def test_any_other_period_is_a_400_page_saying_what_to_choose(client, login_as, asked, message):
+    login_as()
+    make_campaign(slug="store")
+    response = client.get(f"/console/campaigns/store/dashboard?days={asked}")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "数字填得不对" in page and message in page
 
 
 def test_unknown_campaign_is_a_friendly_404(client, login_as):

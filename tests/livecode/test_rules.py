@@ -22,7 +22,9 @@ def test_first_open_group_is_shown_and_counted(app):
     campaign = make_campaign()
     first = make_group(campaign, "一群")
     make_group(campaign, "二群")
-    result = scan(campaign)
+    # 17:00 UTC is 01:00 the next day in Shanghai: the day counted is the local one.
+    now = utcnow().replace(hour=17, minute=0, second=0, microsecond=0)
+    result = scan(campaign, now=now)
     assert result.outcome == "sent"
     assert result.group.id == first.id
     assert sent_counts(campaign) == [1, 0]
@@ -30,9 +32,8 @@ def test_first_open_group_is_shown_and_counted(app):
     assert (visit.group_id, visit.outcome, visit.counted_day) == (
         first.id,
         "sent",
-        visit.counted_day,
+        now.date() + timedelta(days=1),
     )
-    assert visit.counted_day is not None
 
 
 def test_switches_to_next_group_at_its_cutoff(app):
@@ -95,9 +96,9 @@ def test_same_visitor_next_local_day_counts_again(app):
 
 def test_visitor_whose_group_expired_today_is_moved_not_lost(app):
     campaign = make_campaign()
-    old = make_group(campaign, "一群", qr_age=timedelta(days=6, hours=23))
-    make_group(campaign, "二群")
     now = utcnow()
+    old = make_group(campaign, "一群", qr_age=timedelta(days=6, hours=23), now=now)
+    make_group(campaign, "二群", now=now)
     scan(campaign, now=now)
     later = scan(campaign, now=now + timedelta(hours=2))
     assert later.outcome == "moved"
@@ -121,14 +122,14 @@ def test_bots_and_previews_are_recorded_not_counted(app, agent):
 
 def test_no_open_group_flags_campaign_once_and_fresh_qr_clears_it(app):
     campaign = make_campaign()
-    group = make_group(campaign, cutoff=1)
-    scan(campaign, visitor="visitor-aaaaaaaaaaaaaaaaaaaaaa")
-    first_full = scan(campaign, visitor="visitor-bbbbbbbbbbbbbbbbbbbbbb")
-    flagged_at = Campaign.get_by_id(campaign.id).all_full_since
-    scan(campaign, visitor="visitor-cccccccccccccccccccccc")
+    now = utcnow()
+    group = make_group(campaign, cutoff=1, now=now)
+    scan(campaign, visitor="visitor-aaaaaaaaaaaaaaaaaaaaaa", now=now)
+    first_full = scan(campaign, visitor="visitor-bbbbbbbbbbbbbbbbbbbbbb", now=now)
     assert first_full.outcome == "full" and first_full.group is None
-    assert flagged_at is not None
-    assert Campaign.get_by_id(campaign.id).all_full_since == flagged_at
+    assert Campaign.get_by_id(campaign.id).all_full_since == now
+    scan(campaign, visitor="visitor-cccccccccccccccccccccc", now=now + timedelta(minutes=5))
+    assert Campaign.get_by_id(campaign.id).all_full_since == now  # flagged once, not moved
     stored, digest, payload = checked_qr()
     livecode.set_group_qr(group, stored, digest, payload, utcnow())
     assert Campaign.get_by_id(campaign.id).all_full_since is None

@@ -39,16 +39,47 @@ def test_every_channel_poster_decodes_to_its_join_url(client, store, ext, mimety
         assert decode(response.data) == [join_url(PUBLIC_URL, "store", code)]
 
 
-def test_posters_are_cached_by_content(app, client, store, tmp_path):
-    client.get("/posters/store.png?c=counter")
-    cached = list((tmp_path / "poster-cache").iterdir())
-    assert len(cached) == 1
-    cached[0].write_bytes(cached[0].read_bytes())  # same file served again, not re-rendered
-    before = cached[0].stat().st_mtime_ns
-    assert client.get("/posters/store.png?c=counter").status_code == 200
-    assert cached[0].stat().st_mtime_ns == before
-    client.get("/posters/store.png?c=moments")
-    assert len(list((tmp_path / "poster-cache").iterdir())) == 2
+class Renderer:
+    """render_poster that records what it drew and fails past `budget` renders."""
+
+    def __init__(self, real, budget=1):
+        self.real, self.budget, self.drawn = real, budget, []
+
+    def __call__(self, layout, content, fmt="png"):
+        self.drawn.append((content["qr_url"], fmt))
+        if len(self.drawn) > self.budget:
+            raise AssertionError(f"rendered again: {self.drawn}")
+        return self.real(layout, content, fmt)
+
+
+def test_posters_are_cached_by_content(client, store, tmp_path, monkeypatch):
+    renderer = Renderer(render.render_poster)
+    monkeypatch.setattr(render, "render_poster", renderer)
+    counter = join_url(PUBLIC_URL, "store", "counter")
+    first = client.get("/posters/store.png?c=counter")
+    assert first.status_code == 200 and renderer.drawn == [(counter, "png")]
+    # Any further render would fail: the same poster can only come from the cache.
+    for _ in range(3):
+        again = client.get("/posters/store.png?c=counter")
+        assert again.status_code == 200 and again.data == first.data
+    assert renderer.drawn == [(counter, "png")]
+    # Other content, or another format, is another poster: rendered once, then cached too.
+    renderer.budget = 3
+    for url in ("/posters/store.png?c=moments", "/posters/store.jpg?c=counter") * 2:
+        assert client.get(url).status_code == 200
+    moments = join_url(PUBLIC_URL, "store", "moments")
+    assert renderer.drawn == [(counter, "png"), (moments, "png"), (counter, "jpeg")]
+    assert len(list((tmp_path / "poster-cache").iterdir())) == 3
+
+
+def test_a_poster_whose_content_changed_is_rendered_again(client, store, monkeypatch):
+    renderer = Renderer(render.render_poster, budget=2)
+    monkeypatch.setattr(render, "render_poster", renderer)
+    before = client.get("/posters/store.png")
+    store.__class__.update(title="换了标题").where(store.__class__.id == store.id).execute()
+    after = client.get("/posters/store.png")
+    assert before.status_code == after.status_code == 200 and before.data != after.data
+    assert len(renderer.drawn) == 2
 
 
 def test_changing_the_public_url_changes_every_poster(app, client, store):

@@ -2,12 +2,13 @@
 
 import json
 
-from flask import render_template, request
+from flask import render_template
 from peewee import JOIN
 
 from miniapp_api.accounts.access import staff_required
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
+from miniapp_api.console.views.campaigns import page_number
 from miniapp_api.models import AuditEntry, Staff
 
 
@@ -33,7 +34,7 @@ def audit_log():
         .join(Staff, JOIN.LEFT_OUTER)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     )
-    page = paginate(query, request.args.get("page"))
+    page = paginate(query, page_number())
     for entry in page.items:
         entry.readable = _detail(entry.detail)
     return render_template("console/audit.html", page=page)

@@ -20,7 +20,7 @@ from miniapp_api.accounts.access import current_staff, editor_required, staff_re
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
 from miniapp_api.console.blueprint import bp
-from miniapp_api.console.pagination import paginate
+from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.console.stats import channel_stats
 from miniapp_api.csvexport import to_csv
 from miniapp_api.db import db
@@ -28,8 +28,9 @@ from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
 from miniapp_api.livecode.rules import QR_LIFETIME, SetupError
 from miniapp_api.localtime import to_utc
-from miniapp_api.models import Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.models import MAX_INT, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.web.localtime import local_time
+from miniapp_api.web.params import form_number, query_number
 
 
 @bp.get("/")
@@ -70,13 +71,9 @@ def refused_back(view):
     return wrapped
 
 
-def _int(name: str) -> int | None:
-    value = (request.form.get(name) or "").strip()
-    if not value:
-        return None
-    if not value.lstrip("-").isdigit() or len(value) > 9:
-        raise SetupError(f"「{value}」不是整数：请填写数字。")
-    return int(value)
+def page_number() -> int:
+    """?page= of a console list: 1 when absent, a 400 page saying what to type when bad."""
+    return query_number("page", 1, 1, MAX_PAGE, label="页码")
 
 
 def _tz() -> str:
@@ -100,9 +97,7 @@ def page_url(number: int) -> str:
     return url_for(request.endpoint, **args)
 
 
-def campaign_page(
-    page_arg: str | None = None, per_page: int | None = None, attention: list | None = None
-):
+def campaign_page(number: int = 1, per_page: int | None = None, attention: list | None = None):
     """One page of campaigns, newest first, each with its group count, open groups, people
     sent and needs-attention flags (from `attention` when the caller has the list already);
     four queries at most, however many campaigns and groups."""
@@ -118,7 +113,7 @@ def campaign_page(
         .group_by(Campaign.id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
-    page = paginate(query, page_arg, **({"per_page": per_page} if per_page else {}))
+    page = paginate(query, number, **({"per_page": per_page} if per_page else {}))
     flags = count_by_campaign(needs_attention(tz=_tz()) if attention is None else attention)
     for campaign in page.items:
         campaign.flags = flags.get(campaign.slug, {})
@@ -128,7 +123,7 @@ def campaign_page(
 @bp.get("/campaigns")
 @staff_required()
 def campaigns():
-    page = campaign_page(request.args.get("page"))
+    page = campaign_page(page_number())
     return render_template("console/campaigns/list.html", page=page)
 
 
@@ -230,7 +225,7 @@ def add_channel(slug):
 @refused_back
 def add_group(slug):
     found = campaign_or_404(slug)
-    cutoff = _int("cutoff") or 200
+    cutoff = form_number("cutoff", 200, 1, MAX_INT, label="截止人数")
     group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
     audit(
         current_staff(),
@@ -290,10 +285,10 @@ def update_group(slug, group_id):
     active = {"on": True, "off": False}.get(request.form.get("active", ""))
     updated = livecode.update_group(
         group,
-        cutoff=_int("cutoff"),
-        sent=_int("sent"),
+        cutoff=form_number("cutoff", None, 1, MAX_INT, label="截止人数"),
+        sent=form_number("sent", None, 0, MAX_INT, label="已送人数"),
         active=active,
-        position=_int("position"),
+        position=form_number("position", None, -MAX_INT, MAX_INT, label="顺序号"),
     )
     audit(
         current_staff(),

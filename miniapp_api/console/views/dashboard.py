@@ -1,12 +1,13 @@
 """A campaign's dashboard: the funnel, per channel and per day, as charts and tables."""
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template
 
 from miniapp_api.accounts.access import staff_required
 from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
 from miniapp_api.console.views.campaigns import campaign_or_404
+from miniapp_api.web.params import NumberRefused, query_number
 
 PERIODS = (7, 30, 90)
 
@@ -15,10 +16,11 @@ PERIODS = (7, 30, 90)
 @staff_required()
 def dashboard(slug):
     found = campaign_or_404(slug)
-    # An unknown period falls back to 30 days rather than failing: it only comes from a link.
-    days = request.args.get("days", type=int)
-    days = days if days in PERIODS else 30
-    figures = campaign_stats(found, current_app.config["TIMEZONE"], min(days, MAX_DAYS))
+    # The page links to 7, 30 and 90 days; no link means 30, any other number a 400 page.
+    days = query_number("days", 30, 1, MAX_DAYS, label="天数")
+    if days not in PERIODS:
+        raise NumberRefused("days", "天数", str(days), 7, 90, choices=PERIODS)
+    figures = campaign_stats(found, current_app.config["TIMEZONE"], days)
     funnel, channels, daily = figures["funnel"], figures["channels"], figures["days"]
     # Channels nobody has scanned yet stay in the table but would only pad the chart.
     scanned = [c for c in channels if c["scans"] or c["sent"]]

@@ -20,12 +20,13 @@ from miniapp_api.accounts.access import current_staff, editor_required, staff_re
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
-from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
+from miniapp_api.console.views.campaigns import campaign_or_404, csv_response, page_number
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.models import Customer, Invitation, utcnow
 from miniapp_api.visitors import phone_hash
 from miniapp_api.web.localtime import local_time
+from miniapp_api.web.params import NumberRefused, form_number, number_in
 
 STATE_LABELS = {
     "created": "已发出",
@@ -78,19 +79,10 @@ def link_of(invitation) -> str:
 def _selection() -> invitations.Selection:
     """The rules from the form (or the preview link), in yuan and days as staff think."""
     args = request.values
-
-    def whole(name, low, high):
-        text = (args.get(name) or "").strip()
-        if not text:
-            return None
-        if not text.isdigit() or not low <= int(text) <= high:
-            raise invitations.VipError(f"「{text}」要是 {low}–{high} 的整数。")
-        return int(text)
-
-    yuan = whole("min_purchase", 0, 10**8) or 0
+    yuan = number_in(args, "min_purchase", 0, 0, 10**8, label="累计消费至少（元）")
     return invitations.Selection(
         min_purchase_fen=yuan * 100,
-        active_within_days=whole("active_days", 1, 3650),
+        active_within_days=number_in(args, "active_days", None, 1, 3650, label="最近多少天内活跃"),
         regions_in=invitations.parse_regions(args.get("regions_in")),
         regions_out=invitations.parse_regions(args.get("regions_out")),
     )
@@ -101,14 +93,16 @@ def _selection() -> invitations.Selection:
 def vip_page(slug):
     campaign = campaign_or_404(slug)
     now = utcnow()
+    number = page_number()
     preview = selection = None
     problem = None
+    status = 200
     if "preview" in request.args:
         try:
             selection = _selection()
             preview = invitations.preview(campaign.id, selection, now.date())
-        except invitations.VipError as error:
-            problem = str(error)
+        except NumberRefused as error:
+            problem, status = error.description, 400
     state = request.args.get("state")
     query = (
         Invitation.select(Invitation, Customer)
@@ -124,10 +118,10 @@ def vip_page(slug):
         query = query.where(
             Invitation.status.in_(("created", "opened")) & (Invitation.expires_at <= now)
         )
-    page = paginate(query, request.args.get("page"))
+    page = paginate(query, number)
     for invitation in page.items:
         invitation.shown = invitations.state(invitation, now)
-    return render_template(
+    html = render_template(
         "console/campaigns/vip.html",
         campaign=campaign,
         program=invitations.program_of(campaign.id),
@@ -140,6 +134,7 @@ def vip_page(slug):
         form=request.args,
         customers_total=Customer.select().count(),
     )
+    return html, status
 
 
 @bp.post("/campaigns/<slug>/vip/settings")
@@ -147,14 +142,14 @@ def vip_page(slug):
 def vip_settings(slug):
     campaign = campaign_or_404(slug)
     form = request.form
-    days = (form.get("valid_days") or "14").strip()
+    days = form_number("valid_days", 14, 1, 365, label="链接有效天数")
     try:
         invitations.set_up_program(
             campaign,
             rights=form.get("rights", ""),
             offer_url=form.get("offer_url", ""),
             offer_label=form.get("offer_label", ""),
-            valid_days=int(days) if days.isdigit() and len(days) < 5 else -1,
+            valid_days=days,
         )
     except invitations.VipError as error:
         flash(f"没有保存：{error}", "error")

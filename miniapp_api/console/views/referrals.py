@@ -10,13 +10,15 @@ from miniapp_api.accounts.access import current_staff, editor_required, staff_re
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
-from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
+from miniapp_api.console.views.campaigns import campaign_or_404, csv_response, page_number
 from miniapp_api.models import Member, Referral, Reward
 from miniapp_api.referrals import rules
 from miniapp_api.web.localtime import local_time
+from miniapp_api.web.params import form_number, whole_number
 
 STATUS_LABELS = {"counted": "已计数", "held": "待确认", "refused": "不计数", "rejected": "已拒绝"}
-TIER_LINE = re.compile(r"^\s*(\d{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$")
+# [0-9], not \d: \d takes "٣" and other scripts' digits, which int() reads as another number.
+TIER_LINE = re.compile(r"^\s*([0-9]{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$")
 
 
 def _program_or_404(campaign):
@@ -47,6 +49,7 @@ def referrals(slug):
     campaign = campaign_or_404(slug)
     program = rules.program_of(campaign.id)
     status = request.args.get("status")
+    number = page_number()
     counts = {}
     page = rewards = None
     if program:
@@ -56,7 +59,7 @@ def referrals(slug):
             .group_by(Referral.status)
             .tuples()
         )
-        page = paginate(_referrals_query(campaign, status).objects(), request.args.get("page"))
+        page = paginate(_referrals_query(campaign, status).objects(), number)
         rewards = list(
             Reward.select(Reward, Member.nickname)
             .join(Member)
@@ -91,17 +94,8 @@ def parse_tiers(text: str) -> list[tuple[int, str]]:
             raise rules.ReferralError(
                 f"第 {number} 行「{line.strip()}」看不懂：每行写人数和奖品，例如「3 9 折券」。"
             )
-        tiers.append((int(match[1]), match[2]))
+        tiers.append((whole_number(match[1], 0, 99999), match[2]))
     return tiers
-
-
-def _whole(name: str, default: int) -> int:
-    value = (request.form.get(name) or "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or len(value) > 5:
-        raise rules.ReferralError(f"「{value}」不是整数：请填写数字。")
-    return int(value)
 
 
 @bp.post("/campaigns/<slug>/referrals/settings")
@@ -109,14 +103,16 @@ def _whole(name: str, default: int) -> int:
 def referral_settings(slug):
     campaign = campaign_or_404(slug)
     form = request.form
+    max_per_hour = form_number("max_per_hour", 10, 1, 10000, label="每人每小时最多计入")
+    leaderboard_size = form_number("leaderboard_size", 10, 0, 10000, label="排行榜显示前几名")
     try:
         tiers = parse_tiers(form.get("tiers", ""))
         program = rules.set_up_program(
             campaign,
             tiers=tiers,
             count_on=form.get("count_on", "signup"),
-            max_per_hour=_whole("max_per_hour", 10),
-            leaderboard_size=_whole("leaderboard_size", 10),
+            max_per_hour=max_per_hour,
+            leaderboard_size=leaderboard_size,
             friend_reward=form.get("friend_reward", ""),
         )
     except rules.ReferralError as error:
