@@ -19,6 +19,29 @@ import click
 
 from miniapp_api.accounts.roles import ROLES
 from miniapp_api.localtime import to_local, to_utc
+from miniapp_api.numbers import MAX_INT, whole_number
+
+
+class WholeNumber(click.ParamType):
+    """A whole number in ASCII digits within bounds: click's own INT takes "٣" and "1_000"."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = low, high
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        number = whole_number(value, self.low, self.high)
+        if number is None:
+            self.fail(
+                f"{value!r} is not a whole number from {self.low} to {self.high}.", param, ctx
+            )
+        return number
+
+
+NUMBER = WholeNumber(-MAX_INT, MAX_INT)  # the rules say which range each setting takes
 
 
 def in_app_context(fn):
@@ -138,7 +161,9 @@ def add_channel(campaign, code, label):
 @click.command("add-group")
 @click.argument("campaign")
 @click.argument("name")
-@click.option("--cutoff", default=200, show_default=True, help="People sent before switching.")
+@click.option(
+    "--cutoff", type=NUMBER, default=200, show_default=True, help="People sent before switching."
+)
 @fail_clearly
 def add_group(campaign, name, cutoff):
     """Add a WeChat group to a campaign's live code (upload its QR next)."""
@@ -212,10 +237,10 @@ def list_groups(campaign):
 @click.command("update-group")
 @click.argument("campaign")
 @click.argument("group")
-@click.option("--cutoff", type=int, help="People to send before switching to the next group.")
-@click.option("--count", "sent", type=int, help="Correct the count of people sent.")
+@click.option("--cutoff", type=NUMBER, help="People to send before switching to the next group.")
+@click.option("--count", "sent", type=NUMBER, help="Correct the count of people sent.")
 @click.option("--active/--inactive", default=None, help="Switch the group on or off.")
-@click.option("--position", type=int, help="Order among the campaign's groups (lower first).")
+@click.option("--position", type=NUMBER, help="Order among the campaign's groups (lower first).")
 @fail_clearly
 def update_group(campaign, group, cutoff, sent, active, position):
     """Change GROUP's cut-off, count, on/off state or order (GROUP: its id or exact name)."""
@@ -285,7 +310,7 @@ def create_staff(username, role, display_name, password):
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, help="Default: QUNBOOK_PORT or 8000.")
+@click.option("--port", type=WholeNumber(1, 65535), help="Default: QUNBOOK_PORT or 8000.")
 @click.option("--workers", default=2, show_default=True, help="Worker processes.")
 @click.option("--threads", default=4, show_default=True, help="Threads per worker.")
 @in_app_context
@@ -327,9 +352,10 @@ def find_group(campaign, ref: str):
     from miniapp_api.models import Group
 
     query = Group.select().where(Group.campaign == campaign)
+    group_id = whole_number(ref, 1, MAX_INT)
     group = (
-        query.where(Group.id == int(ref)).first()
-        if ref.isdigit()
+        query.where(Group.id == group_id).first()
+        if group_id
         else query.where(Group.name == ref).first()
     )
     if group is None:

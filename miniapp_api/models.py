@@ -17,9 +17,7 @@ from peewee import (
 )
 
 from miniapp_api.db import db
-
-# The largest id or count taken from a link, a form or the API: well inside the 32-bit columns.
-MAX_INT = 10**9
+from miniapp_api.numbers import MAX_INT  # noqa: F401  (the columns' bound, for callers)
 
 
 def utcnow() -> datetime:

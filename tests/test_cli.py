@@ -139,6 +139,9 @@ def test_bad_qr_uploads_fail_clearly_and_store_nothing(runner, tmp_path, content
         (["upload-qr", "store", "1", "/no/such/file.png"], "No file at"),
         (["upload-qr", "store", "1", "qr.png", "--generated", "昨天"], "Could not read"),
         (["list-groups", "nope"], "No campaign 'nope'"),
+        (["upload-qr", "store", "²", "qr.png"], "No group '²'"),  # "²".isdigit() is true
+        (["upload-qr", "store", "9" * 300, "qr.png"], "No group"),  # beyond SQLite's integers
+        (["add-group", "store", "群", "--cutoff", "٣"], "is not a whole number"),
     ],
 )
 def test_bad_command_input_gets_a_message_and_nonzero_exit(runner, tmp_path, args, message):
@@ -189,7 +192,12 @@ def test_update_group_corrects_count_and_reopens_a_full_campaign(runner, client)
         (["--count", "-1"], "cannot be negative"),
         (["--cutoff", "0"], "cut-off"),
         ([], "Nothing to change"),
-        (["--count", "很多"], "is not a valid integer"),
+        (["--count", "很多"], "is not a whole number"),
+        (["--count", "٣"], "is not a whole number"),  # int() reads it as 3
+        (["--count", "1_000"], "is not a whole number"),  # int() reads it as 1000
+        (["--cutoff", "²"], "is not a whole number"),
+        (["--cutoff", "9" * 300], "is not a whole number"),
+        (["--position", "1e9"], "is not a whole number"),
     ],
 )
 def test_update_group_refuses_bad_values_and_changes_nothing(runner, args, message):

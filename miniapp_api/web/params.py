@@ -6,24 +6,12 @@ in the query string and forms by query_number and form_number, in the path by th
 `<int:…>` converter that create_app puts in place of Werkzeug's.
 """
 
-import re
-
 from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from miniapp_api.models import MAX_INT
-
-WHOLE = re.compile(r"-?[0-9]{1,18}")
-
-
-def whole_number(text: str | None, low: int, high: int) -> int | None:
-    """The number in text if it is written in ASCII digits and lies in [low, high], else None."""
-    text = (text or "").strip()
-    if not WHOLE.fullmatch(text):
-        return None
-    value = int(text)
-    return value if low <= value <= high else None
+from miniapp_api.numbers import whole_number
 
 
 class NumberRefused(BadRequest):

@@ -17,7 +17,7 @@ from helpers import make_campaign, make_group, make_staff
 
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.models import MAX_INT, ApiToken, AuditEntry, Group, Staff
-from miniapp_api.web.params import whole_number
+from miniapp_api.numbers import whole_number
 
 PACKAGE = Path(__file__).resolve().parents[2] / "miniapp_api"
 BAD = ["²", "-1", "1e9", "٣", "9" * 300]

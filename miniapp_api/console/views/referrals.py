@@ -12,9 +12,10 @@ from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
 from miniapp_api.console.views.campaigns import campaign_or_404, csv_response, page_number
 from miniapp_api.models import Member, Referral, Reward
+from miniapp_api.numbers import whole_number
 from miniapp_api.referrals import rules
 from miniapp_api.web.localtime import local_time
-from miniapp_api.web.params import form_number, whole_number
+from miniapp_api.web.params import form_number
 
 STATUS_LABELS = {"counted": "已计数", "held": "待确认", "refused": "不计数", "rejected": "已拒绝"}
 # [0-9], not \d: \d takes "٣" and other scripts' digits, which int() reads as another number.
