@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from miniapp_api.db import db
 from miniapp_api.models import Customer, utcnow
@@ -86,15 +86,16 @@ def header_map(header: list[str]) -> dict[str, int]:
     return found
 
 
+AMOUNT = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]+)?")
+
+
 def parse_amount(text: str) -> int:
     cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
     cleaned = cleaned.removesuffix("元").strip()
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise ValueError(f"累计消费「{text}」不是金额：写数字，如 1280.50") from None
-    if not amount.is_finite():
+    # Decimal() alone also reads "1e3", "٣" and "NaN": an amount is ASCII digits and a point.
+    if not AMOUNT.fullmatch(cleaned):
         raise ValueError(f"累计消费「{text}」不是金额：写数字，如 1280.50")
+    amount = Decimal(cleaned)
     if amount < 0:
         raise ValueError(f"累计消费「{text}」是负数：退款后请写 0 或实际余额")
     if amount != amount.quantize(Decimal("0.01")):
