@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The package as a user installs it, without a checkout: a wheel built from the sdist, in a
 # fresh venv, serving from another folder (about a minute; CI runs it after the suite).
