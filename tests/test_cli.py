@@ -198,6 +198,9 @@ def test_update_group_corrects_count_and_reopens_a_full_campaign(runner, client)
         (["--cutoff", "²"], "is not a whole number"),
         (["--cutoff", "9" * 300], "is not a whole number"),
         (["--position", "1e9"], "is not a whole number"),
+        (["--count", str(2**63)], "is not a whole number"),  # past every 64-bit column
+        (["--count", "7\x00"], "is not a whole number"),
+        (["--count", "😀"], "is not a whole number"),
     ],
 )
 def test_update_group_refuses_bad_values_and_changes_nothing(runner, args, message):

@@ -31,7 +31,19 @@ def test_every_way_of_writing_a_number_gives_the_same_eleven_digits(typed):
 
 @pytest.mark.parametrize(
     "typed",
-    ["12345", "23800138000", "138001380001", "8613800138", "电话", "1380013800x", "²3800138000"],
+    [
+        "12345",
+        "23800138000",
+        "138001380001",
+        "8613800138",
+        "电话",
+        "1380013800x",
+        "²3800138000",
+        "١٣٨٠٠١٣٨٠٠٠",  # Arabic-Indic digits: a \d pattern would take them
+        "13800138000\x00",
+        "1380013800😀",
+        str(2**63),
+    ],
 )
 def test_anything_else_is_refused(typed):
     with pytest.raises(ValueError):

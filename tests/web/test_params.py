@@ -20,7 +20,8 @@ from miniapp_api.models import MAX_INT, ApiToken, AuditEntry, Group, Staff
 from miniapp_api.numbers import whole_number
 
 PACKAGE = Path(__file__).resolve().parents[2] / "miniapp_api"
-BAD = ["²", "-1", "1e9", "٣", "9" * 300]
+# Hostile too: a NUL byte, an emoji, and 2**63, one past the largest 64-bit integer.
+BAD = ["²", "-1", "1e9", "٣", "9" * 300, "7\x00", "😀", str(2**63)]
 INT_PARAM = re.compile(r"<int(?:\([^)]*\))?:(\w+)>")
 ANY_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
