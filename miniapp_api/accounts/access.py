@@ -8,7 +8,7 @@ import functools
 
 from flask import abort, g, redirect, request, session, url_for
 
-from miniapp_api.accounts.rules import EDITORS
+from miniapp_api.accounts.roles import EDITORS
 from miniapp_api.models import Staff
 
 

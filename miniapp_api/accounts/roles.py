@@ -3,3 +3,4 @@ changes nothing). Apart from the account rules so the command line can offer the
 without loading those (argon2, the database)."""
 
 ROLES = ("admin", "operator", "trainer")
+EDITORS = ("admin", "operator")  # the roles that may change things

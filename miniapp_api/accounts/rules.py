@@ -20,7 +20,6 @@ from miniapp_api.accounts.roles import ROLES
 from miniapp_api.db import db
 from miniapp_api.models import ApiToken, AuditEntry, LoginAttempt, Staff, StaffSession, utcnow
 
-EDITORS = ("admin", "operator")
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 MIN_PASSWORD = 10
 # argon2id, RFC 9106 low-memory profile (t=3, 64 MiB, p=4), above OWASP's minimum. The tests

@@ -7,7 +7,6 @@ stored, and it never passes through the session or a flash message.
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from miniapp_api.accounts.rules import (
     issue_api_token,
 )
 from miniapp_api.models import ApiToken, Staff, utcnow
-from miniapp_api.visitors import keyed_hash
+from miniapp_api.web.visitor import ip_hash
 
 bp = Blueprint("accounts", __name__, url_prefix="/console")
 
@@ -42,9 +41,8 @@ def _safe_next(target: str | None) -> str:
 def login():
     if request.method == "GET":
         return render_template("accounts/login.html", next=request.args.get("next", ""))
-    ip_hash = keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
     try:
-        staff = authenticate(request.form.get("username"), request.form.get("password"), ip_hash)
+        staff = authenticate(request.form.get("username"), request.form.get("password"), ip_hash())
     except LoginRefused as refused:
         flash(refused.message, "error")
         status = 429 if refused.throttled else 401
@@ -75,7 +73,7 @@ def account():
             authenticate(
                 staff.username,
                 request.form.get("current_password"),
-                keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or ""),
+                ip_hash(),
             )
             change_password(staff, request.form.get("new_password", ""))
         except (LoginRefused, StaffError) as error:

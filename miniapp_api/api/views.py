@@ -8,7 +8,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from miniapp_api import playbooks
-from miniapp_api.accounts.rules import EDITORS, audit, staff_for_token
+from miniapp_api.accounts.roles import EDITORS
+from miniapp_api.accounts.rules import audit, staff_for_token
 from miniapp_api.api.schema import MAX_INT, openapi_document
 from miniapp_api.console import stats
 from miniapp_api.livecode import rules as livecode
