@@ -379,8 +379,126 @@ CREATE TABLE IF NOT EXISTS "vipprogram" ("id" SERIAL NOT NULL PRIMARY KEY,
 CREATE UNIQUE INDEX IF NOT EXISTS "vipprogram_campaign_id" ON "vipprogram" ("campaign_id");
 """,
 }
+# 6. Check-ins: challenges, activities, participants, tickets, responses (issue 11).
+STEP_6 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "challenge" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "days" INTEGER NOT NULL CHECK (days BETWEEN 1 AND 366), "starts_on" DATE NOT NULL,
+    "timezone" VARCHAR(64) NOT NULL, "task" TEXT NOT NULL, "finish_days" INTEGER NOT NULL CHECK
+    (finish_days >= 1), "reward" VARCHAR(60) NOT NULL, "makeup_cards" INTEGER NOT NULL CHECK
+    (makeup_cards >= 0), "makeup_window" INTEGER NOT NULL CHECK (makeup_window >= 0), "hidden"
+    INTEGER NOT NULL, "created_at" DATETIME NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES
+    "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "challenge_campaign_id" ON "challenge" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "activity" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "kind" VARCHAR(8) NOT NULL CHECK (kind IN ('day', 'event', 'call')), "title"
+    VARCHAR(60) NOT NULL, "task" TEXT NOT NULL, "number" INTEGER, "starts_at" DATETIME, "place"
+    VARCHAR(120) NOT NULL, "capacity" INTEGER CHECK (capacity > 0), "tickets" INTEGER NOT NULL
+    CHECK (tickets >= 0), "created_at" DATETIME NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES
+    "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS "activity_campaign_id_kind_number" ON "activity"
+    ("campaign_id", "kind", "number");
+CREATE TABLE IF NOT EXISTS "participant" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id"
+    INTEGER NOT NULL, "member_id" INTEGER NOT NULL, "group_id" INTEGER, "first_day" INTEGER NOT
+    NULL CHECK (first_day >= 1), "done" INTEGER NOT NULL CHECK (done >= 0), "cards_used" INTEGER
+    NOT NULL CHECK (cards_used >= 0), "last_at" DATETIME, "joined_at" DATETIME NOT NULL, FOREIGN
+    KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE, FOREIGN KEY
+    ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("group_id")
+    REFERENCES "wechat_group" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "participant_member_id" ON "participant" ("member_id");
+CREATE INDEX IF NOT EXISTS "participant_group_id" ON "participant" ("group_id");
+CREATE INDEX IF NOT EXISTS "participant_campaign_id_done" ON "participant" ("campaign_id",
+    "done");
+CREATE TABLE IF NOT EXISTS "ticket" ("id" INTEGER NOT NULL PRIMARY KEY, "activity_id" INTEGER
+    NOT NULL, "token" VARCHAR(64) NOT NULL, "code" VARCHAR(8) NOT NULL, "holder" VARCHAR(40) NOT
+    NULL, "member_id" INTEGER, "invitation_id" INTEGER, "group_id" INTEGER, "visitor"
+    VARCHAR(64) NOT NULL, "created_at" DATETIME NOT NULL, "revoked_at" DATETIME, FOREIGN KEY
+    ("activity_id") REFERENCES "activity" ("id") ON DELETE CASCADE, FOREIGN KEY ("member_id")
+    REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("invitation_id") REFERENCES
+    "invitation" ("id") ON DELETE CASCADE, FOREIGN KEY ("group_id") REFERENCES "wechat_group"
+    ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS "ticket_token" ON "ticket" ("token");
+CREATE INDEX IF NOT EXISTS "ticket_member_id" ON "ticket" ("member_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "ticket_invitation_id" ON "ticket" ("invitation_id");
+CREATE INDEX IF NOT EXISTS "ticket_group_id" ON "ticket" ("group_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "ticket_activity_id_code" ON "ticket" ("activity_id", "code");
+CREATE UNIQUE INDEX IF NOT EXISTS "ticket_activity_id_member_id" ON "ticket" ("activity_id",
+    "member_id");
+CREATE INDEX IF NOT EXISTS "ticket_activity_id_visitor" ON "ticket" ("activity_id", "visitor");
+CREATE TABLE IF NOT EXISTS "response" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER, "how"
+    VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door', 'self', 'walkin', 'staff')),
+    "note" VARCHAR(200) NOT NULL, "photo" BLOB, "photo_digest" VARCHAR(16), "hidden" INTEGER NOT
+    NULL, "created_at" DATETIME NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign"
+    ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id") REFERENCES "activity" ("id") ON DELETE
+    CASCADE, FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY
+    ("ticket_id") REFERENCES "ticket" ("id") ON DELETE CASCADE);
+CREATE INDEX IF NOT EXISTS "response_member_id" ON "response" ("member_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "response_ticket_id" ON "response" ("ticket_id");
+CREATE UNIQUE INDEX IF NOT EXISTS "response_activity_id_member_id" ON "response" ("activity_id",
+    "member_id");
+CREATE INDEX IF NOT EXISTS "response_campaign_id_created_at" ON "response" ("campaign_id",
+    "created_at");
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "challenge" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "days" INTEGER NOT NULL CHECK (days BETWEEN 1 AND 366), "starts_on" DATE NOT NULL,
+    "timezone" VARCHAR(64) NOT NULL, "task" TEXT NOT NULL, "finish_days" INTEGER NOT NULL CHECK
+    (finish_days >= 1), "reward" VARCHAR(60) NOT NULL, "makeup_cards" INTEGER NOT NULL CHECK
+    (makeup_cards >= 0), "makeup_window" INTEGER NOT NULL CHECK (makeup_window >= 0), "hidden"
+    BOOLEAN NOT NULL, "created_at" TIMESTAMP NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES
+    "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "challenge_campaign_id" ON "challenge" ("campaign_id");
+CREATE TABLE IF NOT EXISTS "activity" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "kind" VARCHAR(8) NOT NULL CHECK (kind IN ('day', 'event', 'call')), "title"
+    VARCHAR(60) NOT NULL, "task" TEXT NOT NULL, "number" INTEGER, "starts_at" TIMESTAMP, "place"
+    VARCHAR(120) NOT NULL, "capacity" INTEGER CHECK (capacity > 0), "tickets" INTEGER NOT NULL
+    CHECK (tickets >= 0), "created_at" TIMESTAMP NOT NULL, FOREIGN KEY ("campaign_id")
+    REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "activity_campaign_id_kind_number" ON "activity" ("campaign_id", "kind",
+    "number");
+CREATE TABLE IF NOT EXISTS "participant" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id"
+    INTEGER NOT NULL, "member_id" INTEGER NOT NULL, "group_id" INTEGER, "first_day" INTEGER NOT
+    NULL CHECK (first_day >= 1), "done" INTEGER NOT NULL CHECK (done >= 0), "cards_used" INTEGER
+    NOT NULL CHECK (cards_used >= 0), "last_at" TIMESTAMP, "joined_at" TIMESTAMP NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE, FOREIGN KEY
+    ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("group_id")
+    REFERENCES "wechat_group" ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "participant_member_id" ON "participant" ("member_id");
+CREATE INDEX "participant_group_id" ON "participant" ("group_id");
+CREATE INDEX "participant_campaign_id_done" ON "participant" ("campaign_id", "done");
+CREATE TABLE IF NOT EXISTS "ticket" ("id" SERIAL NOT NULL PRIMARY KEY, "activity_id" INTEGER NOT
+    NULL, "token" VARCHAR(64) NOT NULL, "code" VARCHAR(8) NOT NULL, "holder" VARCHAR(40) NOT
+    NULL, "member_id" INTEGER, "invitation_id" INTEGER, "group_id" INTEGER, "visitor"
+    VARCHAR(64) NOT NULL, "created_at" TIMESTAMP NOT NULL, "revoked_at" TIMESTAMP, FOREIGN KEY
+    ("activity_id") REFERENCES "activity" ("id") ON DELETE CASCADE, FOREIGN KEY ("member_id")
+    REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("invitation_id") REFERENCES
+    "invitation" ("id") ON DELETE CASCADE, FOREIGN KEY ("group_id") REFERENCES "wechat_group"
+    ("id") ON DELETE SET NULL);
+CREATE UNIQUE INDEX "ticket_token" ON "ticket" ("token");
+CREATE INDEX "ticket_member_id" ON "ticket" ("member_id");
+CREATE UNIQUE INDEX "ticket_invitation_id" ON "ticket" ("invitation_id");
+CREATE INDEX "ticket_group_id" ON "ticket" ("group_id");
+CREATE UNIQUE INDEX "ticket_activity_id_code" ON "ticket" ("activity_id", "code");
+CREATE UNIQUE INDEX "ticket_activity_id_member_id" ON "ticket" ("activity_id", "member_id");
+CREATE INDEX "ticket_activity_id_visitor" ON "ticket" ("activity_id", "visitor");
+CREATE TABLE IF NOT EXISTS "response" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER
+    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER, "how"
+    VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door', 'self', 'walkin', 'staff')),
+    "note" VARCHAR(200) NOT NULL, "photo" BYTEA, "photo_digest" VARCHAR(16), "hidden" BOOLEAN
+    NOT NULL, "created_at" TIMESTAMP NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign"
+    ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id") REFERENCES "activity" ("id") ON DELETE
+    CASCADE, FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY
+    ("ticket_id") REFERENCES "ticket" ("id") ON DELETE CASCADE);
+CREATE INDEX "response_member_id" ON "response" ("member_id");
+CREATE UNIQUE INDEX "response_ticket_id" ON "response" ("ticket_id");
+CREATE UNIQUE INDEX "response_activity_id_member_id" ON "response" ("activity_id", "member_id");
+CREATE INDEX "response_campaign_id_created_at" ON "response" ("campaign_id", "created_at");
+""",
+}
+
 # Append only; never edit a step that has shipped.
-STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5]
+STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6]
 LATEST = len(STEPS)
 
 

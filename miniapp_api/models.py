@@ -296,6 +296,120 @@ class Invitation(BaseModel):
         indexes = ((("campaign", "customer"), True),)
 
 
+class Challenge(BaseModel):
+    """A campaign's N-day challenge (打卡). Each of its days is an activity (kind "day")."""
+
+    campaign = ForeignKeyField(Campaign, backref="challenges", on_delete="CASCADE", unique=True)
+    days = IntegerField(constraints=[Check("days BETWEEN 1 AND 366")])
+    # The first day, a date in the challenge's time zone: day k is starts_on + (k - 1) days.
+    starts_on = DateField()
+    timezone = CharField(max_length=64)
+    # The task for every day that has none of its own (staff Markdown, sanitised on the page).
+    task = TextField(default="")
+    # Finishing means checking in on `finish_days` of the days; the reward is issued once.
+    finish_days = IntegerField(constraints=[Check("finish_days >= 1")])
+    reward = CharField(max_length=60, default="")
+    # Make-up cards (补卡) per member, and how many days back one may reach.
+    makeup_cards = IntegerField(default=2, constraints=[Check("makeup_cards >= 0")])
+    makeup_window = IntegerField(default=3, constraints=[Check("makeup_window >= 0")])
+    # A hidden challenge takes no check-ins and shows no pages.
+    hidden = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+
+class Activity(BaseModel):
+    """A dated call in a campaign that members answer: a challenge day, an event, a one-off
+    call. Stickiness of an activity = members who responded / members it was called to."""
+
+    campaign = ForeignKeyField(Campaign, backref="activities", on_delete="CASCADE", index=False)
+    kind = CharField(max_length=8, constraints=[Check("kind IN ('day', 'event', 'call')")])
+    title = CharField(max_length=60, default="")
+    task = TextField(default="")  # staff Markdown; a day without one shows the challenge's
+    # A challenge day's number (1 = the first day); NULL for events and calls.
+    number = IntegerField(null=True)
+    # Events and calls: when they start (naive UTC), where, and how many may come.
+    starts_at = DateTimeField(null=True)
+    place = CharField(max_length=120, default="")
+    capacity = IntegerField(null=True, constraints=[Check("capacity > 0")])
+    # Tickets issued and not revoked, kept by conditional UPDATEs so capacity holds.
+    tickets = IntegerField(default=0, constraints=[Check("tickets >= 0")])
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("campaign", "kind", "number"), True),)
+
+
+class Participant(BaseModel):
+    """A member taking part in a campaign's challenge: called to every day from first_day on."""
+
+    campaign = ForeignKeyField(Campaign, backref="participants", on_delete="CASCADE", index=False)
+    member = ForeignKeyField(Member, backref="participations", on_delete="CASCADE", unique=True)
+    # The group the live code sent the member to, when it did: stickiness per group.
+    group = ForeignKeyField(Group, null=True, on_delete="SET NULL")
+    first_day = IntegerField(default=1, constraints=[Check("first_day >= 1")])
+    # Days answered (on time or made up) and cards spent, changed with the response they count.
+    done = IntegerField(default=0, constraints=[Check("done >= 0")])
+    cards_used = IntegerField(default=0, constraints=[Check("cards_used >= 0")])
+    last_at = DateTimeField(null=True)
+    joined_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("campaign", "done"), False),)
+
+
+class Ticket(BaseModel):
+    """A personal ticket to an event: an unguessable URL for the QR, a short code to read out."""
+
+    activity = ForeignKeyField(Activity, backref="ticket_rows", on_delete="CASCADE", index=False)
+    # From secrets.token_urlsafe(24): 192 bits.
+    token = CharField(max_length=64, unique=True)
+    code = CharField(max_length=8)
+    holder = CharField(max_length=40)  # the name staff see at the door
+    member = ForeignKeyField(Member, backref="tickets", null=True, on_delete="CASCADE")
+    invitation = ForeignKeyField(
+        Invitation, backref="tickets", null=True, on_delete="CASCADE", unique=True
+    )
+    group = ForeignKeyField(Group, null=True, on_delete="SET NULL")
+    # The browser that signed up or accepted: the door poster checks in this cookie's ticket.
+    visitor = CharField(max_length=64, default="")
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("activity", "code"), True),
+            (("activity", "member"), True),
+            (("activity", "visitor"), False),
+        )
+
+
+class Response(BaseModel):
+    """One member (or one ticket) answering one activity, at most once: the unique indexes
+    decide, never a prior check."""
+
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE", index=False)
+    activity = ForeignKeyField(Activity, backref="responses", on_delete="CASCADE", index=False)
+    member = ForeignKeyField(Member, backref="responses", null=True, on_delete="CASCADE")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE", unique=True)
+    # button (on the day), makeup (a card), door (staff scan or code), self (door poster),
+    # walkin (added at the door), staff (marked in the console)
+    how = CharField(
+        max_length=8,
+        constraints=[Check("how IN ('button', 'makeup', 'door', 'self', 'walkin', 'staff')")],
+    )
+    note = CharField(max_length=200, default="")
+    photo = BlobField(null=True)
+    photo_digest = CharField(max_length=16, null=True)
+    hidden = BooleanField(default=False)  # staff hid it from the wall
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = (
+            (("activity", "member"), True),
+            (("campaign", "created_at"), False),
+        )
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField(default=utcnow)
@@ -304,6 +418,7 @@ class SchemaVersion(BaseModel):
 STAFF_MODELS = [Staff, StaffSession, LoginAttempt, ApiToken, AuditEntry]
 REFERRAL_MODELS = [ReferralProgram, RewardTier, Member, Referral, Reward]
 VIP_MODELS = [Customer, VipProgram, Invitation]
+CHECKIN_MODELS = [Challenge, Activity, Participant, Ticket, Response]
 MODELS = [
     Campaign,
     Channel,
@@ -312,5 +427,6 @@ MODELS = [
     *STAFF_MODELS,
     *REFERRAL_MODELS,
     *VIP_MODELS,
+    *CHECKIN_MODELS,
     SchemaVersion,
 ]
