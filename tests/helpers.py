@@ -5,7 +5,7 @@ import io
 import os
 import re
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import quote
 
 import psycopg2
@@ -160,3 +160,50 @@ class StaffActions:
         """POST a console form with the CSRF token of the page it lives on."""
         token = csrf_from(self.client.get(kw.pop("page", url)))
         return self.client.post(url, data={**(data or {}), "csrf_token": token}, **kw)
+
+
+# ---------------------------------------------------------------- check-ins
+
+# A fixed clock for the challenge tests: 2026-12-01 10:00 in Shanghai (02:00 UTC).
+CHALLENGE_START = date(2026, 12, 1)
+
+
+def shanghai(day: int, hour: int = 10, minute: int = 0, second: int = 0) -> datetime:
+    """Naive UTC of the challenge's day `day` (1 = its start) at hour:minute Shanghai time."""
+    local = datetime.combine(CHALLENGE_START + timedelta(days=day - 1), time(hour, minute, second))
+    return local - timedelta(hours=8)
+
+
+def make_challenge(campaign=None, **overrides):
+    from miniapp_api.checkins import rules as checkins
+
+    campaign = campaign or make_campaign(slug=f"dk-{secrets.token_hex(3)}", title="28 天早起打卡")
+    settings = {
+        "days": 28,
+        "starts_on": CHALLENGE_START,
+        "timezone": "Asia/Shanghai",
+        "task": "早上 7 点前起床，拍一张窗外的天空。",
+        "finish_days": 21,
+        "reward": "结营礼盒",
+        "makeup_cards": 2,
+        "makeup_window": 3,
+    }
+    settings.update(overrides)
+    settings["finish_days"] = min(settings["finish_days"], settings["days"])
+    return checkins.set_up_challenge(campaign, **settings)
+
+
+def make_member(campaign_id, visitor=None, nickname="小红", **overrides):
+    from miniapp_api.referrals import rules as referrals
+
+    return referrals.join_without_referrals(
+        campaign_id, nickname=nickname, visitor=visitor or secrets.token_hex(8), **overrides
+    )
+
+
+def make_participant(challenge, visitor=None, nickname="小红", now=None, group_id=None):
+    from miniapp_api.checkins import rules as checkins
+
+    member = make_member(challenge.campaign_id, visitor, nickname)
+    checkins.join(challenge, member, group_id=group_id, now=now or shanghai(1, 8))
+    return member

@@ -181,15 +181,7 @@ def sign_up(
     if program is None:
         raise ReferralError("这个活动没有开推荐：直接扫码进群就好。")
     with write_transaction():
-        existing = member_for(campaign_id, visitor)
-        if existing is None and phone_hash:
-            existing = Member.get_or_none(
-                (Member.campaign == campaign_id) & (Member.phone_hash == phone_hash)
-            )
-            if existing:
-                # The same person on a new phone or a cleared cookie: this browser is theirs now.
-                Member.update(visitor=visitor).where(Member.id == existing.id).execute()
-                existing.visitor = visitor
+        existing = find_member(campaign_id, visitor, phone_hash)
         referrer = _member_by_code(campaign_id, referrer_code)
         if existing:
             if referrer is None:
@@ -243,6 +235,43 @@ def attribute_scan(campaign_id: int, referrer_code: str, visitor: str, agent: st
             _refuse(campaign_id, referrer, visitor, ip_hash, "member", utcnow())
             return "refused", "member"
         return attribute(program, referrer, visitor, agent, ip_hash, utcnow())
+
+
+def find_member(campaign_id: int, visitor: str, phone_hash: str | None) -> Member | None:
+    """The campaign's member this browser (or this phone) already is. Call inside a write
+    transaction: a member found by phone is moved to this browser."""
+    existing = member_for(campaign_id, visitor)
+    if existing is None and phone_hash:
+        existing = Member.get_or_none(
+            (Member.campaign == campaign_id) & (Member.phone_hash == phone_hash)
+        )
+        if existing:
+            # The same person on a new phone or a cleared cookie: this browser is theirs now.
+            Member.update(visitor=visitor).where(Member.id == existing.id).execute()
+            existing.visitor = visitor
+    return existing
+
+
+def join_without_referrals(
+    campaign_id: int,
+    *,
+    nickname: str,
+    visitor: str,
+    ip_hash: str = "",
+    phone_hash: str | None = None,
+    avatar: bytes | None = None,
+    now: datetime | None = None,
+) -> Member:
+    """The visitor as a member of a campaign without a referral programme (a challenge or an
+    event needs members too): the membership they have, or a new one."""
+    nickname = clean_nickname(nickname)
+    with write_transaction():
+        existing = find_member(campaign_id, visitor, phone_hash)
+        if existing:
+            return existing
+        return _create_member(
+            campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now or utcnow(), None
+        )
 
 
 def _member_by_code(campaign_id: int, code: str | None) -> Member | None:
@@ -389,15 +418,15 @@ def _issue_tiers(campaign_id: int, member_id: int, total: int) -> None:
     for tier in RewardTier.select().where(
         (RewardTier.campaign == campaign_id) & (RewardTier.threshold <= total)
     ):
-        _issue(campaign_id, member_id, f"tier:{tier.threshold}", tier.reward)
+        issue_reward(campaign_id, member_id, f"tier:{tier.threshold}", tier.reward)
 
 
 def _friend_reward(program: ReferralProgram, member: Member, status: str | None) -> None:
     if program.friend_reward and status == "counted":
-        _issue(program.campaign_id, member.id, "friend", program.friend_reward)
+        issue_reward(program.campaign_id, member.id, "friend", program.friend_reward)
 
 
-def _issue(campaign_id: int, member_id: int, key: str, name: str) -> None:
+def issue_reward(campaign_id: int, member_id: int, key: str, name: str) -> None:
     """Issue the reward once: the unique (member, key) index decides, not a prior check."""
     for _ in range(5):
         try:

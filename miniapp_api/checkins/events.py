@@ -1,0 +1,294 @@
+"""Offline events and their door check-in, the rules: an event is an activity (kind "event"),
+a ticket is a member's or a VIP guest's place at it, and a door check-in is a response that
+carries the ticket. A ticket checks in once: the unique index on the response's ticket decides.
+
+Plain functions over the models; the check-in blueprint, the console, the API and the demo
+call them.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from peewee import IntegrityError, fn
+
+from miniapp_api.db import db, write_transaction
+from miniapp_api.models import Activity, Invitation, Member, Response, Ticket, utcnow
+from miniapp_api.referrals.rules import CODE_ALPHABET
+
+MAX_TITLE = 60
+MAX_PLACE = 120
+MAX_HOLDER = 40
+MAX_CAPACITY = 100_000
+# A ticket's URL token, as secrets.token_urlsafe(24) makes it: 32 characters.
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+# The short code read out at the door: six letters and digits nobody misreads.
+CODE_LENGTH = 6
+SHORT_CODE = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
+
+
+class EventError(ValueError):
+    """Input that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class DoorCheck:
+    status: str  # checked_in, already, refused
+    message: str
+    ticket: Ticket | None = None
+    at: datetime | None = None  # when it was checked in (now, or the first time)
+
+
+# ---------------------------------------------------------------- events
+
+
+def events_of(campaign_id: int) -> list[Activity]:
+    return list(
+        Activity.select()
+        .where((Activity.campaign == campaign_id) & (Activity.kind == "event"))
+        .order_by(Activity.starts_at, Activity.id)
+    )
+
+
+def event_of(campaign_id: int, event_id: int) -> Activity | None:
+    return Activity.get_or_none(
+        (Activity.id == event_id) & (Activity.campaign == campaign_id) & (Activity.kind == "event")
+    )
+
+
+def next_event(campaign_id: int) -> Activity | None:
+    """The campaign's event members sign up for: the first one (events are few)."""
+    events = events_of(campaign_id)
+    return events[0] if events else None
+
+
+def _event_fields(title, starts_at, place, capacity) -> dict:
+    title = " ".join((title or "").split())
+    if not title or len(title) > MAX_TITLE or "\x00" in title:
+        raise EventError(f"活动名称要写，最多 {MAX_TITLE} 个字。")
+    if not isinstance(starts_at, datetime):
+        raise EventError("开始时间要写成 2026-12-20 14:00 这样的日期和时间。")
+    place = " ".join((place or "").split())
+    if len(place) > MAX_PLACE or "\x00" in place:
+        raise EventError(f"地点最多 {MAX_PLACE} 个字。")
+    if capacity is not None and (
+        not isinstance(capacity, int)
+        or isinstance(capacity, bool)
+        or not 1 <= capacity <= MAX_CAPACITY
+    ):
+        raise EventError(f"人数上限要是 1–{MAX_CAPACITY} 的整数；不限人数就留空。")
+    return {"title": title, "starts_at": starts_at, "place": place, "capacity": capacity}
+
+
+def create_event(campaign, *, title, starts_at, place="", capacity=None) -> Activity:
+    """An event; starts_at is naive UTC (the caller converts what staff typed)."""
+    fields = _event_fields(title, starts_at, place, capacity)
+    return Activity.create(campaign=campaign.id, kind="event", **fields)
+
+
+def update_event(event: Activity, *, title, starts_at, place="", capacity=None) -> Activity:
+    fields = _event_fields(title, starts_at, place, capacity)
+    if capacity is not None:
+        # Lowering the cap below the tickets already out would strand people holding one.
+        changed = (
+            Activity.update(**fields)
+            .where((Activity.id == event.id) & (Activity.tickets <= capacity))
+            .execute()
+        )
+        if not changed:
+            raise EventError(
+                f"已经发出 {Activity.get_by_id(event.id).tickets} 张票，人数上限不能比这更少。"
+            )
+    else:
+        Activity.update(**fields).where(Activity.id == event.id).execute()
+    return Activity.get_by_id(event.id)
+
+
+# ---------------------------------------------------------------- tickets
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def issue_ticket(
+    event: Activity,
+    *,
+    holder: str,
+    member: Member | None = None,
+    invitation: Invitation | None = None,
+    group_id: int | None = None,
+    visitor: str = "",
+    over_capacity: bool = False,
+    now: datetime | None = None,
+) -> Ticket:
+    """A ticket for a member or an invited guest, or the one they already hold (a second
+    sign-up is not a second place). Refused when the event is full, unless staff add a
+    walk-in at the door (over_capacity)."""
+    holder = " ".join((holder or "").split())[:MAX_HOLDER] or "来宾"
+    with write_transaction():
+        existing = _held(event, member, invitation)
+        if existing:
+            return existing
+        room = Activity.id == event.id
+        if not over_capacity:
+            # The database re-checks the cap on the row it updates: no check-then-insert.
+            room &= Activity.capacity.is_null() | (Activity.tickets < Activity.capacity)
+        if not Activity.update(tickets=Activity.tickets + 1).where(room).execute():
+            raise EventError("名额已满：可以在群里留言排队，有人退出会通知你。")
+        for _ in range(10):  # a short-code collision within one event is rare: retried
+            try:
+                with db.atomic():
+                    return Ticket.create(
+                        activity=event.id,
+                        token=secrets.token_urlsafe(24),
+                        code=_new_code(),
+                        holder=holder,
+                        member=member.id if member else None,
+                        invitation=invitation.id if invitation else None,
+                        group=group_id,
+                        visitor=visitor,
+                        created_at=now or utcnow(),
+                    )
+            except IntegrityError:
+                existing = _held(event, member, invitation)
+                if existing:  # the same person, in a concurrent request
+                    raise EventError("你已经有票了：刷新页面就能看到。") from None
+        raise RuntimeError("could not find a free ticket code")
+
+
+def _held(event, member, invitation) -> Ticket | None:
+    if member is not None:
+        return Ticket.get_or_none((Ticket.activity == event.id) & (Ticket.member == member.id))
+    if invitation is not None:
+        return Ticket.get_or_none(Ticket.invitation == invitation.id)
+    return None
+
+
+def revoke_ticket(event: Activity, ticket_id: int, now: datetime | None = None) -> bool:
+    """Revoke a ticket and give its place back; False when it was revoked already."""
+    with write_transaction():
+        changed = (
+            Ticket.update(revoked_at=now or utcnow())
+            .where(
+                (Ticket.id == ticket_id)
+                & (Ticket.activity == event.id)
+                & Ticket.revoked_at.is_null()
+            )
+            .execute()
+        )
+        if changed:
+            Activity.update(tickets=Activity.tickets - 1).where(
+                (Activity.id == event.id) & (Activity.tickets > 0)
+            ).execute()
+        elif not Ticket.get_or_none((Ticket.id == ticket_id) & (Ticket.activity == event.id)):
+            raise EventError("没有这张票：刷新列表再试。")
+    return bool(changed)
+
+
+def ticket_by_token(token: str | None) -> Ticket | None:
+    if not token or not TOKEN.match(token):
+        return None
+    return Ticket.get_or_none(Ticket.token == token)
+
+
+def ticket_for_visitor(event: Activity, visitor: str) -> Ticket | None:
+    """The ticket this browser signed up or accepted with, if any (the door poster)."""
+    if not visitor:
+        return None
+    return (
+        Ticket.select()
+        .where(
+            (Ticket.activity == event.id)
+            & (Ticket.visitor == visitor)
+            & Ticket.revoked_at.is_null()
+        )
+        .first()
+    )
+
+
+def tickets_of(event: Activity) -> list[Ticket]:
+    return list(Ticket.select().where(Ticket.activity == event.id).order_by(Ticket.id))
+
+
+# ---------------------------------------------------------------- the door
+
+
+def find_ticket(event: Activity, text: str | None) -> Ticket | None:
+    """A ticket of this event by what the door was given: the URL token from the QR (or the
+    whole ticket URL), or the short code typed in. None for anything else."""
+    text = (text or "").strip()
+    if "/t/" in text:
+        text = text.rsplit("/t/", 1)[1].split("?", 1)[0].split("#", 1)[0].strip("/")
+    if TOKEN.match(text):
+        ticket = Ticket.get_or_none(Ticket.token == text)
+    elif SHORT_CODE.match(text.lower()):
+        ticket = Ticket.get_or_none((Ticket.activity == event.id) & (Ticket.code == text.lower()))
+    else:
+        return None
+    return ticket
+
+
+def check_in_ticket(
+    event: Activity, text: str | None, how: str = "door", now: datetime | None = None
+) -> DoorCheck:
+    """Check in the ticket the door was given. Unknown, revoked and other events' tickets
+    are refused with nothing stored; a ticket already in says so, and when."""
+    now = now or utcnow()
+    ticket = find_ticket(event, text)
+    if ticket is None:
+        return DoorCheck(
+            "refused", "没有这张票：请核对票码（6 位字母和数字），或者当作现场来宾登记。"
+        )
+    if ticket.activity_id != event.id:
+        return DoorCheck("refused", "这张票不是本场活动的：请对方打开本场的票。", ticket)
+    if ticket.revoked_at is not None:
+        return DoorCheck("refused", "这张票已经作废：请联系工作人员确认。", ticket)
+    return _admit(event, ticket, how, now)
+
+
+def _admit(event: Activity, ticket: Ticket, how: str, now: datetime) -> DoorCheck:
+    try:
+        with write_transaction():
+            Response.create(
+                campaign=event.campaign_id,
+                activity=event.id,
+                member=ticket.member_id,
+                ticket=ticket.id,
+                how=how,
+                created_at=now,
+            )
+    except IntegrityError:
+        earlier = Response.get_or_none(Response.ticket == ticket.id)
+        at = earlier.created_at if earlier else None
+        return DoorCheck("already", "已签到", ticket, at)
+    return DoorCheck("checked_in", f"签到成功：{ticket.holder}", ticket, now)
+
+
+def check_in_visitor(event: Activity, visitor: str, now: datetime | None = None) -> DoorCheck:
+    """The door poster: check in the ticket this browser holds."""
+    ticket = ticket_for_visitor(event, visitor)
+    if ticket is None:
+        return DoorCheck(
+            "refused", "这个手机上没有本场活动的票：请打开报名时拿到的票，或者找门口的工作人员。"
+        )
+    return _admit(event, ticket, "self", now or utcnow())
+
+
+def walk_in(event: Activity, holder: str, now: datetime | None = None) -> DoorCheck:
+    """Someone without a ticket, let in at the door: a ticket for them, checked in at once."""
+    holder = " ".join((holder or "").split())
+    if not holder or len(holder) > MAX_HOLDER or "\x00" in holder:
+        raise EventError(f"请写来宾的称呼（最多 {MAX_HOLDER} 个字），例如「王女士」。")
+    ticket = issue_ticket(event, holder=holder, over_capacity=True, now=now)
+    return _admit(event, ticket, "walkin", now or utcnow())
+
+
+def door_count(event: Activity) -> dict:
+    """How many are in, against the tickets out and the capacity."""
+    checked_in = (
+        Response.select(fn.COUNT(Response.id)).where(Response.activity == event.id).scalar()
+    )
+    fresh = Activity.get_by_id(event.id)
+    return {"count": checked_in, "tickets": fresh.tickets, "capacity": fresh.capacity}

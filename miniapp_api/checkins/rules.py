@@ -1,0 +1,619 @@
+"""Daily challenges (打卡), the rules: setting one up, joining it, checking in, make-up cards
+(补卡), streaks, the calendar, the leaderboard, the wall and the finishing reward.
+
+Each challenge day is an activity (kind "day", numbered from 1) and a check-in is a response
+to it, so "one check-in per member per day" is the unique (activity, member) index. Days are
+numbered, not dated: the date of day k is read from the challenge's start date and time zone
+when it is needed, so moving the start or changing the zone never moves or doubles a stored
+check-in. Plain functions over the models; the check-in blueprint, the console, the API, the
+demo and the CLI call them.
+"""
+
+import calendar as monthdays
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from peewee import JOIN, IntegrityError, fn
+from PIL import ImageOps
+
+from miniapp_api.db import db, write_transaction
+from miniapp_api.localtime import to_local
+from miniapp_api.models import Activity, Challenge, Member, Participant, Response, utcnow
+from miniapp_api.referrals.rules import issue_reward, mask_nickname
+from miniapp_api.uploads import InvalidUpload, read_image
+
+MAX_DAYS = 366
+MAX_NOTE = 200
+PHOTO_BYTES = 4 * 1024 * 1024  # as for avatars
+PHOTO_SIDE = 1280
+MAX_TASK = 4000
+MAX_REWARD = 60
+# The reward key a finished challenge issues under: the unique (member, key) index makes it once.
+REWARD_KEY = "challenge"
+WALL_PAGE = 30
+
+
+class CheckinError(ValueError):
+    """Input a member or staff gave that cannot be used; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    response: Response
+    number: int  # the challenge day it answered
+    done: int  # days the member has now answered
+    finished: bool  # this check-in reached the finishing number of days
+
+
+# ---------------------------------------------------------------- days and dates
+
+
+def local_today(challenge: Challenge, now: datetime) -> date:
+    return to_local(now, challenge.timezone).date()
+
+
+def day_number(challenge: Challenge, on: date) -> int:
+    """The challenge day a local date is (below 1 before the start, above `days` after)."""
+    return (on - challenge.starts_on).days + 1
+
+
+def date_of(challenge: Challenge, number: int) -> date:
+    return challenge.starts_on + timedelta(days=number - 1)
+
+
+def today_number(challenge: Challenge, now: datetime) -> int:
+    return day_number(challenge, local_today(challenge, now))
+
+
+def ended(challenge: Challenge, now: datetime) -> bool:
+    return today_number(challenge, now) > challenge.days
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def challenge_of(campaign_id: int) -> Challenge | None:
+    return Challenge.get_or_none(Challenge.campaign == campaign_id)
+
+
+def open_challenge(campaign_id: int) -> Challenge:
+    """The campaign's challenge if members may see it; CheckinError otherwise."""
+    challenge = challenge_of(campaign_id)
+    if challenge is None or challenge.hidden:
+        raise CheckinError("这个打卡挑战不存在或已经关闭：回到活动群里问问群主。")
+    return challenge
+
+
+def check_timezone(name: str) -> str:
+    name = (name or "").strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CheckinError(
+            f"不认识时区「{name[:64]}」：请写 IANA 时区名，例如 Asia/Shanghai。"
+        ) from None
+    return name
+
+
+def _whole(value, low: int, high: int, message: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise CheckinError(message)
+    return value
+
+
+def set_up_challenge(
+    campaign,
+    *,
+    days: int,
+    starts_on: date,
+    timezone: str,
+    task: str = "",
+    finish_days: int | None = None,
+    reward: str = "",
+    makeup_cards: int = 2,
+    makeup_window: int = 3,
+    hidden: bool = False,
+    day_tasks: dict[int, str] | None = None,
+) -> Challenge:
+    """Create or change a campaign's challenge and its day activities. Shortening it is
+    refused while a day it would drop has check-ins; day_tasks {number: Markdown} replaces
+    the tasks of those days ("" gives the day back the challenge's task)."""
+    days = _whole(days, 1, MAX_DAYS, f"天数要是 1–{MAX_DAYS} 的整数，例如 28。")
+    if not isinstance(starts_on, date) or isinstance(starts_on, datetime):
+        raise CheckinError("开始日期要写成 2026-12-01 这样的日期。")
+    timezone = check_timezone(timezone)
+    finish_days = days if finish_days is None else finish_days
+    finish_days = _whole(
+        finish_days, 1, days, f"完成条件要是 1–{days} 的整数（{days} 天里打卡几天算完成）。"
+    )
+    makeup_cards = _whole(makeup_cards, 0, MAX_DAYS, f"补卡次数要是 0–{MAX_DAYS} 的整数。")
+    makeup_window = _whole(makeup_window, 0, MAX_DAYS, f"补卡期限要是 0–{MAX_DAYS} 天。")
+    task = _text(task, MAX_TASK, "每日任务")
+    reward = _text(reward, MAX_REWARD, "完成奖励")
+    tasks = {}
+    for number, text in (day_tasks or {}).items():
+        _whole(number, 1, days, f"第几天要是 1–{days} 的整数。")
+        tasks[number] = _text(text, MAX_TASK, f"第 {number} 天的任务")
+    settings = {
+        "days": days,
+        "starts_on": starts_on,
+        "timezone": timezone,
+        "task": task,
+        "finish_days": finish_days,
+        "reward": reward,
+        "makeup_cards": makeup_cards,
+        "makeup_window": makeup_window,
+        "hidden": bool(hidden),
+    }
+    with write_transaction():
+        challenge = challenge_of(campaign.id)
+        if challenge is None:
+            try:
+                with db.atomic():
+                    challenge = Challenge.create(campaign=campaign, **settings)
+            except IntegrityError:
+                # A concurrent request set it up first: change that one.
+                challenge = challenge_of(campaign.id)
+        dropped = Activity.select(Activity.id).where(
+            (Activity.campaign == campaign.id) & (Activity.kind == "day") & (Activity.number > days)
+        )
+        if Response.select().where(Response.activity.in_(dropped)).exists():
+            raise CheckinError(
+                f"第 {days} 天之后已经有人打卡了：挑战不能改得比这更短。可以把天数改回去，"
+                "或者隐藏这个挑战。"
+            )
+        Activity.delete().where(Activity.id.in_(dropped)).execute()
+        Challenge.update(**settings).where(Challenge.id == challenge.id).execute()
+        have = {
+            number
+            for (number,) in Activity.select(Activity.number)
+            .where((Activity.campaign == campaign.id) & (Activity.kind == "day"))
+            .tuples()
+        }
+        missing = [
+            {"campaign": campaign.id, "kind": "day", "number": n, "title": f"第 {n} 天"}
+            for n in range(1, days + 1)
+            if n not in have
+        ]
+        for start in range(0, len(missing), 100):
+            Activity.insert_many(missing[start : start + 100]).execute()
+        for number, text in tasks.items():
+            Activity.update(task=text).where(
+                (Activity.campaign == campaign.id)
+                & (Activity.kind == "day")
+                & (Activity.number == number)
+            ).execute()
+    return Challenge.get_by_id(challenge.id)
+
+
+def _text(value, limit: int, label: str) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        raise CheckinError(f"{label}要是文字。")
+    if "\x00" in text:
+        raise CheckinError(f"{label}里有无法保存的字符：请重新输入。")
+    if len(text) > limit:
+        raise CheckinError(f"{label}最多 {limit} 个字，现在有 {len(text)} 个。")
+    return text
+
+
+def day_activity(campaign_id: int, number: int) -> Activity | None:
+    return Activity.get_or_none(
+        (Activity.campaign == campaign_id) & (Activity.kind == "day") & (Activity.number == number)
+    )
+
+
+def task_of(challenge: Challenge, number: int) -> str:
+    """The Markdown task of day `number`: its own, or the challenge's."""
+    activity = day_activity(challenge.campaign_id, number)
+    return (activity.task if activity and activity.task else "") or challenge.task
+
+
+# ---------------------------------------------------------------- joining
+
+
+def participant_of(member: Member) -> Participant | None:
+    return Participant.get_or_none(Participant.member == member.id)
+
+
+def join(
+    challenge: Challenge,
+    member: Member,
+    *,
+    group_id: int | None = None,
+    now: datetime | None = None,
+) -> Participant:
+    """Make the member a participant (or give back their participation). Someone who joins
+    after the start is called to the days from today on; the days before are not theirs."""
+    now = now or utcnow()
+    if challenge.hidden:
+        raise CheckinError("这个打卡挑战已经关闭，不能再报名了。")
+    today = today_number(challenge, now)
+    if today > challenge.days:
+        raise CheckinError("这期挑战已经结束了：留在群里，等下一期开始。")
+    existing = participant_of(member)
+    if existing:
+        return existing
+    try:
+        with db.atomic():
+            return Participant.create(
+                campaign=challenge.campaign_id,
+                member=member.id,
+                group=group_id,
+                first_day=max(1, today),
+                joined_at=now,
+            )
+    except IntegrityError:
+        # The same member joined in a concurrent request (a double tap): that one stands.
+        return participant_of(member)
+
+
+# ---------------------------------------------------------------- checking in
+
+
+def clean_note(text: str | None) -> str:
+    note = (text or "").strip()
+    if "\x00" in note:
+        raise CheckinError("打卡心得里有无法保存的字符：请重新输入。")
+    if len(note) > MAX_NOTE:
+        raise CheckinError(f"打卡心得最多 {MAX_NOTE} 个字，现在有 {len(note)} 个：删短一点再打卡。")
+    return note
+
+
+def clean_photo(data: bytes | None) -> tuple[bytes, str] | tuple[None, None]:
+    """A JPEG of at most 1280 px on its longer side, re-encoded so nothing hidden in the upload
+    (EXIF location, trailing data) is kept; with a short digest for its URL."""
+    if not data:
+        return None, None
+    try:
+        image = read_image(data, "the photo", PHOTO_BYTES)
+    except InvalidUpload:
+        raise CheckinError("照片要是 4 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。") from None
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=82)
+    photo = out.getvalue()
+    return photo, hashlib.sha256(photo).hexdigest()[:16]
+
+
+def check_in(
+    challenge: Challenge,
+    member: Member,
+    *,
+    note: str = "",
+    photo: bytes | None = None,
+    now: datetime | None = None,
+) -> CheckIn:
+    """Today's check-in. Note and photo must already be cleaned (clean_note, clean_photo)."""
+    now = now or utcnow()
+    if challenge.hidden:
+        raise CheckinError("这个打卡挑战已经关闭，不能再打卡了。")
+    number = today_number(challenge, now)
+    if number < 1:
+        raise CheckinError(f"挑战 {challenge.starts_on:%Y-%m-%d} 才开始：那天再来打第一次卡。")
+    if number > challenge.days:
+        raise CheckinError("这期挑战已经结束了，不能再打卡：去看看你的打卡日历吧。")
+    return _respond(challenge, member, number, "button", note, photo, now, card=False)
+
+
+def make_up(
+    challenge: Challenge,
+    member: Member,
+    number: int,
+    *,
+    note: str = "",
+    photo: bytes | None = None,
+    now: datetime | None = None,
+) -> CheckIn:
+    """Fill a missed day with a make-up card: only a day inside the window, never today or
+    a day to come, never twice, and never more cards than the challenge gives."""
+    now = now or utcnow()
+    if challenge.hidden:
+        raise CheckinError("这个打卡挑战已经关闭，不能再补卡了。")
+    today = today_number(challenge, now)
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise CheckinError("要补哪一天？请在日历上点那一天的补卡。")
+    if number < 1 or number > challenge.days:
+        raise CheckinError(f"挑战只有第 1–{challenge.days} 天：请在日历上选要补的那一天。")
+    if number >= today:
+        raise CheckinError("补卡只能补已经过去的日子：今天的卡请直接打，以后的日子还没到。")
+    if today - number > challenge.makeup_window:
+        raise CheckinError(
+            f"补卡只能补最近 {challenge.makeup_window} 天内漏掉的日子，第 {number} 天已经过了期限。"
+        )
+    return _respond(challenge, member, number, "makeup", note, photo, now, card=True)
+
+
+def _respond(challenge, member, number, how, note, photo, now, *, card) -> CheckIn:
+    photo_data, digest = photo if isinstance(photo, tuple) else (photo, None)
+    with write_transaction():
+        participant = participant_of(member)
+        if participant is None:
+            raise CheckinError("你还没有报名这个挑战：先点「参加挑战」，再来打卡。")
+        if number < participant.first_day:
+            raise CheckinError(
+                f"你是第 {participant.first_day} 天加入的，之前的日子不用补：从加入那天算起就好。"
+            )
+        # Lock the participant's row first, so one member's check-ins, cards and reward are
+        # decided one at a time (PostgreSQL holds the lock until commit; SQLite's write
+        # transaction is exclusive already).
+        Participant.update(done=Participant.done).where(Participant.id == participant.id).execute()
+        activity = day_activity(challenge.campaign_id, number)
+        if activity is None:  # set-up and pages disagree: never store a day that is not there
+            raise CheckinError("这一天不在挑战里：刷新页面再试。")
+        try:
+            with db.atomic():
+                response = Response.create(
+                    campaign=challenge.campaign_id,
+                    activity=activity.id,
+                    member=member.id,
+                    how=how,
+                    note=note,
+                    photo=photo_data,
+                    photo_digest=digest,
+                    created_at=now,
+                )
+        except IntegrityError:
+            raise CheckinError(_already(challenge, member, activity, number, how)) from None
+        if card:
+            spent = (
+                Participant.update(cards_used=Participant.cards_used + 1)
+                .where(
+                    (Participant.id == participant.id)
+                    & (Participant.cards_used < challenge.makeup_cards)
+                )
+                .execute()
+            )
+            if not spent:
+                # Raising rolls the response back with the transaction: no card, no make-up.
+                raise CheckinError(f"补卡次数已经用完了（每人 {challenge.makeup_cards} 次）。")
+        Participant.update(done=Participant.done + 1, last_at=now).where(
+            Participant.id == participant.id
+        ).execute()
+        done = Participant.get_by_id(participant.id).done
+        finished = done == challenge.finish_days
+        if done >= challenge.finish_days and challenge.reward:
+            issue_reward(challenge.campaign_id, member.id, REWARD_KEY, challenge.reward)
+    return CheckIn(response, number, done, finished)
+
+
+def _already(challenge, member, activity, number, how) -> str:
+    earlier = Response.get_or_none(
+        (Response.activity == activity.id) & (Response.member == member.id)
+    )
+    when = to_local(earlier.created_at, challenge.timezone) if earlier else None
+    if how == "makeup":
+        return f"第 {number} 天已经打过卡了，不用补。"
+    at = f"（{when:%H:%M}）" if when else ""
+    return f"今天已经打过卡了{at}：明天再来。"
+
+
+# ---------------------------------------------------------------- what a member sees
+
+
+def answered(member: Member) -> dict[int, str]:
+    """{day number: how} of the member's check-ins, in one query."""
+    rows = (
+        Response.select(Activity.number, Response.how)
+        .join(Activity)
+        .where((Response.member == member.id) & (Activity.kind == "day"))
+        .tuples()
+    )
+    return dict(rows)
+
+
+def streaks(done: set[int] | dict, today: int, days: int) -> tuple[int, int]:
+    """(current, longest) runs of consecutive days done, made-up days included. The current
+    run is still alive today while today is not yet done; after the end it is the last run."""
+    last = min(today, days)
+    if last not in done:
+        last -= 1
+    current = 0
+    while last >= 1 and last in done:
+        current += 1
+        last -= 1
+    longest = run = 0
+    for number in range(1, days + 1):
+        run = run + 1 if number in done else 0
+        longest = max(longest, run)
+    return current, longest
+
+
+def calendar(challenge: Challenge, done: dict[int, str], today: int, first_day: int = 1):
+    """The challenge's months as weeks (Monday first) of cells: {date, number, state}, where
+    state is done, made_up, missed, today, future, before (not yet joined) or None (a date
+    outside the challenge)."""
+    start, end = challenge.starts_on, date_of(challenge, challenge.days)
+    months = []
+    year, month = start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        weeks = []
+        for week in monthdays.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            cells = []
+            for day in week:
+                number = day_number(challenge, day)
+                if day.month != month or not 1 <= number <= challenge.days:
+                    cells.append(
+                        {"date": day, "number": None, "state": None, "in_month": day.month == month}
+                    )
+                    continue
+                cells.append(
+                    {
+                        "date": day,
+                        "number": number,
+                        "state": _state(number, done, today, first_day),
+                        "in_month": True,
+                        "today": number == today,
+                    }
+                )
+            weeks.append(cells)
+        months.append({"year": year, "month": month, "weeks": weeks})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def _state(number: int, done: dict[int, str], today: int, first_day: int) -> str:
+    if number in done:
+        return "made_up" if done[number] == "makeup" else "done"
+    if number < first_day:
+        return "before"
+    if number == today:
+        return "today"
+    return "future" if number > today else "missed"
+
+
+def makeup_days(challenge: Challenge, participant: Participant, done, today: int) -> list[int]:
+    """The missed days a card may fill now (empty when no card is left)."""
+    if participant.cards_used >= challenge.makeup_cards:
+        return []
+    low = max(1, participant.first_day, today - challenge.makeup_window)
+    return [n for n in range(low, min(today, challenge.days + 1)) if n not in done]
+
+
+def standing(challenge: Challenge, member: Member, now: datetime | None = None) -> dict:
+    """Everything the member's challenge page shows about them, in a fixed number of queries."""
+    now = now or utcnow()
+    today = today_number(challenge, now)
+    participant = participant_of(member)
+    done = answered(member) if participant else {}
+    current, longest = streaks(done, today, challenge.days)
+    first_day = participant.first_day if participant else max(1, today)
+    return {
+        "today": today,
+        "today_date": local_today(challenge, now),
+        "done_today": today in done,
+        "days_done": len(done),
+        "current": current,
+        "longest": longest,
+        "cards_left": max(0, challenge.makeup_cards - participant.cards_used) if participant else 0,
+        "makeup_days": makeup_days(challenge, participant, done, today) if participant else [],
+        "calendar": calendar(challenge, done, today, first_day),
+        "finished": len(done) >= challenge.finish_days,
+        "rank": rank(challenge, participant) if participant else None,
+    }
+
+
+def leaderboard(challenge: Challenge, size: int = 20) -> list[dict]:
+    """The most days checked in, earliest to get there first; nicknames masked."""
+    rows = (
+        Participant.select(Participant.done, Member.nickname)
+        .join(Member)
+        .where((Participant.campaign == challenge.campaign_id) & (Participant.done > 0))
+        .order_by(Participant.done.desc(), Participant.last_at, Participant.id)
+        .limit(size)
+        .tuples()
+    )
+    board, place, previous = [], 0, None
+    for position, (done, nickname) in enumerate(rows, start=1):
+        if done != previous:
+            place, previous = position, done
+        board.append({"rank": place, "nickname": mask_nickname(nickname), "done": done})
+    return board
+
+
+def rank(challenge: Challenge, participant: Participant) -> int:
+    """1 + how many participants have checked in on more days (ties share a rank)."""
+    fresh = Participant.get_by_id(participant.id)
+    ahead = (
+        Participant.select()
+        .where((Participant.campaign == challenge.campaign_id) & (Participant.done > fresh.done))
+        .count()
+    )
+    return ahead + 1
+
+
+def wall(campaign_id: int, before: int | None = None, size: int = WALL_PAGE) -> list[dict]:
+    """Check-ins with a note or a photo, newest first, hidden ones left out; `before` is the
+    last id of the page before (keyset paging, so every page costs one query)."""
+    query = (
+        Response.select(
+            Response.id,
+            Response.note,
+            Response.photo_digest,
+            Response.how,
+            Response.created_at,
+            Activity.number,
+            Member.nickname,
+        )
+        .join(Activity)
+        .switch(Response)
+        .join(Member, JOIN.LEFT_OUTER)
+        .where(
+            (Response.campaign == campaign_id)
+            & (Activity.kind == "day")
+            & ~Response.hidden
+            & ((Response.note != "") | Response.photo_digest.is_null(False))
+        )
+        .order_by(Response.id.desc())
+        .limit(size)
+    )
+    if before is not None:
+        query = query.where(Response.id < before)
+    return [
+        {
+            "id": row.id,
+            "note": row.note,
+            "photo_digest": row.photo_digest,
+            "made_up": row.how == "makeup",
+            "at": row.created_at,
+            "number": row.activity.number,
+            "nickname": mask_nickname(row.member.nickname) if row.member else "*",
+        }
+        for row in query
+    ]
+
+
+def photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:
+    """A wall photo's bytes, or None when it is unknown, hidden or the digest does not match."""
+    row = (
+        Response.select(Response.photo)
+        .where(
+            (Response.id == response_id)
+            & (Response.campaign == campaign_id)
+            & (Response.photo_digest == digest)
+            & ~Response.hidden
+        )
+        .first()
+    )
+    return bytes(row.photo) if row and row.photo is not None else None
+
+
+def hide(campaign_id: int, response_id: int, hidden: bool = True) -> bool:
+    """Staff hide (or show again) one wall post; False when there is no such post."""
+    return bool(
+        Response.update(hidden=hidden)
+        .where((Response.id == response_id) & (Response.campaign == campaign_id))
+        .execute()
+    )
+
+
+def today_check_ins(challenge: Challenge, now: datetime | None = None) -> list[Response]:
+    """Today's check-ins with their members, for the console, in one query."""
+    number = today_number(challenge, now or utcnow())
+    return list(
+        Response.select(Response, Member)
+        .join(Activity)
+        .switch(Response)
+        .join(Member)
+        .where(
+            (Response.campaign == challenge.campaign_id)
+            & (Activity.kind == "day")
+            & (Activity.number == number)
+        )
+        .order_by(Response.id.desc())
+    )
+
+
+def finishers(challenge: Challenge) -> int:
+    return (
+        Participant.select(fn.COUNT(Participant.id))
+        .where(
+            (Participant.campaign == challenge.campaign_id)
+            & (Participant.done >= challenge.finish_days)
+        )
+        .scalar()
+    )
