@@ -62,6 +62,7 @@ def register_capabilities(app):
     """One blueprint per capability."""
     from miniapp_api.accounts import views as accounts
     from miniapp_api.api import views as api
+    from miniapp_api.checkins import views as checkins
     from miniapp_api.console import views as console
     from miniapp_api.handbook import views as handbook
     from miniapp_api.invitations import views as invitations
@@ -73,6 +74,7 @@ def register_capabilities(app):
     app.register_blueprint(posters.bp)  # /posters: channel posters
     app.register_blueprint(referrals.bp)  # /r: members' sign-up, poster, progress
     app.register_blueprint(invitations.bp)  # /vip: personal VIP invitations
+    app.register_blueprint(checkins.bp)  # /c: challenges (打卡); /t: event tickets
     app.register_blueprint(accounts.bp)  # /console/login, account, API tokens
     app.register_blueprint(console.bp)  # /console: the staff console
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook

@@ -353,3 +353,20 @@ def update_group(
         # Room may have opened up; the next scan that finds none flags the campaign again.
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
     return Group.get_by_id(group.id)
+
+
+def group_of(campaign_id: int, visitor: str) -> int | None:
+    """The group the live code last sent this visitor to in the campaign (None if never):
+    members are tied to it for stickiness per group."""
+    visit = (
+        Visit.select(Visit.group)
+        .where(
+            (Visit.campaign == campaign_id)
+            & (Visit.visitor == visitor)
+            & Visit.outcome.in_(("sent", "moved"))
+            & Visit.group.is_null(False)
+        )
+        .order_by(Visit.created_at.desc(), Visit.id.desc())
+        .first()
+    )
+    return visit.group_id if visit else None

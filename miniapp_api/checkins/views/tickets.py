@@ -1,0 +1,3 @@
+"""Event tickets for members: /t/<token>, and the door poster's page."""
+
+from miniapp_api.checkins.blueprint import bp  # noqa: F401
