@@ -176,6 +176,32 @@ def test_dashboard_shows_funnel_channels_and_days(client, login_as):
     assert page.count('class="chart"') == 3
 
 
+def test_dashboard_shares_follow_the_metrics_file(client, login_as):
+    """占第一步 and 送进群率 as assets/metrics.json defines and displays them: 5 of 8 is 62.5%,
+    shown 63% (half up, as the handbook's 指标 page says); a channel nobody scanned shows —."""
+    login_as("trainer")
+    campaign = make_campaign(slug="store", title="门店活码")
+    counter = make_channel(campaign, "counter", "门店前台")
+    make_channel(campaign, "moments", "朋友圈")
+    for i in range(8):
+        visit(
+            campaign,
+            utcnow(),
+            outcome="sent" if i < 5 else "full",
+            visitor=f"v{i}",
+            channel=counter,
+        )
+    page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+
+    def cells(attr, key):
+        row = re.search(rf'<tr {attr}="{key}">(.*?)</tr>', page, re.S)[1]
+        return re.findall(r"<td[^>]*>([^<]*)</td>", row)
+
+    assert cells("data-step", "sent")[1:] == ["5", "63%"]
+    assert cells("data-channel", "counter")[3] == "63%"
+    assert cells("data-channel", "moments")[3] == "—"
+
+
 @pytest.mark.parametrize(("query", "shown"), [("?days=7", 7), ("?days=90", 90), ("", 30)])
 def test_the_period_comes_from_the_link_and_none_means_30_days(client, login_as, query, shown):
     login_as()

@@ -7,6 +7,7 @@ from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
 from miniapp_api.console.views.campaigns import campaign_or_404
+from miniapp_api.metrics import shown
 from miniapp_api.web.params import NumberRefused, query_number
 
 PERIODS = (7, 30, 90)
@@ -22,6 +23,10 @@ def dashboard(slug):
         raise NumberRefused("days", "天数", str(days), 7, 90, choices=PERIODS)
     figures = campaign_stats(found, current_app.config["TIMEZONE"], days)
     funnel, channels, daily = figures["funnel"], figures["channels"], figures["days"]
+    # Shares as assets/metrics.json defines them (funnel_share, sent_rate), as the handbook shows.
+    first = funnel[0]["count"]
+    funnel = [{**step, "share": shown(step["count"], first)} for step in funnel]
+    channels = [{**c, "sent_rate": shown(c["sent"], c["scans"])} for c in channels]
     # Channels nobody has scanned yet stay in the table but would only pad the chart.
     scanned = [c for c in channels if c["scans"] or c["sent"]]
     return render_template(
