@@ -408,10 +408,11 @@ def answered(member: Member) -> dict[int, str]:
 
 def streaks(done: set[int] | dict, today: int, days: int) -> tuple[int, int]:
     """(current, longest) runs of consecutive days done, made-up days included. The current
-    run is still alive today while today is not yet done; after the end it is the last run."""
+    run is still alive today while today is not yet done; after the end it is the run that
+    reached the last day (0 when the last day was missed)."""
     last = min(today, days)
-    if last not in done:
-        last -= 1
+    if last == today and last not in done:
+        last -= 1  # today is not over: yesterday's run is still alive
     current = 0
     while last >= 1 and last in done:
         current += 1

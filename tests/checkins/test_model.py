@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from helpers import make_campaign, make_challenge, make_member
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from miniapp_api.checkins import rules as checkins
@@ -95,7 +95,7 @@ def reference_streaks(done: set[int], today: int) -> tuple[int, int]:
     """Runs read off a string of marks, a different road from the rules' loop."""
     marks = "".join("x" if n in done else "." for n in range(1, DAYS + 1))
     longest = max((len(run) for run in marks.split(".")), default=0)
-    upto = marks[: min(today, DAYS)]
+    upto = marks[: max(0, min(today, DAYS))]
     if upto.endswith(".") and today <= DAYS:
         upto = upto[:-1]  # today not done yet: the run up to yesterday is still alive
     current = len(upto) - len(upto.rstrip("x"))
@@ -131,6 +131,7 @@ step = st.tuples(
 
 @settings(
     max_examples=100,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

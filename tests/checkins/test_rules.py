@@ -90,6 +90,7 @@ def test_streaks_count_made_up_days():
     assert checkins.streaks({1, 2, 3, 4}, today=4, days=28) == (4, 4)
     assert checkins.streaks({1, 2, 4, 5, 6}, today=8, days=28) == (0, 3)
     assert checkins.streaks({26, 27, 28}, today=40, days=28) == (3, 3)
+    assert checkins.streaks({25, 26, 27}, today=40, days=28) == (0, 3)
 
 
 def test_the_finishing_reward_is_issued_once(app):
