@@ -87,6 +87,8 @@ def smoke(tmp: Path):
         poster = tmp / "poster.png"
         poster.write_bytes(get(f"{base}/posters/demo.png?c=counter", "image/png"))
         get(f"{base}/static/app.css", "text/css")
+        # The door page's QR decoder is vendored package data, not fetched from a CDN.
+        get(f"{base}/static/vendor/jsQR.js", ("text/javascript", "application/javascript"))
         get(f"{base}/console/login", "text/html")
 
     decoded = run([venv / "bin/python", "-c", DECODE, poster], cwd=tmp).stdout.split()
@@ -174,7 +176,7 @@ def wait_for_port(process, port: int, log_path: Path, seconds: int = 60):
     raise Failed(f"qunbook serve did not listen on port {port} within {seconds} s")
 
 
-def get(url: str, content_type: str) -> bytes:
+def get(url: str, content_type: str | tuple[str, ...]) -> bytes:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             body = response.read()
