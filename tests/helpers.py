@@ -207,3 +207,33 @@ def make_participant(challenge, visitor=None, nickname="小红", now=None, group
     member = make_member(challenge.campaign_id, visitor, nickname)
     checkins.join(challenge, member, group_id=group_id, now=now or shanghai(1, 8))
     return member
+
+
+def make_event(
+    campaign=None, title="门店见面会", starts_at=None, place="杭州湖滨店二楼", capacity=None
+):
+    """An event a week from the clock's now (the join page shows events that are not over),
+    or at starts_at (naive UTC)."""
+    from miniapp_api.checkins import events
+
+    campaign = campaign or make_campaign(slug=f"hd-{secrets.token_hex(3)}", title="线下见面会")
+    if starts_at is None:
+        starts_at = (utcnow() + timedelta(days=7)).replace(second=0, microsecond=0)
+    return events.create_event(
+        campaign, title=title, starts_at=starts_at, place=place, capacity=capacity
+    )
+
+
+def make_invitation(campaign, name="王丽", expires_in=timedelta(days=14)):
+    """A VIP invitation to a customer of that name, not yet opened."""
+    from miniapp_api.models import Customer, Invitation
+
+    customer = Customer.create(
+        external_id=f"V{secrets.token_hex(4)}", name=name, region="杭州", purchase_total=1_280_000
+    )
+    return Invitation.create(
+        campaign=campaign.id,
+        customer=customer.id,
+        token=secrets.token_urlsafe(24),
+        expires_at=utcnow() + expires_in,
+    )

@@ -8,13 +8,15 @@ call them.
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, fn
 
 from miniapp_api.db import db, write_transaction
-from miniapp_api.models import Activity, Invitation, Member, Response, Ticket, utcnow
+from miniapp_api.models import Activity, Customer, Invitation, Member, Response, Ticket, utcnow
+from miniapp_api.referrals import rules as referrals
 from miniapp_api.referrals.rules import CODE_ALPHABET
 
 MAX_TITLE = 60
@@ -26,6 +28,11 @@ TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
 # The short code read out at the door: six letters and digits nobody misreads.
 CODE_LENGTH = 6
 SHORT_CODE = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
+# An event stays the one members sign up for until this long after it starts.
+STILL_ON = timedelta(hours=6)
+
+
+FULL = "名额已满：可以在群里留言排队，有人退出会通知你。"
 
 
 class EventError(ValueError):
@@ -57,10 +64,36 @@ def event_of(campaign_id: int, event_id: int) -> Activity | None:
     )
 
 
-def next_event(campaign_id: int) -> Activity | None:
-    """The campaign's event members sign up for: the first one (events are few)."""
-    events = events_of(campaign_id)
-    return events[0] if events else None
+def next_event(campaign_id: int, now: datetime | None = None) -> Activity | None:
+    """The campaign's event members sign up for: the first one that is not over (it started
+    less than STILL_ON ago, or starts later)."""
+    since = (now or utcnow()) - STILL_ON
+    return (
+        Activity.select()
+        .where(
+            (Activity.campaign == campaign_id)
+            & (Activity.kind == "event")
+            & (Activity.starts_at >= since)
+        )
+        .order_by(Activity.starts_at, Activity.id)
+        .first()
+    )
+
+
+def is_full(event: Activity) -> bool:
+    """Whether every place is taken, as stored now (issue_ticket re-checks it as it counts)."""
+    fresh = Activity.get_by_id(event.id)
+    return fresh.capacity is not None and fresh.tickets >= fresh.capacity
+
+
+def ticket_url(public_url: str, token: str) -> str:
+    """What a ticket's QR holds: its own page."""
+    return f"{public_url.rstrip('/')}/t/{token}"
+
+
+def here_url(public_url: str, slug: str, event_id: int) -> str:
+    """What the door poster's QR holds: the page where a member checks themselves in."""
+    return f"{public_url.rstrip('/')}/c/{slug}/events/{event_id}/here"
 
 
 def _event_fields(title, starts_at, place, capacity) -> dict:
@@ -136,7 +169,7 @@ def issue_ticket(
             # The database re-checks the cap on the row it updates: no check-then-insert.
             room &= Activity.capacity.is_null() | (Activity.tickets < Activity.capacity)
         if not Activity.update(tickets=Activity.tickets + 1).where(room).execute():
-            raise EventError("名额已满：可以在群里留言排队，有人退出会通知你。")
+            raise EventError(FULL)
         for _ in range(10):  # a short-code collision within one event is rare: retried
             try:
                 with db.atomic():
@@ -193,6 +226,15 @@ def ticket_by_token(token: str | None) -> Ticket | None:
     return Ticket.get_or_none(Ticket.token == token)
 
 
+def held_ticket(event: Activity, visitor: str) -> Ticket | None:
+    """The ticket this browser's member holds (in any state), or one it signed up or
+    accepted with that is not revoked."""
+    if not visitor:
+        return None
+    member = referrals.member_for(event.campaign_id, visitor)
+    return (member and _held(event, member, None)) or ticket_for_visitor(event, visitor)
+
+
 def ticket_for_visitor(event: Activity, visitor: str) -> Ticket | None:
     """The ticket this browser signed up or accepted with, if any (the door poster)."""
     if not visitor:
@@ -210,6 +252,166 @@ def ticket_for_visitor(event: Activity, visitor: str) -> Ticket | None:
 
 def tickets_of(event: Activity) -> list[Ticket]:
     return list(Ticket.select().where(Ticket.activity == event.id).order_by(Ticket.id))
+
+
+def checked_in_at(ticket: Ticket) -> datetime | None:
+    response = Response.select(Response.created_at).where(Response.ticket == ticket.id).first()
+    return response.created_at if response else None
+
+
+def ticket_list(event: Activity):
+    """The event's tickets, newest first, each with `checked_in` (when, or None), in one
+    query; the console pages it."""
+    return (
+        Ticket.select(Ticket, Response.created_at.alias("checked_in"))
+        .join(Response, JOIN.LEFT_OUTER, on=(Response.ticket == Ticket.id))
+        .where(Ticket.activity == event.id)
+        .order_by(Ticket.id.desc())
+        .objects()
+    )
+
+
+def recent_check_ins(event: Activity, limit: int = 20) -> list:
+    """The last check-ins at the door, newest first: holder, how and when."""
+    return list(
+        Response.select(Response.created_at, Response.how, Ticket.holder, Ticket.code)
+        .join(Ticket, JOIN.LEFT_OUTER, on=(Response.ticket == Ticket.id))
+        .where(Response.activity == event.id)
+        .order_by(Response.created_at.desc(), Response.id.desc())
+        .limit(limit)
+        .dicts()
+    )
+
+
+# ---------------------------------------------------------------- members sign up
+
+
+def clean_holder(text: str | None) -> str:
+    """The name a member signs up under: their nickname, by the referral rules."""
+    name = " ".join((text or "").split())
+    if not name:
+        raise EventError("请填写称呼：门口的工作人员按它核对你的票。")
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise EventError("称呼里有看不见的控制字符：请重新输入。")
+    try:
+        return referrals.clean_nickname(name)
+    except referrals.ReferralError as error:
+        raise EventError(str(error)) from None
+
+
+def sign_up(
+    event: Activity,
+    *,
+    nickname: str,
+    visitor: str,
+    agent: str = "mobile",
+    ip_hash: str = "",
+    phone_hash: str | None = None,
+    group_id: int | None = None,
+    now: datetime | None = None,
+) -> Ticket:
+    """A member's ticket from the event's sign-up form: the member they are (or become, as
+    in the referral sign-up when the campaign has a programme) and their ticket. A second
+    sign-up gives back the ticket they hold; a full event refuses with nothing stored.
+    The phone must already be hashed."""
+    nickname = clean_holder(nickname)
+    campaign_id = event.campaign_id
+    held = held_ticket(event, visitor)
+    if held:
+        return held
+    if is_full(event):
+        # Checked first so that a refused sign-up leaves no member behind; the count in
+        # issue_ticket still decides a race for the last place.
+        raise EventError(FULL)
+    try:
+        if referrals.program_of(campaign_id):
+            member = referrals.sign_up(
+                campaign_id,
+                nickname=nickname,
+                visitor=visitor,
+                agent=agent,
+                ip_hash=ip_hash,
+                phone_hash=phone_hash,
+                now=now,
+            ).member
+        else:
+            member = referrals.join_without_referrals(
+                campaign_id,
+                nickname=nickname,
+                visitor=visitor,
+                ip_hash=ip_hash,
+                phone_hash=phone_hash,
+                now=now,
+            )
+    except referrals.ReferralError as error:
+        raise EventError(str(error)) from None
+    return issue_ticket(
+        event, holder=nickname, member=member, group_id=group_id, visitor=visitor, now=now
+    )
+
+
+# ---------------------------------------------------------------- VIP guests
+
+
+def invitation_ticket(invitation_id: int) -> Ticket | None:
+    """The ticket an accepted invitation brought, unless it was revoked."""
+    return Ticket.get_or_none((Ticket.invitation == invitation_id) & Ticket.revoked_at.is_null())
+
+
+def ticket_for_invitation(
+    invitation: Invitation, visitor: str = "", now: datetime | None = None
+) -> Ticket | None:
+    """The ticket of an invitation just accepted, to the campaign's next event; None when
+    the campaign has no event coming or it is full (staff see who is left out)."""
+    event = next_event(invitation.campaign_id, now)
+    if event is None:
+        return None
+    customer = Customer.get_by_id(invitation.customer_id)
+    try:
+        return issue_ticket(
+            event, holder=customer.name, invitation=invitation, visitor=visitor, now=now
+        )
+    except EventError:
+        return None
+
+
+def revoke_invitation_ticket(invitation_id: int, now: datetime | None = None) -> bool:
+    """A declined or revoked invitation takes its ticket with it."""
+    ticket = invitation_ticket(invitation_id)
+    if ticket is None:
+        return False
+    return revoke_ticket(Activity(id=ticket.activity_id), ticket.id, now)
+
+
+def waiting_invitations(event: Activity):
+    """The campaign's accepted invitations that never had a ticket (a revoked one counts as
+    had), with their customers, in the order they were accepted."""
+    return (
+        Invitation.select(Invitation, Customer)
+        .join(Customer)
+        .switch(Invitation)
+        .join(Ticket, JOIN.LEFT_OUTER, on=(Ticket.invitation == Invitation.id))
+        .where(
+            (Invitation.campaign == event.campaign_id)
+            & (Invitation.status == "accepted")
+            & Ticket.id.is_null()
+        )
+        .order_by(Invitation.accepted_at, Invitation.id)
+    )
+
+
+def issue_invitation_tickets(event: Activity, now: datetime | None = None) -> tuple[int, int]:
+    """Tickets for every accepted invitation of the event's campaign that has none (one was
+    never revoked either): (issued, left out because the event is full)."""
+    issued = left_out = 0
+    for invitation in list(waiting_invitations(event)):
+        try:
+            issue_ticket(event, holder=invitation.customer.name, invitation=invitation, now=now)
+        except EventError:
+            left_out += 1
+        else:
+            issued += 1
+    return issued, left_out
 
 
 # ---------------------------------------------------------------- the door

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import SQL, Case, IntegrityError, fn
 
+from miniapp_api.checkins import events
 from miniapp_api.db import db
 from miniapp_api.models import Customer, Invitation, VipProgram, utcnow
 
@@ -149,20 +150,34 @@ def mark_opened(invitation: Invitation, now: datetime) -> None:
     ).execute()
 
 
-def answer(invitation: Invitation, accept: bool, now: datetime) -> str:
-    """Accept or decline once; a later answer changes nothing. Returns the settled status."""
+def answer(invitation: Invitation, accept: bool, now: datetime, visitor: str = "") -> str:
+    """Accept or decline once; a later answer changes nothing. Returns the settled status.
+
+    Accepting brings a ticket to the campaign's next event, if it has one with room, tied to
+    the accepting browser (`visitor`, its cookie key) for the door poster; declining takes
+    away any ticket the invitation had."""
     status = "accepted" if accept else "declined"
     stamp = {"accepted_at": now} if accept else {"declined_at": now}
-    Invitation.update(status=status, **stamp).where(
-        (Invitation.id == invitation.id)
-        & Invitation.status.in_(("created", "opened"))
-        & (Invitation.expires_at > now)
-    ).execute()
-    return Invitation.get_by_id(invitation.id).status
+    changed = (
+        Invitation.update(status=status, **stamp)
+        .where(
+            (Invitation.id == invitation.id)
+            & Invitation.status.in_(("created", "opened"))
+            & (Invitation.expires_at > now)
+        )
+        .execute()
+    )
+    settled = Invitation.get_by_id(invitation.id)
+    if changed and settled.status == "accepted":
+        events.ticket_for_invitation(settled, visitor, now)
+    elif settled.status == "declined":
+        events.revoke_invitation_ticket(settled.id, now)
+    return settled.status
 
 
 def revoke(invitation_id: int, campaign_id: int, now: datetime) -> bool:
-    return bool(
+    """Revoke an invitation, and the event ticket it brought."""
+    changed = bool(
         Invitation.update(status="revoked", revoked_at=now)
         .where(
             (Invitation.id == invitation_id)
@@ -171,6 +186,9 @@ def revoke(invitation_id: int, campaign_id: int, now: datetime) -> bool:
         )
         .execute()
     )
+    if changed:
+        events.revoke_invitation_ticket(invitation_id, now)
+    return changed
 
 
 # ---------------------------------------------------------------- figures

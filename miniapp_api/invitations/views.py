@@ -7,6 +7,7 @@ token. An unknown, expired or revoked token gets one and the same page.
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 
+from miniapp_api.checkins import events
 from miniapp_api.invitations import rules
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import Campaign, utcnow
@@ -47,6 +48,11 @@ def show(token):
             tz=current_app.config["TIMEZONE"],
         )
         group = scan.group
+    ticket = events.invitation_ticket(invitation.id) if status == "accepted" else None
+    event = None
+    if status == "accepted":
+        event = events.event_of(campaign.id, ticket.activity_id) if ticket else None
+        event = event or events.next_event(campaign.id, now)
     page = render_template(
         "invitations/show.html",
         invitation=invitation,
@@ -55,6 +61,8 @@ def show(token):
         program=program,
         status=status,
         group=group,
+        ticket=ticket,
+        event=event,
     )
     response = make_response(page)
     # The app-wide strict-origin-when-cross-origin already keeps the token (in the path)
@@ -72,6 +80,10 @@ def answer(token):
     if invitation is None:
         return _not_found()
     decision = request.form.get("decision")
+    visitor = current_visitor()
     if decision in ("accept", "decline"):
-        rules.answer(invitation, decision == "accept", now)
-    return redirect(url_for("invitations.show", token=token), code=303)
+        # The accepting browser is the one the door poster later recognises.
+        rules.answer(invitation, decision == "accept", now, visitor=visitor.key)
+    response = redirect(url_for("invitations.show", token=token), code=303)
+    remember(response, visitor)
+    return response

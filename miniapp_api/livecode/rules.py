@@ -95,7 +95,9 @@ def hot_sql(p: str) -> dict[str, str]:
     return {
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
-            " ch.id, rp.count_on FROM campaign c LEFT JOIN channel ch"
+            " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
+            " WHERE a.campaign_id = c.id AND a.kind = 'event')"
+            " FROM campaign c LEFT JOIN channel ch"
             f" ON ch.campaign_id = c.id AND ch.code = {p}"
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
             f" WHERE c.slug = {p}"
@@ -125,6 +127,8 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
     campaign = Campaign(**dict(zip(fields, row, strict=False)))
     # What makes a friend count in its referral programme; None: the campaign has none.
     campaign.referral_count_on = row[8]
+    # Whether the campaign has events, so that a campaign without any pays no query for them.
+    campaign.has_events = bool(row[9])
     return campaign, row[7]
 
 

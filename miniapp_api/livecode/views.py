@@ -2,6 +2,7 @@
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
+from miniapp_api.checkins import events
 from miniapp_api.livecode.rules import find_live_code, record_scan
 from miniapp_api.models import Group
 from miniapp_api.referrals import rules as referrals
@@ -38,9 +39,15 @@ def scan(slug):
                 campaign.id, member_code, visitor.key, visitor.agent, visitor.ip_hash
             )
         member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+    event = events.next_event(campaign.id) if campaign.has_events else None
     template = "livecode/full.html" if result.group is None else "livecode/show.html"
     page = render_template(
-        template, campaign=campaign, group=result.group, member=member, member_code=member_code
+        template,
+        campaign=campaign,
+        group=result.group,
+        member=member,
+        member_code=member_code,
+        event=event,
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

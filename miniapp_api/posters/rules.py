@@ -12,13 +12,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from miniapp_api.checkins.events import here_url
 from miniapp_api.livecode.rules import join_url
+from miniapp_api.localtime import to_local
 from miniapp_api.markdown_text import plain_text
-from miniapp_api.models import Campaign, Channel, Member
+from miniapp_api.models import Activity, Campaign, Channel, Member
 from miniapp_api.posters import render
 
 CAMPAIGN_LAYOUT = "campaign"
 MEMBER_LAYOUT = "member"
+DOOR_LAYOUT = "door"
 # FreeType faces are shared by the cached fonts and are not safe to draw with from two
 # threads at once; a render is rare (results are cached), so one at a time costs nothing.
 RENDER_LOCK = threading.Lock()
@@ -40,6 +43,17 @@ def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
         "title": campaign.title,
         "subtitle": plain_text(campaign.promise),
         "qr_url": join_url(public_url, campaign.slug, member_code=member.code),
+    }
+
+
+def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) -> dict:
+    """The door poster of an event: its QR opens the page where a ticket holder checks in."""
+    when = to_local(event.starts_at, tz).strftime("%m月%d日 %H:%M") if event.starts_at else ""
+    return {
+        "title": event.title,
+        "subtitle": " · ".join(part for part in (when, event.place) if part),
+        "qr_url": here_url(public_url, campaign.slug, event.id),
+        "campaign_label": campaign.title,
     }
 
 
@@ -80,6 +94,11 @@ def campaign_poster(cache_dir, campaign, channel, public_url, fmt="png") -> byte
 def member_poster(cache_dir, campaign, member, public_url, fmt="png") -> bytes:
     content = member_content(campaign, member, public_url)
     return cached_poster(cache_dir, render.load_layout(MEMBER_LAYOUT), content, fmt)
+
+
+def door_poster(cache_dir, campaign, event, public_url, tz, fmt="png") -> bytes:
+    content = door_content(campaign, event, public_url, tz)
+    return cached_poster(cache_dir, render.load_layout(DOOR_LAYOUT), content, fmt)
 
 
 def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str, progress=iter):

@@ -15,8 +15,9 @@ def register(app):
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", APP_POLICY)
         response.headers["X-Content-Type-Options"] = "nosniff"
-        # Not no-referrer: CSRF protection checks the referrer on HTTPS.
-        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        # Not no-referrer: CSRF protection checks the referrer on HTTPS. A page that holds a
+        # key in its URL (a ticket) sets a stricter one of its own.
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.headers["X-Frame-Options"] = "DENY"
         if request.is_secure or app.config["PUBLIC_URL"].startswith("https://"):
             response.headers["Strict-Transport-Security"] = "max-age=31536000"

@@ -345,8 +345,17 @@ def member_content() -> dict:
     }
 
 
+def door_content() -> dict:
+    return {
+        "title": "年末会员见面会",
+        "subtitle": "12月20日 14:30 · 杭州湖滨店二楼",
+        "qr_url": "https://qunbook.example.com/c/meetup-demo/events/7/here",
+        "campaign_label": "宝妈会员群（演示）",
+    }
+
+
 # Every layout in assets/posters → the fixed content its golden image is rendered from.
-GOLDEN_CONTENT = {"campaign": make_content, "member": member_content}
+GOLDEN_CONTENT = {"campaign": make_content, "door": door_content, "member": member_content}
 
 
 def test_every_layout_has_golden_content_and_a_golden_image():

@@ -9,6 +9,7 @@ web.params by a new or changed view cannot be missed."""
 import ast
 import inspect
 import re
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,7 +17,8 @@ import pytest
 from helpers import make_campaign, make_group, make_staff
 
 from miniapp_api.accounts.rules import issue_api_token
-from miniapp_api.models import MAX_INT, ApiToken, AuditEntry, Group, Staff
+from miniapp_api.checkins import events
+from miniapp_api.models import MAX_INT, Activity, ApiToken, AuditEntry, Group, Staff
 from miniapp_api.numbers import whole_number
 
 PACKAGE = Path(__file__).resolve().parents[2] / "miniapp_api"
@@ -34,6 +36,7 @@ NUMBERS = {
     "console.audit": {"page": (QUERY, {})},
     "console.dashboard": {"days": (QUERY, {})},
     "console.referrals": {"page": (QUERY, {})},
+    "console.event_tickets": {"page": (QUERY, {})},
     "console.vip_page": {
         "page": (QUERY, {}),
         "min_purchase": (QUERY, {"preview": "1"}),
@@ -91,7 +94,9 @@ def admin(app, client, staff_actions):
     make_staff("boss", "admin")
     assert staff_actions.login("boss").status_code == 302
     token = issue_api_token(Staff.get(Staff.username == "boss"), "tests")
-    group = make_group(make_campaign(slug="store"), "一群")
+    campaign = make_campaign(slug="store")
+    group = make_group(campaign, "一群")
+    events.create_event(campaign, title="门店见面会", starts_at=datetime(2026, 12, 20, 6))
     return client, {"Authorization": f"Bearer {token}"}, group
 
 
@@ -157,7 +162,7 @@ def test_every_number_in_a_query_or_form_answers_a_clear_4xx(app, admin, endpoin
     client, api_headers, group = admin
     where, fields = NUMBERS[endpoint][name]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    url = _url(rule.rule, {"group_id": group.id})
+    url = _url(rule.rule, {"group_id": group.id, "event_id": Activity.get().id})
     changes = AuditEntry.select().where(~AuditEntry.action.startswith("staff."))
     for bad in BAD:
         before = changes.count()

@@ -18,6 +18,7 @@ from peewee import JOIN, fn
 from miniapp_api import playbooks
 from miniapp_api.accounts.access import current_staff, editor_required, staff_required
 from miniapp_api.accounts.rules import audit
+from miniapp_api.checkins import events
 from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import MAX_PAGE, paginate
@@ -185,6 +186,7 @@ def campaign(slug):
         stats=channel_stats(found),
         now=now,
         live_url=livecode.join_url(public_url, found.slug),
+        events=events.events_of(found.id),
     )
 
 
