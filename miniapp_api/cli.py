@@ -122,9 +122,11 @@ def init_db():
 @fail_clearly
 def demo_command(reset):
     """Load the demo campaign the handbook links to (keeps it fresh on every run)."""
+    from flask import current_app
+
     from miniapp_api import demo
 
-    click.echo(demo.load(reset=reset))
+    click.echo(demo.load(reset=reset, tz=current_app.config["TIMEZONE"]))
 
 
 @click.command("create-campaign")

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import qrcode
 
-from miniapp_api import playbooks
+from miniapp_api import demo_checkins, playbooks
+from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.livecode import rules as livecode
@@ -68,7 +69,7 @@ def demo_qr(number: int) -> bytes:
     return out.getvalue()
 
 
-def load(reset: bool = False) -> str:
+def load(reset: bool = False, tz: str = "Asia/Shanghai") -> str:
     """Create the demo campaign if missing; otherwise renew any demo QR that has expired."""
     with db.atomic():
         existing = Campaign.get_or_none(Campaign.slug == SLUG)
@@ -76,7 +77,7 @@ def load(reset: bool = False) -> str:
             existing.delete_instance(recursive=True)
             existing = None
         if existing:
-            return renew(existing)
+            return renew(existing, tz)
         campaign = livecode.create_campaign(SLUG, **CAMPAIGN)
         for code, label in CHANNELS:
             livecode.add_channel(campaign, code, label)
@@ -87,9 +88,38 @@ def load(reset: bool = False) -> str:
             livecode.set_group_qr(group, *_checked(number), generated_at=now - age)
         _load_fission(reset)
         _load_vip(reset)
+        _load_checkins(reset, tz)
     return (
-        "Loaded the demo campaigns: /j/demo?c=counter, /j/demo-fission, /vip/demo-invitation-wangli"
+        "Loaded the demo campaigns: /j/demo?c=counter, /j/demo-fission, "
+        "/vip/demo-invitation-wangli, /c/demo-challenge, /j/demo-meetup"
     )
+
+
+def _load_checkins(reset: bool, tz: str) -> None:
+    """The 28-day challenge in progress and the meet-up with tickets (demo_checkins.py). A
+    challenge that has run to its end is loaded afresh, so a class always finds one going."""
+    now = utcnow()
+    for slug in (demo_checkins.CHALLENGE_SLUG, demo_checkins.MEETUP_SLUG):
+        existing = Campaign.get_or_none(Campaign.slug == slug)
+        stale = existing and slug == demo_checkins.CHALLENGE_SLUG and _challenge_over(existing, now)
+        if existing and (reset or stale):
+            existing.delete_instance(recursive=True)
+            existing = None
+        if existing:
+            continue
+        if slug == demo_checkins.CHALLENGE_SLUG:
+            demo_checkins.load_challenge(_set_qr, tz, now)
+        else:
+            demo_checkins.load_meetup(_set_qr, tz, now)
+
+
+def _challenge_over(campaign: Campaign, now) -> bool:
+    challenge = checkins.challenge_of(campaign.id)
+    return challenge is None or checkins.ended(challenge, now)
+
+
+def _set_qr(group: Group, number: int) -> None:
+    livecode.set_group_qr(group, *_checked(number), generated_at=utcnow())
 
 
 def _load_vip(reset: bool) -> None:
@@ -143,7 +173,7 @@ def _load_fission(reset: bool) -> None:
         members.append(joined.member)
 
 
-def renew(campaign: Campaign) -> str:
+def renew(campaign: Campaign, tz: str = "Asia/Shanghai") -> str:
     renewed = _renew_groups(campaign, first_number=1)
     fission_campaign = Campaign.get_or_none(Campaign.slug == FISSION_SLUG)
     if fission_campaign is None:
@@ -155,6 +185,9 @@ def renew(campaign: Campaign) -> str:
         _load_vip(reset=False)
     else:
         renewed += _renew_groups(vip_campaign, first_number=21)
+    _load_checkins(reset=False, tz=tz)
+    for slug, first in ((demo_checkins.CHALLENGE_SLUG, 31), (demo_checkins.MEETUP_SLUG, 41)):
+        renewed += _renew_groups(Campaign.get(Campaign.slug == slug), first_number=first)
     return f"Demo campaigns present; renewed {renewed} expiring QR code(s)."
 
 

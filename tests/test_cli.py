@@ -163,7 +163,9 @@ def test_demo_loads_once_and_reset_restores_it(runner):
     Channel.delete().where(Channel.code == "live").execute()
     assert runner.invoke(args=["demo", "--reset"]).exit_code == 0
     assert Campaign.get(Campaign.slug == "demo").channels.count() == 3
-    assert sorted(c.slug for c in Campaign.select()) == ["demo", "demo-fission", "demo-vip"]
+    assert sorted(c.slug for c in Campaign.select()) == [
+        "demo", "demo-challenge", "demo-fission", "demo-meetup", "demo-vip"
+    ]  # fmt: skip
     fission_demo = Campaign.get(Campaign.slug == "demo-fission")
     assert fission_demo.members.count() == 6  # the same members again, not twice as many
 

@@ -6,7 +6,9 @@ In a page, a line holding only
 - `<!-- metric: KEY -->` becomes that metric's definition (formula, numerator, denominator,
   what counts once, the worked example as the app shows it);
 - `<!-- metric-display -->` becomes the display rule with its examples;
-- `<!-- demo-stickiness -->` becomes nothing for now (the demo challenge's table goes there).
+- `<!-- demo-stickiness -->` becomes the demo challenge's stickiness by day, read off the plan
+  `qunbook demo` loads (miniapp_api/demo_plan.py; tests/test_demo.py checks that the loaded
+  demo gives the same figures).
 
 A marker naming an unknown metric, or an example the app would show differently from the
 file, stops the build with a message that says which.
@@ -21,7 +23,7 @@ from mkdocs.exceptions import PluginError
 ROOT = Path(__file__).resolve().parents[2]
 # The checkout's own package, not an installed copy; MkDocs restores sys.path after loading us.
 sys.path.insert(0, str(ROOT))
-from miniapp_api import metrics  # noqa: E402
+from miniapp_api import demo_plan, metrics  # noqa: E402
 
 if Path(metrics.__file__).resolve().parents[1] != ROOT:
     raise PluginError(
@@ -83,10 +85,25 @@ def display_rule() -> str:
     return f"{display['rule']}例如 {shown}。"
 
 
+def demo_table() -> str:
+    """The demo challenge's days as a table: called, responded, stickiness as the app shows it."""
+    rows = [
+        "| 第几天 | 被召集（已报名） | 打卡（含补卡） | 粘性 |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in demo_plan.stickiness_by_day():
+        note = "（今天，打卡还在进行）" if row["day"] == demo_plan.TODAY else ""
+        rows.append(
+            f"| {row['day']}{note} | {row['called']} | {row['responded']} | "
+            f"{metrics.shown(row['responded'], row['called'])} |"
+        )
+    return "\n".join(rows)
+
+
 def render(match: re.Match, page_name: str) -> str:
     indent, what, key = match[1], match[2], match[3]
     if what == "demo-stickiness":
-        return ""
+        return demo_table()
     try:
         text = definition(key) if key else display_rule()
     except metrics.UnknownMetric as error:
