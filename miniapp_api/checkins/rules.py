@@ -618,3 +618,33 @@ def finishers(challenge: Challenge) -> int:
         )
         .scalar()
     )
+
+
+# ---------------------------------------------------------------- one-off calls
+
+
+def create_call(campaign, *, title: str, starts_at: datetime) -> Activity:
+    """A one-off call (直播今晚八点, 群游戏) to every participant; starts_at is naive UTC."""
+    title = _text(title, 60, "召集的名称")
+    if not title:
+        raise CheckinError("请写召集的名称，例如「今晚 8 点直播」。")
+    return Activity.create(campaign=campaign.id, kind="call", title=title, starts_at=starts_at)
+
+
+def answer_call(call: Activity, member: Member, now: datetime | None = None) -> Response:
+    """A participant answers a call, once: a second answer is refused, never counted twice."""
+    if call.kind != "call":
+        raise CheckinError("这不是一次召集：刷新页面再试。")
+    if participant_of(member) is None:
+        raise CheckinError("先参加挑战，才能响应群里的召集。")
+    try:
+        with db.atomic():
+            return Response.create(
+                campaign=call.campaign_id,
+                activity=call.id,
+                member=member.id,
+                how="button",
+                created_at=now or utcnow(),
+            )
+    except IntegrityError:
+        raise CheckinError("你已经响应过这次召集了。") from None
