@@ -1,7 +1,8 @@
 """The app under benchmark, with a bare Flask app mounted beside it as the baseline.
 
 The baseline is a separate Flask app (no database hooks, no templates), so the ratio shows
-what the scan endpoint costs over the least a Flask request can cost on the same server.
+what the scan (or check-in) endpoint costs over the least a Flask request can cost on the same
+server.
 """
 
 from flask import Flask
@@ -15,6 +16,11 @@ bare = Flask("bare")
 @bare.get("/")
 def ok():
     return "ok"
+
+
+@bare.post("/")
+def posted():
+    return "ok"  # the check-in benchmark's baseline: a POST that reads its form and answers
 
 
 qunbook = create_app()

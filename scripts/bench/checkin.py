@@ -1,0 +1,276 @@
+"""Benchmark: the 打卡 POST against a bare Flask POST on the same server, in the same run; and
+the dashboard's stickiness figures at a million responses against a plain count of them.
+
+Part 1 starts the app under gunicorn (as deployed) on loopback with a fresh SQLite database
+(or PostgreSQL: --database-url), with a challenge on its day 10 and one participant per
+request; every POST is a different member's check-in (its own visitor cookie, one shared
+session and CSRF token), so each runs the whole path: parse, lock, insert, count, redirect.
+Rounds alternate between the two routes. Afterwards every 303 must have left exactly one
+response row.
+
+Part 2 fills a second challenge with --responses responses (28 days, ~36,000 participants in
+two groups) and times checkins.stickiness.figures and by_group (what the dashboard runs)
+against SELECT COUNT(*) of the same campaign's responses, interleaved, median of 5 each.
+
+    .venv/bin/python scripts/bench/checkin.py [--requests 1000] [--clients 8] [--rounds 3]
+        [--responses 1000000] [--database-url postgresql://...]
+"""
+
+import argparse
+import http.client
+import re
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from liveserver import LiveServer  # noqa: E402
+
+from miniapp_api import create_app  # noqa: E402
+from miniapp_api.checkins import rules as checkins  # noqa: E402
+from miniapp_api.checkins import stickiness  # noqa: E402
+from miniapp_api.db import db  # noqa: E402
+from miniapp_api.livecode import rules as livecode  # noqa: E402
+from miniapp_api.localtime import to_local  # noqa: E402
+from miniapp_api.migrations import migrate  # noqa: E402
+from miniapp_api.models import Activity, Member, Participant, Response, utcnow  # noqa: E402
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
+TZ = "Asia/Shanghai"
+
+
+def challenge_on_day_ten(slug: str, title: str):
+    campaign = livecode.create_campaign(slug, title)
+    today = to_local(utcnow(), TZ).date()
+    checkins.set_up_challenge(
+        campaign, days=28, starts_on=today - timedelta(days=9), timezone=TZ, finish_days=21,
+        reward="结营礼盒",
+    )  # fmt: skip
+    return campaign
+
+
+def add_participants(campaign, count: int, prefix: str, groups=(None,)) -> list[int]:
+    """`count` members in the challenge, by bulk insert; their member ids."""
+    for start in range(0, count, 500):
+        Member.insert_many(
+            [
+                {
+                    "campaign": campaign.id,
+                    "code": f"{prefix}{n:09d}",
+                    "nickname": f"会员{n}",
+                    "visitor": f"{prefix}-visitor-{n:012d}",
+                    "ip_hash": "",
+                    "created_at": utcnow(),
+                }
+                for n in range(start, min(count, start + 500))
+            ]
+        ).execute()
+    ids = [m.id for m in Member.select(Member.id).where(Member.campaign == campaign.id)]
+    for start in range(0, len(ids), 500):
+        Participant.insert_many(
+            [
+                {
+                    "campaign": campaign.id,
+                    "member": member_id,
+                    "group": groups[n % len(groups)],
+                    "first_day": 1,
+                    "joined_at": utcnow(),
+                }
+                for n, member_id in enumerate(ids[start : start + 500], start=start)
+            ]
+        ).execute()
+    return ids
+
+
+def drive(port, path, bodies, cookies, clients) -> dict:
+    """POST each body (with its cookie header) over `clients` keep-alive connections."""
+    latencies, statuses = [], []
+    lock = threading.Lock()
+    todo = iter(zip(bodies, cookies, strict=True))
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                item = next(todo, None)
+            if item is None:
+                break
+            body, cookie = item
+            start = time.perf_counter()
+            conn.request("POST", path, body=body, headers={
+                "User-Agent": PHONE, "Cookie": cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+            })  # fmt: skip
+            response = conn.getresponse()
+            response.read()
+            with lock:
+                latencies.append(time.perf_counter() - start)
+                statuses.append(response.status)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / wall,
+        "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
+        "redirects": statuses.count(303),
+        "errors": sum(s >= 500 for s in statuses),
+    }
+
+
+def session_and_token(port, slug, visitor) -> tuple[str, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", f"/c/{slug}", headers={"User-Agent": PHONE, "Cookie": f"qb_v={visitor}"})
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    return cookie, token
+
+
+def part_one(args, config) -> bool:
+    create_app(config)
+    rounds, per_round = args.rounds, args.requests
+    with db.connection_context():
+        migrate()
+        campaign = challenge_on_day_ten(f"bench-dk-{int(time.time())}", "压测打卡")
+        members = add_participants(campaign, rounds * per_round + 1, f"b{int(time.time())}")
+        visitors = dict(
+            Member.select(Member.id, Member.visitor).where(Member.id.in_(members)).tuples()
+        )
+    db.close_all()
+    order = [visitors[m] for m in members]
+    results = {"bare": [], "checkin": []}
+    with LiveServer(
+        config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
+    ) as base:
+        port = int(base.rsplit(":", 1)[1])
+        session, token = session_and_token(port, campaign.slug, order[0])
+        body = urlencode({"csrf_token": token, "note": "压测打卡"})
+        for n in range(rounds):
+            chunk = order[1 + n * per_round : 1 + (n + 1) * per_round]
+            cookies = [f"{session}; qb_v={visitor}" for visitor in chunk]
+            results["bare"].append(
+                drive(port, "/_bare/", [body] * per_round, cookies, args.clients)
+            )
+            results["checkin"].append(
+                drive(
+                    port, f"/c/{campaign.slug}/checkin", [body] * per_round, cookies, args.clients
+                )
+            )
+    with db.connection_context():
+        stored = Response.select().where(Response.campaign == campaign.id).count()
+    db.close_all()
+
+    def summary(name):
+        runs = results[name]
+        return statistics.median(r["rps"] for r in runs), max(r["p99_ms"] for r in runs)
+
+    bare_rps, bare_p99 = summary("bare")
+    rps, p99 = summary("checkin")
+    redirects = sum(r["redirects"] for r in results["checkin"])
+    errors = sum(r["errors"] for runs in results.values() for r in runs)
+    print(f"bare Flask POST     : {bare_rps:8.0f} req/s   p99 {bare_p99:6.1f} ms")
+    print(f"打卡 POST /c/…/checkin: {rps:8.0f} req/s   p99 {p99:6.1f} ms")
+    print(f"ratio checkin/bare  : {rps / bare_rps:8.2f}")
+    print(f"5xx responses       : {errors}")
+    ok = stored == redirects == rounds * per_round and errors == 0
+    print(
+        f"response rows       : {stored} for {redirects} check-ins "
+        f"({'one each' if ok else 'MISMATCH'})"
+    )
+    return ok
+
+
+def part_two(args, config) -> None:
+    create_app(config)
+    with db.connection_context():
+        campaign = challenge_on_day_ten(f"bench-sticky-{int(time.time())}", "百万打卡")
+        first = livecode.add_group(campaign, "一群")
+        second = livecode.add_group(campaign, "二群")
+        people = -(-args.responses // 28)
+        started = time.perf_counter()
+        members = add_participants(campaign, people, f"s{int(time.time())}", (first.id, second.id))
+        days = dict(
+            Activity.select(Activity.number, Activity.id)
+            .where((Activity.campaign == campaign.id) & (Activity.kind == "day"))
+            .tuples()
+        )
+        rows = (
+            (campaign.id, days[d], m, "button", "", False, utcnow()) for m in members for d in days
+        )
+        fields = [Response.campaign, Response.activity, Response.member, Response.how,
+                  Response.note, Response.hidden, Response.created_at]  # fmt: skip
+        batch, inserted = [], 0
+        with db.atomic():
+            for row in rows:
+                batch.append(row)
+                if len(batch) == 1000 or inserted + len(batch) == args.responses:
+                    Response.insert_many(batch, fields=fields).execute()
+                    inserted += len(batch)
+                    batch = []
+                    if inserted >= args.responses:
+                        break
+        print(f"filled {inserted:,} responses for {people:,} participants "
+              f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
+        if db.obj.__class__.__name__.startswith("Postgres"):
+            db.execute_sql("ANALYZE")
+
+        def count():
+            return Response.select().where(Response.campaign == campaign.id).count()
+
+        def dashboard():
+            return stickiness.figures(campaign.id), stickiness.by_group(campaign.id)
+
+        timings = {"count": [], "dashboard": []}
+        for _ in range(5):
+            for name, run in (("count", count), ("dashboard", dashboard)):
+                started = time.perf_counter()
+                run()
+                timings[name].append(time.perf_counter() - started)
+        base, figures = statistics.median(timings["count"]), statistics.median(timings["dashboard"])
+        print(f"COUNT(*) of the campaign's responses : {base * 1000:8.1f} ms (median of 5)")
+        print(f"stickiness figures + by group        : {figures * 1000:8.1f} ms (median of 5)")
+        print(f"ratio dashboard/count                : {figures / base:8.2f}")
+    db.close_all()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=1000, help="per route per round")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per route")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--responses", type=int, default=1_000_000, help="for part 2")
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="qunbook-bench-"))
+    config = {
+        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench",
+        "HASH_KEY": "bench",
+        "PUBLIC_URL": "http://127.0.0.1",
+    }
+    backend = "PostgreSQL" if config["DATABASE_URL"].startswith("postgres") else "SQLite (WAL)"
+    print(f"gunicorn gthread, {args.workers} workers x 4 threads; {backend}; {args.clients} "
+          f"clients; {args.rounds} rounds x {args.requests} requests per route")  # fmt: skip
+    ok = part_one(args, config)
+    part_two(args, config)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
