@@ -2,8 +2,9 @@
 
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
+from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import find_live_code, record_scan
-from miniapp_api.models import Group
+from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.web.visitor import current_visitor, remember
 
@@ -38,9 +39,18 @@ def scan(slug):
                 campaign.id, member_code, visitor.key, visitor.agent, visitor.ip_hash
             )
         member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+    # The campaign's daily challenge, when there is one to join: a card under the group QR.
+    challenge_offer = checkins.join_offer(
+        campaign.id, None if visitor.new else visitor.key, utcnow()
+    )
     template = "livecode/full.html" if result.group is None else "livecode/show.html"
     page = render_template(
-        template, campaign=campaign, group=result.group, member=member, member_code=member_code
+        template,
+        campaign=campaign,
+        group=result.group,
+        member=member,
+        member_code=member_code,
+        challenge_offer=challenge_offer,
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.
