@@ -680,3 +680,19 @@ def test_the_card_shows_the_days_and_the_streak(app, dk, clock):
     second = amy.get("/c/dk/card.png").data
     assert first != second
     assert decode(first) == decode(second) == [f"{PUBLIC_URL}/j/dk"]
+
+
+def test_finishing_shows_the_reward_and_its_code_once(app, dk, clock):
+    make_challenge(campaign=dk.campaign, finish_days=2)
+    amy = Phone(app)
+    amy.join()
+    amy.check_in()
+    assert "还差 1 天" in text(amy.get("/c/dk"))
+    clock.now = shanghai(4)
+    amy.check_in()
+    clock.now = shanghai(5)
+    amy.check_in()
+    [reward] = Reward.select()
+    page = text(amy.get("/c/dk"))
+    assert f"完成挑战！奖励「结营礼盒」· 兑换码 <code>{reward.code}</code>" in page
+    assert reward.code not in text(Phone(app).get("/c/dk"))
