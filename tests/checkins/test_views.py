@@ -199,10 +199,13 @@ def test_join_from_the_join_page_check_in_and_see_streak_and_calendar(app, dk):
 def test_the_success_message_is_only_said_when_true(app, dk):
     amy = Phone(app)
     amy.join()
-    for forged in ("/c/dk?done=3", "/c/dk?done=9", "/c/dk?done=abc", "/c/dk?done=2**63"):
+    for forged in ("/c/dk?done=3", "/c/dk?done=9"):  # today, not yet done; a day to come
         response = amy.get(forged)
         assert response.status_code == 200
         assert "打卡成功" not in text(response) and "补卡成功" not in text(response)
+    for forged in ("abc", "0", "29", "2**63", "٣"):
+        response = amy.get(f"/c/dk?done={forged}")
+        assert response.status_code == 400 and "打卡成功的日子" in text(response)
 
 
 def test_a_friend_joining_through_a_members_link_credits_the_member(app, clock):

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import make_campaign, make_group, make_staff
+from helpers import make_campaign, make_challenge, make_group, make_staff
 
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.models import MAX_INT, ApiToken, AuditEntry, Group, Staff
@@ -44,6 +44,9 @@ NUMBERS = {
     "console.referral_settings": {"max_per_hour": (FORM, {}), "leaderboard_size": (FORM, {})},
     "console.vip_settings": {"valid_days": (FORM, {})},
     "console.vip_invite": {"min_purchase": (FORM, {}), "active_days": (FORM, {})},
+    "checkins.challenge": {"done": (QUERY, {})},
+    "checkins.make_up": {"day": (FORM, {})},
+    "checkins.wall": {"before": (QUERY, {})},
 }
 # The one value of BAD some number takes as it is: a group's order number may be negative.
 TAKEN = {("console.update_group", "position"): {"-1"}}
@@ -92,6 +95,7 @@ def admin(app, client, staff_actions):
     assert staff_actions.login("boss").status_code == 302
     token = issue_api_token(Staff.get(Staff.username == "boss"), "tests")
     group = make_group(make_campaign(slug="store"), "一群")
+    make_challenge(campaign=group.campaign)  # the member pages of a challenge read numbers too
     return client, {"Authorization": f"Bearer {token}"}, group
 
 

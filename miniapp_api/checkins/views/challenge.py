@@ -16,7 +16,7 @@ from miniapp_api.models import MAX_INT, Campaign, Challenge, utcnow
 from miniapp_api.posters.rules import checkin_headline, checkin_poster
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import HUMAN_AGENTS, phone_hash
-from miniapp_api.web.params import NumberRefused, form_number, query_number
+from miniapp_api.web.params import form_number, query_number
 from miniapp_api.web.visitor import current_visitor, remember
 
 CARD_FORMATS = {"png": ("png", "image/png"), "jpg": ("jpeg", "image/jpeg")}
@@ -170,14 +170,15 @@ def _sign_up(challenge, visitor, form, now):
 @bp.get("/c/<slug>")
 def challenge(slug):
     challenge = _challenge(slug)
-    return _page(challenge, _member(challenge), utcnow())
+    done = query_number("done", None, 1, challenge.days, "打卡成功的日子（第几天）")
+    return _page(challenge, _member(challenge), utcnow(), done=done)
 
 
-def _page(challenge, member, now, *, error=None, note="", status=200):
+def _page(challenge, member, now, *, done=None, error=None, note="", status=200):
     participant = member and rules.participant_of(member)
     today = rules.today_number(challenge, now)
     standing = rules.standing(challenge, member, now) if participant else None
-    message = _success(standing) if standing and status == 200 else None
+    message = _success(standing, done) if standing and done else None
     page = render_template(
         "checkins/challenge.html",
         challenge=challenge,
@@ -199,12 +200,9 @@ def _page(challenge, member, now, *, error=None, note="", status=200):
     return _no_store(make_response(page, status))
 
 
-def _success(standing) -> str | None:
-    """The message after a check-in or a make-up: ?done=<day>, said only if it is true."""
-    try:
-        number = query_number("done", None, 1, MAX_INT)
-    except NumberRefused:
-        return None  # a mangled link: no message, the page itself is right
+def _success(standing, number: int) -> str | None:
+    """The message after a check-in or a make-up of day `number` (?done=), said only while
+    that day is checked in: the link changes nothing, so reopening it can only tell the truth."""
     cells = {c["number"]: c["state"] for m in standing["calendar"] for w in m["weeks"] for c in w}
     state = cells.get(number)
     if state == "done":
