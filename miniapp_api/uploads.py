@@ -42,6 +42,8 @@ def read_image(data: bytes, what: str, max_bytes: int) -> Image.Image:
         SyntaxError,
         ValueError,
         Image.DecompressionBombWarning,
+        # Past twice Pillow's pixel limit Image.open raises this instead of warning.
+        Image.DecompressionBombError,
     ):
         raise InvalidUpload(
             f"This file is not an image we can read: upload {what} as PNG or JPEG."

@@ -21,7 +21,15 @@ from PIL import ImageOps
 
 from miniapp_api.db import db, write_transaction
 from miniapp_api.localtime import to_local
-from miniapp_api.models import Activity, Challenge, Member, Participant, Response, utcnow
+from miniapp_api.models import (
+    Activity,
+    Challenge,
+    Member,
+    Participant,
+    Response,
+    Reward,
+    utcnow,
+)
 from miniapp_api.referrals.rules import issue_reward, mask_nickname
 from miniapp_api.uploads import InvalidUpload, read_image
 
@@ -38,6 +46,11 @@ WALL_PAGE = 30
 
 class CheckinError(ValueError):
     """Input a member or staff gave that cannot be used; the message says what to do."""
+
+
+class CheckinConflict(CheckinError):
+    """Refused by what is stored already: the day is checked in, the make-up cards are spent.
+    (Pages answer 409 for these and 400 for the other refusals.)"""
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,20 @@ def ended(challenge: Challenge, now: datetime) -> bool:
 
 def challenge_of(campaign_id: int) -> Challenge | None:
     return Challenge.get_or_none(Challenge.campaign == campaign_id)
+
+
+def join_offer(campaign_id: int, visitor: str | None, now: datetime | None = None) -> dict | None:
+    """What the campaign's join page says about its challenge: None when there is none a
+    member could join now (none, hidden, ended); else {"challenge", "joined"}, where joined
+    tells whether this visitor (None: a new one) takes part already."""
+    challenge = challenge_of(campaign_id)
+    if challenge is None or challenge.hidden or ended(challenge, now or utcnow()):
+        return None
+    member = visitor and Member.get_or_none(
+        (Member.campaign == campaign_id) & (Member.visitor == visitor)
+    )
+    joined = bool(member and participant_of(member))
+    return {"challenge": challenge, "joined": joined}
 
 
 def open_challenge(campaign_id: int) -> Challenge:
@@ -358,7 +385,7 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
                     created_at=now,
                 )
         except IntegrityError:
-            raise CheckinError(_already(challenge, member, activity, number, how)) from None
+            raise CheckinConflict(_already(challenge, member, activity, number, how)) from None
         if card:
             spent = (
                 Participant.update(cards_used=Participant.cards_used + 1)
@@ -370,7 +397,7 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
             )
             if not spent:
                 # Raising rolls the response back with the transaction: no card, no make-up.
-                raise CheckinError(f"补卡次数已经用完了（每人 {challenge.makeup_cards} 次）。")
+                raise CheckinConflict(f"补卡次数已经用完了（每人 {challenge.makeup_cards} 次）。")
         Participant.update(done=Participant.done + 1, last_at=now).where(
             Participant.id == participant.id
         ).execute()
@@ -496,6 +523,11 @@ def standing(challenge: Challenge, member: Member, now: datetime | None = None) 
         "finished": len(done) >= challenge.finish_days,
         "rank": rank(challenge, participant) if participant else None,
     }
+
+
+def reward_of(member: Member) -> Reward | None:
+    """The finishing reward the member was issued (with its code), if any."""
+    return Reward.get_or_none((Reward.member == member.id) & (Reward.key == REWARD_KEY))
 
 
 def leaderboard(challenge: Challenge, size: int = 20) -> list[dict]:

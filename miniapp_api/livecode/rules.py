@@ -96,7 +96,8 @@ def hot_sql(p: str) -> dict[str, str]:
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
-            " WHERE a.campaign_id = c.id AND a.kind = 'event')"
+            " WHERE a.campaign_id = c.id AND a.kind = 'event'),"
+            " EXISTS (SELECT 1 FROM challenge x WHERE x.campaign_id = c.id AND NOT x.hidden)"
             " FROM campaign c LEFT JOIN channel ch"
             f" ON ch.campaign_id = c.id AND ch.code = {p}"
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
@@ -129,6 +130,8 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
     campaign.referral_count_on = row[8]
     # Whether the campaign has events, so that a campaign without any pays no query for them.
     campaign.has_events = bool(row[9])
+    # Likewise for a challenge members can see.
+    campaign.has_challenge = bool(row[10])
     return campaign, row[7]
 
 

@@ -3,8 +3,9 @@
 from flask import Blueprint, Response, abort, current_app, make_response, render_template, request
 
 from miniapp_api.checkins import events
+from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import find_live_code, record_scan
-from miniapp_api.models import Group
+from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.web.visitor import current_visitor, remember
 
@@ -40,6 +41,12 @@ def scan(slug):
             )
         member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
     event = events.next_event(campaign.id) if campaign.has_events else None
+    # The campaign's daily challenge, when there is one to join: a card under the group QR.
+    challenge_offer = (
+        checkins.join_offer(campaign.id, None if visitor.new else visitor.key, utcnow())
+        if campaign.has_challenge
+        else None
+    )
     template = "livecode/full.html" if result.group is None else "livecode/show.html"
     page = render_template(
         template,
@@ -48,6 +55,7 @@ def scan(slug):
         member=member,
         member_code=member_code,
         event=event,
+        challenge_offer=challenge_offer,
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

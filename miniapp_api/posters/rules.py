@@ -1,7 +1,8 @@
 """What goes on a poster, and the cache that renders each distinct poster once.
 
 Channel posters carry the campaign's live code and the channel; a member's personal poster
-carries their nickname, avatar and referral code. The drawing itself is render.py's.
+carries their nickname, avatar and referral code; a challenge member's share card carries
+their day count and streak too. The drawing itself is render.py's.
 """
 
 import io
@@ -22,6 +23,7 @@ from miniapp_api.posters import render
 CAMPAIGN_LAYOUT = "campaign"
 MEMBER_LAYOUT = "member"
 DOOR_LAYOUT = "door"
+CHECKIN_LAYOUT = "checkin"
 # FreeType faces are shared by the cached fonts and are not safe to draw with from two
 # threads at once; a render is rare (results are cached), so one at a time costs nothing.
 RENDER_LOCK = threading.Lock()
@@ -54,6 +56,27 @@ def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) 
         "subtitle": " · ".join(part for part in (when, event.place) if part),
         "qr_url": here_url(public_url, campaign.slug, event.id),
         "campaign_label": campaign.title,
+    }
+
+
+def checkin_headline(done: int, streak: int) -> str:
+    """第 7 天 · 连续 3 天: the member's seventh day checked in, three in a row up to now."""
+    return f"第 {done} 天 · 连续 {streak} 天" if done else "打卡挑战，今天开始"
+
+
+def checkin_content(
+    campaign: Campaign, member: Member, done: int, streak: int, public_url: str, personal: bool
+) -> dict:
+    """The share card's content. `personal`: the QR carries the member's code (a campaign
+    with a referral programme credits friends to it); otherwise it is the campaign's link."""
+    return {
+        "avatar": bytes(member.avatar) if member.avatar else initial_avatar(member.nickname),
+        "nickname": member.nickname,
+        "title": campaign.title,
+        "headline": checkin_headline(done, streak),
+        "qr_url": join_url(
+            public_url, campaign.slug, member_code=member.code if personal else None
+        ),
     }
 
 
@@ -99,6 +122,13 @@ def member_poster(cache_dir, campaign, member, public_url, fmt="png") -> bytes:
 def door_poster(cache_dir, campaign, event, public_url, tz, fmt="png") -> bytes:
     content = door_content(campaign, event, public_url, tz)
     return cached_poster(cache_dir, render.load_layout(DOOR_LAYOUT), content, fmt)
+
+
+def checkin_poster(
+    cache_dir, campaign, member, done, streak, public_url, *, personal, fmt="png"
+) -> bytes:
+    content = checkin_content(campaign, member, done, streak, public_url, personal)
+    return cached_poster(cache_dir, render.load_layout(CHECKIN_LAYOUT), content, fmt)
 
 
 def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str, progress=iter):

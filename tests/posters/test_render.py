@@ -241,6 +241,16 @@ def test_layout_and_common_texts_have_every_glyph(campaign, weight):
         assert render.missing_glyphs(text, weight) == set(), text
 
 
+def test_the_share_card_prints_every_headline_and_fixed_text():
+    from miniapp_api.posters.rules import checkin_headline
+
+    layout = render.load_layout("checkin")
+    headlines = [checkin_headline(done, streak) for done, streak in [(0, 0), (7, 3), (366, 366)]]
+    assert headlines[:2] == ["打卡挑战，今天开始", "第 7 天 · 连续 3 天"]
+    for text in static_texts(layout) + headlines:
+        assert render.missing_glyphs(text, "bold") == set(), text
+
+
 @pytest.mark.parametrize(
     ("text", "missing"),
     [
@@ -354,8 +364,23 @@ def door_content() -> dict:
     }
 
 
+def checkin_content() -> dict:
+    return {
+        "avatar": avatar_png(),
+        "nickname": "快乐的小红",
+        "title": "28 天早起打卡（演示）",
+        "headline": "第 12 天 · 连续 5 天",
+        "qr_url": "https://qunbook.example.com/j/dk-demo?r=k7m2q9xa",
+    }
+
+
 # Every layout in assets/posters → the fixed content its golden image is rendered from.
-GOLDEN_CONTENT = {"campaign": make_content, "door": door_content, "member": member_content}
+GOLDEN_CONTENT = {
+    "campaign": make_content,
+    "checkin": checkin_content,
+    "door": door_content,
+    "member": member_content,
+}
 
 
 def test_every_layout_has_golden_content_and_a_golden_image():

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import make_campaign, make_group, make_staff
+from helpers import make_campaign, make_challenge, make_group, make_staff
 
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.checkins import events
@@ -47,6 +47,9 @@ NUMBERS = {
     "console.referral_settings": {"max_per_hour": (FORM, {}), "leaderboard_size": (FORM, {})},
     "console.vip_settings": {"valid_days": (FORM, {})},
     "console.vip_invite": {"min_purchase": (FORM, {}), "active_days": (FORM, {})},
+    "checkins.challenge": {"done": (QUERY, {})},
+    "checkins.make_up": {"day": (FORM, {})},
+    "checkins.wall": {"before": (QUERY, {})},
 }
 # The one value of BAD some number takes as it is: a group's order number may be negative.
 TAKEN = {("console.update_group", "position"): {"-1"}}
@@ -97,6 +100,7 @@ def admin(app, client, staff_actions):
     campaign = make_campaign(slug="store")
     group = make_group(campaign, "一群")
     events.create_event(campaign, title="门店见面会", starts_at=datetime(2026, 12, 20, 6))
+    make_challenge(campaign=campaign)  # the member pages of a challenge read numbers too
     return client, {"Authorization": f"Bearer {token}"}, group
 
 
