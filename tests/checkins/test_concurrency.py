@@ -39,7 +39,15 @@ def at_once(calls) -> list[int]:
 
     def post(session, url, form):
         start.wait(timeout=120)
-        response = session.post(url, data=form, allow_redirects=False, timeout=120)
+        # A connection of its own per tap: two threads never share a kept-alive socket.
+        response = requests.post(
+            url,
+            data=form,
+            cookies=session.cookies,
+            headers={"User-Agent": PHONE, "Connection": "close"},
+            allow_redirects=False,
+            timeout=120,
+        )
         with lock:
             statuses.append(response.status_code)
 
