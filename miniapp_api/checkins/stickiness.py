@@ -133,16 +133,21 @@ def figures(campaign_id: int) -> list[Figure]:
     ]
 
 
-def by_group(campaign_id: int) -> list[dict]:
+def by_group(campaign_id: int, activity_id: int | None = None) -> list[dict]:
     """Per group the live code sent members to: called and responded summed over every
     activity (so a group's figure is answers per call), and the stickiness of that; members
-    with no group are one more row."""
+    with no group are one more row. With activity_id, the figures of that one activity, and
+    only the groups it called or that answered it."""
     activities = _activities(campaign_id)
+    if activity_id is not None:
+        activities = [a for a in activities if a.id == activity_id]
     joined, tickets, responses = (
         _joined_by_day(campaign_id),
         _tickets(campaign_id),
         _responses(campaign_id),
     )
+    if activity_id is not None:
+        responses = {(a, g): n for (a, g), n in responses.items() if a == activity_id}
     group_ids = {g for g, _ in joined} | {g for _, g in tickets} | {g for _, g in responses}
     names = dict(
         Group.select(Group.id, Group.name)
@@ -153,6 +158,8 @@ def by_group(campaign_id: int) -> list[dict]:
     for group_id in sorted(group_ids, key=lambda g: (g is None, g or 0)):
         called = sum(_called(a, group_id, joined, tickets) for a in activities)
         responded = sum(n for (_a, g), n in responses.items() if g == group_id)
+        if activity_id is not None and not (called or responded):
+            continue
         rows.append(
             {
                 "group_id": group_id,
