@@ -1,8 +1,10 @@
-"""A campaign's dashboard: the funnel, per channel and per day, as charts and tables."""
+"""A campaign's dashboard: the funnel, per channel and per day, as charts and tables; for a
+campaign with a challenge or events, the stickiness of each activity and of each group."""
 
 from flask import current_app, render_template
 
 from miniapp_api.accounts.access import staff_required
+from miniapp_api.checkins import stickiness
 from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
@@ -51,4 +53,30 @@ def dashboard(slug):
             [[d["scans"] for d in daily], [d["sent"] for d in daily]],
             ["扫码", "送进群"],
         ),
+        **stickiness_figures(found),
     )
+
+
+def stickiness_figures(campaign) -> dict:
+    """The activities' figures with their charts; empty when the campaign has none. A fixed
+    number of grouped queries, however many members, responses or activities."""
+    activities = stickiness.figures(campaign.id)
+    if not activities:
+        return {"activities": []}
+    days = [f for f in activities if f.kind == "day"]
+    others = [f for f in activities if f.kind != "day"]
+    return {
+        "activities": activities,
+        "groups": stickiness.by_group(campaign.id),
+        "percent": charts.percent,
+        "day_stickiness_chart": charts.percent_columns(
+            "挑战每天的粘性", [(str(f.number), f.stickiness) for f in days]
+        )
+        if days
+        else None,
+        "event_stickiness_chart": charts.percent_rows(
+            "活动的粘性", [(f.title, f.stickiness) for f in others]
+        )
+        if others
+        else None,
+    }
