@@ -199,6 +199,7 @@ def openapi_document(public_url: str) -> dict:
         "called": counts,
         "responded": counts,
         "stickiness": share,
+        "started": {"type": "boolean"},
     }
     group_figure_props = {
         "group_id": {"type": "integer", "nullable": True},

@@ -405,20 +405,25 @@ def activity_json(figure: stickiness.Figure) -> dict:
         "called": figure.called,
         "responded": figure.responded,
         "stickiness": figure.stickiness,
+        "started": figure.started,
     }
 
 
 @bp.get("/campaigns/<slug>/activities")
 def list_activities(slug):
-    """Challenge days in order, then events and calls by start: each with its stickiness."""
+    """Challenge days in order, then events and calls by start: each with its stickiness;
+    those still to come have called nobody yet (called 0, stickiness null, started false)."""
     campaign = _campaign(slug)
-    return jsonify(items=[activity_json(f) for f in stickiness.figures(campaign.id)])
+    figures = stickiness.figures(campaign.id, now=utcnow())
+    return jsonify(items=[activity_json(f) for f in figures])
 
 
 @bp.get("/campaigns/<slug>/activities/<int:activity_id>")
 def get_activity(slug, activity_id):
     campaign = _campaign(slug)
-    found = next((f for f in stickiness.figures(campaign.id) if f.activity_id == activity_id), None)
+    now = utcnow()
+    figures = stickiness.figures(campaign.id, now=now)
+    found = next((f for f in figures if f.activity_id == activity_id), None)
     if found is None:
         raise ApiError(404, f"No activity {activity_id} in '{slug}': see GET …/{slug}/activities.")
     groups = [
@@ -429,7 +434,7 @@ def get_activity(slug, activity_id):
             "responded": row["responded"],
             "stickiness": row["stickiness"],
         }
-        for row in stickiness.by_group(campaign.id, activity_id)
+        for row in stickiness.by_group(campaign.id, activity_id, now=now)
     ]
     return jsonify({**activity_json(found), "groups": groups})
 

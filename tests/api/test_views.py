@@ -309,6 +309,20 @@ def test_openapi_document_is_public_and_describes_every_route(app):
 # ---------------------------------------------------------------- activities and the challenge
 
 
+@pytest.fixture
+def on_day(monkeypatch):
+    """The API's clock at 10:00 Shanghai time on day n of the test challenge."""
+    from helpers import shanghai
+
+    from miniapp_api.api import views
+
+    def set_day(n: int):
+        monkeypatch.setattr(views, "utcnow", lambda: shanghai(n))
+
+    set_day(2)
+    return set_day
+
+
 def _activities_case():
     """4 participants (3 in 一群), 3 answer day 1; an event with 3 unrevoked tickets of 4
     (2 in 一群) and 2 door check-ins."""
@@ -341,7 +355,7 @@ def _activities_case():
     return campaign, group, event
 
 
-def test_activities_with_their_stickiness(api):
+def test_activities_with_their_stickiness(api, on_day):
     _, _, event = _activities_case()
     response = api.as_role("trainer").get("/campaigns/store/activities")  # reading is for all
     assert response.status_code == 200
@@ -354,11 +368,12 @@ def test_activities_with_their_stickiness(api):
         {"kind": "event", "number": None, "title": "见面会", "called": 3, "responded": 2},
     ]
     assert [a["stickiness"] for a in items] == [0.75, 0.0, pytest.approx(2 / 3)]
+    assert all(a["started"] for a in items)
     assert items[0]["starts_at"] is None and items[2]["starts_at"] == "2026-12-20T06:00:00Z"
     assert items[2]["id"] == event.id
 
 
-def test_one_activity_with_its_groups(api):
+def test_one_activity_with_its_groups(api, on_day):
     _, group, event = _activities_case()
     body = api.get(f"/campaigns/store/activities/{event.id}").get_json()
     assert (body["called"], body["responded"], body["stickiness"]) == (3, 2, pytest.approx(2 / 3))
@@ -374,7 +389,7 @@ def test_one_activity_with_its_groups(api):
     ]
 
 
-def test_the_challenge_with_participants_and_finishers(api):
+def test_the_challenge_with_participants_and_finishers(api, on_day):
     _activities_case()
     body = api.get("/campaigns/store/challenge").get_json()
     assert body == {
@@ -391,7 +406,21 @@ def test_the_challenge_with_participants_and_finishers(api):
         "participants": 4,
         "finishers": 3,
     }
-    assert isinstance(body["today"], int) and body["task"].startswith("早上 7 点")
+    assert body["today"] == 2 and body["task"].startswith("早上 7 点")
+    assert body["checked_in_today"] == 0 and body["created_at"].endswith("Z")
+
+
+def test_days_to_come_have_called_nobody_yet(api, on_day):
+    _activities_case()
+    on_day(1)
+    items = api.get("/campaigns/store/activities").get_json()["items"]
+    assert [(a["called"], a["stickiness"], a["started"]) for a in items[:2]] == [
+        (4, 0.75, True),
+        (0, None, False),
+    ]
+    assert items[2]["started"] is True  # the event: already answered at the door
+    day_two = api.get(f"/campaigns/store/activities/{items[1]['id']}").get_json()
+    assert day_two["groups"] == [] and day_two["started"] is False
 
 
 def test_unknown_campaign_activity_or_challenge_is_404_json(api):

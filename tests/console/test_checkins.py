@@ -591,7 +591,7 @@ def test_check_in_export_has_full_nicknames_local_times_and_no_formulas(client, 
     )
 
 
-def test_stickiness_export_per_activity(client, login_as):
+def test_stickiness_export_per_activity(client, login_as, clock):
     campaign = make_campaign(slug="store")
     challenge = make_challenge(campaign, days=3, finish_days=2)
     members = [make_participant(challenge, nickname=f"会员{i}") for i in range(4)]
@@ -603,14 +603,17 @@ def test_stickiness_export_per_activity(client, login_as):
     tickets = [event_rules.issue_ticket(event, holder=h) for h in ("甲", "乙", "丙")]
     for ticket in tickets[:2]:
         event_rules.check_in_ticket(event, ticket.token)
+    event_rules.create_event(campaign, title="下一场", starts_at=datetime(2026, 12, 27, 6))
+    clock(2)
     login_as("trainer")
     rows = _csv(client.get("/console/campaigns/store/stickiness.csv"))
     assert rows == [
         ["活动", "类型", "第几天", "开始时间", "应到（被召集）", "响应", "粘性"],
         ["第 1 天", "挑战日", "1", "", "4", "3", "75%"],
         ["第 2 天", "挑战日", "2", "", "4", "0", "0%"],
-        ["第 3 天", "挑战日", "3", "", "4", "0", "0%"],
+        ["第 3 天", "挑战日", "3", "", "", "", "未开始"],  # the clock says day 2
         ["'=HYPERLINK(1)", "线下活动", "", "2026-12-20 14:00", "3", "2", "67%"],
+        ["下一场", "线下活动", "", "2026-12-27 14:00", "", "", "未开始"],
     ]
 
 

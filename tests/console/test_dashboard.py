@@ -314,12 +314,26 @@ def _stickiness_case():
     return campaign, event
 
 
+@pytest.fixture
+def on_day(monkeypatch):
+    """The dashboard's clock at 10:00 Shanghai time on day n of the test challenge."""
+    from helpers import shanghai
+
+    from miniapp_api.console.views import dashboard
+
+    def set_day(n: int):
+        monkeypatch.setattr(dashboard, "utcnow", lambda: shanghai(n))
+
+    set_day(3)
+    return set_day
+
+
 def _rows(page: str, attr: str) -> dict[str, list[str]]:
     rows = re.findall(rf'<tr {attr}="([^"]+)">(.*?)</tr>', page, re.S)
     return {key: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for key, row in rows}
 
 
-def test_stickiness_table_chart_and_groups(client, login_as):
+def test_stickiness_table_chart_and_groups(client, login_as, on_day):
     _stickiness_case()
     login_as("trainer")
     page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
@@ -346,7 +360,35 @@ def test_stickiness_table_chart_and_groups(client, login_as):
     assert 'href="/console/campaigns/store/stickiness.csv"' in section
 
 
-def test_no_stickiness_section_without_activities(client, login_as):
+def test_days_and_events_still_to_come_call_nobody_yet(client, login_as, on_day):
+    from datetime import datetime as at
+
+    from miniapp_api.checkins import events
+
+    campaign, _ = _stickiness_case()
+    later = events.create_event(campaign, title="结营会", starts_at=at(2026, 12, 28, 6))
+    events.issue_ticket(later, holder="甲")
+    on_day(2)
+    login_as("trainer")
+    page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="stickiness">(.*?)</section>', page, re.S)[1]
+    rows = _rows(section, "data-activity")
+    assert [cells[1:] for cells in rows.values()] == [
+        ["4", "3", "75%"],
+        ["5", "2", "40%"],
+        ["3", "2", "67%"],  # its doors opened early: answered, so it has started
+        ["—", "—", "未开始"],  # 结营会: a ticket out, nobody called yet
+        ["—", "—", "还没到"],
+    ]
+    assert rows["to-come"][0] == "第 3 天"
+    # Day 3 and the later event are left out of the groups' sums.
+    groups = {cells[0]: cells[1:] for cells in _rows(section, "data-group").values()}
+    assert groups == {"一群": ["9", "6", "67%"], "二群": ["3", "1", "33%"]}
+    days_chart = ET.fromstring(re.findall(r"<svg.*?</svg>", section, re.S)[0])  # noqa: S314
+    assert [t.text for t in days_chart.iter(f"{SVG}title")][1:] == ["1 75%", "2 40%", "3 —"]
+
+
+def test_no_stickiness_section_without_activities(client, login_as, on_day):
     login_as()
     make_campaign(slug="store")
     page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)

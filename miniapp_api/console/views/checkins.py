@@ -311,7 +311,8 @@ def save_event(slug, event_id):
 @bp.get("/campaigns/<slug>/stickiness.csv")
 @staff_required()
 def export_stickiness(slug):
-    """Every activity's called, responded and stickiness, as the dashboard's table."""
+    """Every activity's called, responded and stickiness, as the dashboard's table; days and
+    events still to come say so instead."""
     campaign = campaign_or_404(slug)
     rows = (
         (
@@ -319,11 +320,11 @@ def export_stickiness(slug):
             KIND_LABELS.get(f.kind, f.kind),
             f.number or "",
             local_time(f.starts_at, "%Y-%m-%d %H:%M"),
-            f.called,
-            f.responded,
-            percent(f.stickiness),
+            f.called if f.started else "",
+            f.responded if f.started else "",
+            percent(f.stickiness) if f.started else "未开始",
         )
-        for f in figures(campaign.id)
+        for f in figures(campaign.id, now=utcnow())
     )
     header = ["活动", "类型", "第几天", "开始时间", "应到（被召集）", "响应", "粘性"]
     return csv_response(f"{campaign.slug}-stickiness.csv", header, rows)
