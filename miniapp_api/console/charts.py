@@ -6,9 +6,10 @@ Pure functions: numbers in, markup out.
 """
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 
 from markupsafe import Markup, escape
+
+from miniapp_api.metrics import percent
 
 # In the SVG's own units. Narrow on purpose: a chart shrinks to a phone's width, and its
 # 13-unit text must stay readable there.
@@ -107,15 +108,6 @@ def day_columns(title: str, days: list[str], series: list[list[int]], names: lis
                 f'text-anchor="middle">{escape(day[5:])}</text>'
             )
     return _svg(WIDTH, height, title, body)
-
-
-def percent(value: float | None) -> str:
-    """A share as the console shows it: a whole percent rounded half up ("58%"), or "—"
-    when there is nothing to divide by."""
-    if value is None:
-        return "—"
-    whole = (Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    return f"{whole}%"
 
 
 def _percent_axis(left: int, right: int, top: int, plot_h: float) -> list[str]:

@@ -407,6 +407,8 @@ def test_operator_creates_and_edits_an_event_in_local_time(client, login_as):
     assert cells == ["3", "1", "3"]  # tickets out, checked in, capacity
     assert "2026-12-20 14:00" in row
     assert 'value="2026-12-20T14:00"' in row  # the edit form shows local time too
+    for page_of_the_event in ("door", "tickets", "door-poster.png"):
+        assert f'href="{EVENTS}/{event.id}/{page_of_the_event}"' in row
 
     edit = {"title": "周日见面会", "starts_at": "2026-12-21 09:30", "place": "", "capacity": ""}
     assert actions.post(f"{EVENTS}/{event.id}", edit, page=EVENTS).status_code == 302

@@ -408,14 +408,6 @@ def test_percent_columns_and_rows_draw_to_scale_and_escape():
     assert part == pytest.approx(track * 2 / 3) and float(rows[3].get("width")) == 0
 
 
-@pytest.mark.parametrize(
-    ("value", "shown"),
-    [(None, "—"), (0, "0%"), (2 / 3, "67%"), (0.725, "73%"), (57 / 200, "29%"), (1, "100%")],
-)
-def test_percent_is_a_whole_percent_rounded_half_up(value, shown):
-    assert charts.percent(value) == shown
-
-
 def _bulk_challenge(campaign, challenge, members: int, prefix: str):
     """`members` participants and their check-ins on days 1–3, inserted in bulk."""
     from miniapp_api.models import Activity, Member, Participant, Response

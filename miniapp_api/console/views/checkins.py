@@ -13,9 +13,9 @@ from miniapp_api.checkins import events as event_rules
 from miniapp_api.checkins import overview, rules
 from miniapp_api.checkins.stickiness import figures
 from miniapp_api.console.blueprint import bp
-from miniapp_api.console.charts import percent
 from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
 from miniapp_api.localtime import to_local, to_utc
+from miniapp_api.metrics import percent
 from miniapp_api.models import MAX_INT, Activity, utcnow
 from miniapp_api.web.localtime import local_time
 from miniapp_api.web.params import form_number, query_number

@@ -9,7 +9,7 @@ from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
 from miniapp_api.console.views.campaigns import campaign_or_404
-from miniapp_api.metrics import shown
+from miniapp_api.metrics import percent, shown
 from miniapp_api.models import utcnow
 from miniapp_api.web.params import NumberRefused, query_number
 
@@ -73,7 +73,7 @@ def stickiness_figures(campaign) -> dict:
         "activities": [f for f in activities if f.started or f.kind != "day"],
         "days_to_come": (to_come[0], to_come[-1]) if to_come else None,
         "groups": stickiness.by_group(campaign.id, now=now),
-        "percent": charts.percent,
+        "percent": percent,
         "day_stickiness_chart": charts.percent_columns(
             "挑战每天的粘性", [(str(f.number), f.stickiness) for f in days]
         )
