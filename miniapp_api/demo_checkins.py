@@ -61,7 +61,9 @@ PAST_EVENT_TICKETS, PAST_EVENT_ARRIVED = 30, 22
 
 def load_challenge(set_qr, tz: str, now: datetime) -> Campaign:
     """The challenge campaign as planned, its day TODAY falling on today's local date."""
-    campaign = playbooks.create_from_template("checkin-28", CHALLENGE_SLUG, **CHALLENGE)
+    campaign = playbooks.create_from_template(
+        "checkin-28", CHALLENGE_SLUG, timezone=tz, now=now, **CHALLENGE
+    )
     groups = list(campaign.groups.order_by(Group.position))
     for number, group in enumerate(groups, start=31):
         set_qr(group, number)
@@ -159,7 +161,9 @@ def _photo(number: int) -> tuple[bytes, str]:
 def load_meetup(set_qr, tz: str, now: datetime) -> Campaign:
     """A meet-up five days ahead with tickets (two with fixed tokens), and last month's, whose
     door check-ins give the dashboard an attendance figure."""
-    campaign = playbooks.create_from_template("offline-meetup", MEETUP_SLUG, **MEETUP)
+    campaign = playbooks.create_from_template(
+        "offline-meetup", MEETUP_SLUG, timezone=tz, now=now, **MEETUP
+    )
     for number, group in enumerate(campaign.groups.order_by(Group.position), start=41):
         set_qr(group, number)
     group = campaign.groups.order_by(Group.position).first()

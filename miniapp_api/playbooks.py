@@ -6,12 +6,16 @@ teaches it, and that page links back to the console with the template's key.
 
 import functools
 import json
+from datetime import datetime, time, timedelta
 
 from miniapp_api import kit
+from miniapp_api.checkins import events
+from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SLUG, SetupError
-from miniapp_api.models import Campaign
+from miniapp_api.localtime import to_local, to_utc
+from miniapp_api.models import Campaign, utcnow
 from miniapp_api.referrals import rules as referrals
 
 TEMPLATES = kit.assets() / "campaign_templates.json"
@@ -51,9 +55,18 @@ def campaign_text(fields: dict, defaults: dict | None = None) -> dict:
     return values
 
 
-def create_from_template(key: str, slug: str, **fields) -> Campaign:
-    """A campaign with the template's text (overridden by `fields`), channels and groups,
-    all or nothing."""
+def create_from_template(
+    key: str,
+    slug: str,
+    *,
+    timezone: str = "Asia/Shanghai",
+    now: datetime | None = None,
+    **fields,
+) -> Campaign:
+    """A campaign with the template's text (overridden by `fields`), channels and groups, and
+    the template's referral programme, challenge or event, all or nothing. A challenge starts
+    the day after `now` and an event is dated from it, both in `timezone` (the app's
+    TIMEZONE: callers pass it)."""
     chosen = template(key)
     if chosen is None:
         raise SetupError("请先从列表里选一个模板。")
@@ -74,9 +87,33 @@ def create_from_template(key: str, slug: str, **fields) -> Campaign:
                 settings = dict(chosen["referral"])
                 tiers = [tuple(tier) for tier in settings.pop("tiers", [])]
                 referrals.set_up_program(campaign, tiers=tiers, **settings)
+            if "challenge" in chosen:
+                _set_up_challenge(campaign, chosen["challenge"], timezone, now or utcnow())
+            if "event" in chosen:
+                _set_up_event(campaign, chosen["event"], timezone, now or utcnow())
+    except (checkins.CheckinError, events.EventError) as error:
+        raise SetupError(str(error)) from None
     except SetupError:
         # The unique index refused the slug (perhaps a concurrent request took it).
         if Campaign.select().where(Campaign.slug == slug).exists():
             raise SetupError(f"活码地址「{slug}」已经被另一个活动用了：请换一个。") from None
         raise
     return campaign
+
+
+def _set_up_challenge(campaign: Campaign, settings: dict, timezone: str, now: datetime) -> None:
+    """{"days", "starts_in_days", "task", "finish_days", "reward", "makeup_cards",
+    "makeup_window"}: the first day is `starts_in_days` local days after today."""
+    settings = dict(settings)
+    today = to_local(now, checkins.check_timezone(timezone)).date()
+    starts_on = today + timedelta(days=settings.pop("starts_in_days", 1))
+    checkins.set_up_challenge(campaign, starts_on=starts_on, timezone=timezone, **settings)
+
+
+def _set_up_event(campaign: Campaign, settings: dict, timezone: str, now: datetime) -> None:
+    """{"title", "in_days", "at" ("14:00", local), "place", "capacity"}."""
+    settings = dict(settings)
+    today = to_local(now, checkins.check_timezone(timezone)).date()
+    day = today + timedelta(days=settings.pop("in_days", 14))
+    local = datetime.combine(day, time.fromisoformat(settings.pop("at", "14:00")))
+    events.create_event(campaign, starts_at=to_utc(local, timezone), **settings)

@@ -5,6 +5,7 @@ lengths), so the description cannot drift from what the API accepts; a schemathe
 checks every answer against it.
 """
 
+from miniapp_api.checkins.rules import MAX_DAYS as MAX_CHALLENGE_DAYS
 from miniapp_api.console.stats import MAX_DAYS
 from miniapp_api.livecode.rules import CHANNEL_CODE, SLUG
 from miniapp_api.models import MAX_INT
@@ -32,7 +33,7 @@ def _errors(*codes: int) -> dict:
 DESCRIPTIONS = {
     401: "No valid bearer token.",
     403: "The token's role may not change anything (trainer).",
-    404: "No such campaign or group.",
+    404: "No such campaign, group, activity or challenge.",
     405: "Method not allowed on this URL.",
     413: "Body too large.",
     415: "The body is not JSON.",
@@ -57,6 +58,12 @@ SLUG_PARAM = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": SLUG.pattern, "maxLength": 64},
+}
+ACTIVITY_PARAM = {
+    "name": "activity_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
 }
 GROUP_PARAM = {
     "name": "group_id",
@@ -180,6 +187,74 @@ def openapi_document(public_url: str) -> dict:
                 },
             },
         },
+    }
+
+    share = {"type": "number", "minimum": 0, "maximum": 1, "nullable": True}
+    activity_props = {
+        "id": {"type": "integer"},
+        "kind": {"type": "string", "enum": ["day", "event", "call"]},
+        "number": {"type": "integer", "minimum": 1, "nullable": True},
+        "title": {"type": "string"},
+        "starts_at": {"type": "string", "format": "date-time", "nullable": True},
+        "called": counts,
+        "responded": counts,
+        "stickiness": share,
+        "started": {"type": "boolean"},
+    }
+    group_figure_props = {
+        "group_id": {"type": "integer", "nullable": True},
+        "group": {"type": "string"},
+        "called": counts,
+        "responded": counts,
+        "stickiness": share,
+    }
+    challenge_props = {
+        "days": {"type": "integer", "minimum": 1, "maximum": MAX_CHALLENGE_DAYS},
+        "starts_on": {"type": "string", "format": "date"},
+        "ends_on": {"type": "string", "format": "date"},
+        "timezone": {"type": "string"},
+        "task": {"type": "string"},
+        "finish_days": {"type": "integer", "minimum": 1},
+        "reward": {"type": "string"},
+        "makeup_cards": counts,
+        "makeup_window": counts,
+        "hidden": {"type": "boolean"},
+        "today": {"type": "integer"},
+        "participants": counts,
+        "checked_in_today": counts,
+        "finishers": counts,
+        "created_at": {"type": "string", "format": "date-time"},
+    }
+    schemas["Activity"] = {
+        "type": "object",
+        "description": "A dated call members answer: stickiness = responded / called "
+        "(null when nobody was called).",
+        "required": list(activity_props),
+        "properties": activity_props,
+        "additionalProperties": False,
+    }
+    schemas["ActivityDetail"] = {
+        "type": "object",
+        "required": [*activity_props, "groups"],
+        "properties": {
+            **activity_props,
+            "groups": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": list(group_figure_props),
+                    "properties": group_figure_props,
+                    "additionalProperties": False,
+                },
+            },
+        },
+        "additionalProperties": False,
+    }
+    schemas["Challenge"] = {
+        "type": "object",
+        "required": list(challenge_props),
+        "properties": challenge_props,
+        "additionalProperties": False,
     }
 
     def items(name: str) -> dict:
@@ -326,13 +401,36 @@ def openapi_document(public_url: str) -> dict:
                 "responses": {**_ok(200, _ref("Stats")), **_errors(*READ_ERRORS)},
             },
         },
+        "/campaigns/{slug}/activities": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "Challenge days in order, then events and calls: called, responded "
+                "and stickiness of each",
+                "responses": {**_ok(200, items("Activity")), **_errors(*READ_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/activities/{activity_id}": {
+            "parameters": [SLUG_PARAM, ACTIVITY_PARAM],
+            "get": {
+                "summary": "One activity's figures, also per group the live code sent members to",
+                "responses": {**_ok(200, _ref("ActivityDetail")), **_errors(*READ_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/challenge": {
+            "parameters": [SLUG_PARAM],
+            "get": {
+                "summary": "The campaign's challenge (打卡): settings, participants, finishers",
+                "responses": {**_ok(200, _ref("Challenge")), **_errors(*READ_ERRORS)},
+            },
+        },
     }
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "Qunbook API",
             "version": "1",
-            "description": "Campaigns, channels, groups and figures of the Qunbook mini-app. "
+            "description": "Campaigns, channels, groups and figures of the Qunbook mini-app, "
+            "and the stickiness of its activities (challenge days, events). "
             "Authenticate with a personal token from the console (API 令牌).",
         },
         "servers": [{"url": f"{public_url}/api/v1"}],

@@ -1,6 +1,7 @@
-"""The JSON API at /api/v1: campaigns, channels, groups and their figures, for scripts and
-other systems. Staff authenticate with a personal bearer token (console → API 令牌), never a
-cookie, so CSRF cannot reach it. Every answer is JSON, errors included."""
+"""The JSON API at /api/v1: campaigns, channels, groups and their figures, and the activities
+(challenge days, events) with their stickiness, for scripts and other systems. Staff
+authenticate with a personal bearer token (console → API 令牌), never a cookie, so CSRF cannot
+reach it. Every answer is JSON, errors included."""
 
 import functools
 
@@ -11,6 +12,8 @@ from miniapp_api import playbooks
 from miniapp_api.accounts.roles import EDITORS
 from miniapp_api.accounts.rules import audit, staff_for_token
 from miniapp_api.api.schema import MAX_INT, openapi_document
+from miniapp_api.checkins import overview, stickiness
+from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SetupError
@@ -275,7 +278,13 @@ def create_campaign():
         if playbooks.template(key) is None:
             choices = ", ".join(playbooks.templates())
             raise ApiError(422, f"No template '{key}': use one of {choices}, or leave it out.")
-        campaign = _rules(playbooks.create_from_template, key, slug, **body)
+        campaign = _rules(
+            playbooks.create_from_template,
+            key,
+            slug,
+            timezone=current_app.config["TIMEZONE"],
+            **body,
+        )
     else:
         if "title" not in body:
             raise ApiError(422, "Give a title, or a template to take it from.")
@@ -381,3 +390,78 @@ def campaign_stats(slug):
     campaign = _campaign(slug)
     days = query_number("days", 30, 1, stats.MAX_DAYS)
     return jsonify(stats.campaign_stats(campaign, current_app.config["TIMEZONE"], days))
+
+
+# ---------------------------------------------------------------- check-ins (read-only)
+
+
+def activity_json(figure: stickiness.Figure) -> dict:
+    return {
+        "id": figure.activity_id,
+        "kind": figure.kind,
+        "number": figure.number,
+        "title": figure.title,
+        "starts_at": iso(figure.starts_at),
+        "called": figure.called,
+        "responded": figure.responded,
+        "stickiness": figure.stickiness,
+        "started": figure.started,
+    }
+
+
+@bp.get("/campaigns/<slug>/activities")
+def list_activities(slug):
+    """Challenge days in order, then events and calls by start: each with its stickiness;
+    those still to come have called nobody yet (called 0, stickiness null, started false)."""
+    campaign = _campaign(slug)
+    figures = stickiness.figures(campaign.id, now=utcnow())
+    return jsonify(items=[activity_json(f) for f in figures])
+
+
+@bp.get("/campaigns/<slug>/activities/<int:activity_id>")
+def get_activity(slug, activity_id):
+    campaign = _campaign(slug)
+    now = utcnow()
+    figures = stickiness.figures(campaign.id, now=now)
+    found = next((f for f in figures if f.activity_id == activity_id), None)
+    if found is None:
+        raise ApiError(404, f"No activity {activity_id} in '{slug}': see GET …/{slug}/activities.")
+    groups = [
+        {
+            "group_id": row["group_id"],
+            "group": row["group"],
+            "called": row["called"],
+            "responded": row["responded"],
+            "stickiness": row["stickiness"],
+        }
+        for row in stickiness.by_group(campaign.id, activity_id, now=now)
+    ]
+    return jsonify({**activity_json(found), "groups": groups})
+
+
+@bp.get("/campaigns/<slug>/challenge")
+def get_challenge(slug):
+    campaign = _campaign(slug)
+    challenge = checkins.challenge_of(campaign.id)
+    if challenge is None:
+        raise ApiError(404, f"'{slug}' has no challenge: set one up in the console (打卡挑战).")
+    figures = overview.challenge_figures(challenge, utcnow())
+    return jsonify(
+        {
+            "days": challenge.days,
+            "starts_on": challenge.starts_on.isoformat(),
+            "ends_on": checkins.date_of(challenge, challenge.days).isoformat(),
+            "timezone": challenge.timezone,
+            "task": challenge.task,
+            "finish_days": challenge.finish_days,
+            "reward": challenge.reward,
+            "makeup_cards": challenge.makeup_cards,
+            "makeup_window": challenge.makeup_window,
+            "hidden": challenge.hidden,
+            "today": figures["today"],
+            "participants": figures["participants"],
+            "checked_in_today": figures["checked_in_today"],
+            "finishers": figures["finishers"],
+            "created_at": iso(challenge.created_at),
+        }
+    )

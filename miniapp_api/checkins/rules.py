@@ -625,10 +625,20 @@ def hide(campaign_id: int, response_id: int, hidden: bool = True) -> bool:
 
 
 def today_check_ins(challenge: Challenge, now: datetime | None = None) -> list[Response]:
-    """Today's check-ins with their members, for the console, in one query."""
+    """Today's check-ins with their members, for the console, in one query (without the
+    photos' and avatars' bytes: the page links to the photos)."""
     number = today_number(challenge, now or utcnow())
     return list(
-        Response.select(Response, Member)
+        Response.select(
+            Response.id,
+            Response.how,
+            Response.note,
+            Response.photo_digest,
+            Response.hidden,
+            Response.created_at,
+            Member.id,
+            Member.nickname,
+        )
         .join(Activity)
         .switch(Response)
         .join(Member)

@@ -9,6 +9,8 @@ import math
 
 from markupsafe import Markup, escape
 
+from miniapp_api.metrics import percent
+
 # In the SVG's own units. Narrow on purpose: a chart shrinks to a phone's width, and its
 # 13-unit text must stay readable there.
 ROW = 28  # per row of a horizontal chart
@@ -106,3 +108,59 @@ def day_columns(title: str, days: list[str], series: list[list[int]], names: lis
                 f'text-anchor="middle">{escape(day[5:])}</text>'
             )
     return _svg(WIDTH, height, title, body)
+
+
+def _percent_axis(left: int, right: int, top: int, plot_h: float) -> list[str]:
+    body = []
+    for tick in (0, 50, 100):
+        y = top + plot_h - tick / 100 * plot_h
+        body.append(
+            f'<line class="grid" x1="{left}" x2="{WIDTH - right}" y1="{y:.1f}" y2="{y:.1f}"/>'
+        )
+        body.append(
+            f'<text class="axis" x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{tick}%</text>'
+        )
+    return body
+
+
+def percent_columns(title: str, columns: list[tuple[str, float | None]]) -> Markup:
+    """One column per label (a challenge's days, in order) of a share from 0 to 1 on a fixed
+    0–100% axis, so two campaigns' charts compare at a glance. A share of None (nobody was
+    called) draws no column; its tip says "—". At most about ten labels under the axis."""
+    height, left, right, bottom, top = 220, 40, 12, 24, 8
+    plot_h = height - bottom - top
+    slot = (WIDTH - left - right) / max(len(columns), 1)
+    body = _percent_axis(left, right, top, plot_h)
+    every = math.ceil(len(columns) / 10)
+    for i, (label, value) in enumerate(columns):
+        x = left + i * slot
+        h = (value or 0) * plot_h
+        body.append(
+            _bar(x + slot * 0.12, top + plot_h - h, slot * 0.76, h, 1, f"{label} {percent(value)}")
+        )
+        if i % every == 0 or i == len(columns) - 1:
+            body.append(
+                f'<text class="axis" x="{x + slot / 2:.1f}" y="{height - 6}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    return _svg(WIDTH, height, title, body)
+
+
+def percent_rows(title: str, rows: list[tuple[str, float | None]]) -> Markup:
+    """Horizontal bars of a share from 0 to 1 against a full-width 100% track, one row per
+    label (an event's title), the percentage written after the bar."""
+    track = WIDTH - LABEL - 50
+    body = []
+    for i, (label, value) in enumerate(rows):
+        y = i * ROW
+        body.append(
+            f'<text class="label" x="{LABEL - 6}" y="{y + ROW / 2 + 4:.1f}" '
+            f'text-anchor="end">{escape(label)}</text>'
+        )
+        body.append(_bar(LABEL, y + 4, track, ROW - 8, 0, f"{label} {percent(value)}"))
+        body.append(_bar(LABEL, y + 9, (value or 0) * track, ROW - 18, 1, percent(value)))
+        body.append(
+            f'<text class="value" x="{LABEL + track + 6:.1f}" y="{y + ROW / 2 + 4:.1f}">'
+            f"{escape(percent(value))}</text>"
+        )
+    return _svg(WIDTH, max(len(rows), 1) * ROW, title, body)

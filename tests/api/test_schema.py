@@ -1,14 +1,17 @@
 """schemathesis against /api/v1/openapi.json: for generated requests, valid and invalid, the
 API never answers 5xx, and every answer matches the status codes and schemas it describes."""
 
+from datetime import datetime
+
 import pytest
 import schemathesis
-from helpers import make_campaign, make_channel, make_group, make_staff
+from helpers import make_campaign, make_challenge, make_channel, make_group, make_staff
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from miniapp_api.accounts.rules import issue_api_token
+from miniapp_api.checkins import events
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,
@@ -24,11 +27,13 @@ def test_api_keeps_its_description(app, mode):
     campaign = make_campaign(slug="store", title="门店会员群")
     make_channel(campaign, "counter", "门店前台")
     group = make_group(campaign, "宝妈一群")
-    known = {"slug": "store", "group_id": group.id}
+    make_challenge(campaign, days=3, finish_days=2)
+    event = events.create_event(campaign, title="见面会", starts_at=datetime(2026, 12, 20, 6))
+    known = {"slug": "store", "group_id": group.id, "activity_id": event.id}
     headers = {"Authorization": "Bearer " + issue_api_token(make_staff("schema", "admin"), "st")}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 13
 
     for operation in operations:
         # Random paths mostly miss (404); the known campaign and group reach the real work.

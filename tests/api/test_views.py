@@ -1,6 +1,7 @@
 """The JSON API: bearer tokens, roles, every endpoint, and JSON errors for every bad request."""
 
 import json
+import re
 
 import pytest
 from helpers import make_campaign, make_channel, make_group, make_staff
@@ -297,9 +298,157 @@ def test_openapi_document_is_public_and_describes_every_route(app):
         if method != "parameters"
     }
     routes = {
-        (method, rule.rule.replace("<int:group_id>", "<group_id>"))
+        (method, re.sub(r"<int:(\w+)>", r"<\1>", rule.rule))
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert described == routes
+
+
+# ---------------------------------------------------------------- activities and the challenge
+
+
+@pytest.fixture
+def on_day(monkeypatch):
+    """The API's clock at 10:00 Shanghai time on day n of the test challenge."""
+    from helpers import shanghai
+
+    from miniapp_api.api import views
+
+    def set_day(n: int):
+        monkeypatch.setattr(views, "utcnow", lambda: shanghai(n))
+
+    set_day(2)
+    return set_day
+
+
+def _activities_case():
+    """4 participants (3 in 一群), 3 answer day 1; an event with 3 unrevoked tickets of 4
+    (2 in 一群) and 2 door check-ins."""
+    from datetime import datetime
+
+    from helpers import make_challenge, make_participant, shanghai
+
+    from miniapp_api.checkins import events
+    from miniapp_api.checkins import rules as checkins
+
+    campaign = make_campaign(slug="store")
+    group = make_group(campaign, "一群")
+    challenge = make_challenge(campaign, days=2, finish_days=1, reward="结营礼")
+    members = [
+        make_participant(challenge, nickname=f"会员{i}", group_id=group.id if i < 3 else None)
+        for i in range(4)
+    ]
+    for member in members[:3]:
+        checkins.check_in(challenge, member, now=shanghai(1))
+    event = events.create_event(
+        campaign, title="见面会", starts_at=datetime(2026, 12, 20, 6), capacity=50
+    )
+    tickets = [
+        events.issue_ticket(event, holder=f"来宾{i}", group_id=group.id if i < 2 else None)
+        for i in range(4)
+    ]
+    events.revoke_ticket(event, tickets[3].id)
+    events.check_in_ticket(event, tickets[0].token)
+    events.check_in_ticket(event, tickets[2].token)
+    return campaign, group, event
+
+
+def test_activities_with_their_stickiness(api, on_day):
+    _, _, event = _activities_case()
+    response = api.as_role("trainer").get("/campaigns/store/activities")  # reading is for all
+    assert response.status_code == 200
+    items = response.get_json()["items"]
+    assert [
+        {k: a[k] for k in ("kind", "number", "title", "called", "responded")} for a in items
+    ] == [
+        {"kind": "day", "number": 1, "title": "第 1 天", "called": 4, "responded": 3},
+        {"kind": "day", "number": 2, "title": "第 2 天", "called": 4, "responded": 0},
+        {"kind": "event", "number": None, "title": "见面会", "called": 3, "responded": 2},
+    ]
+    assert [a["stickiness"] for a in items] == [0.75, 0.0, pytest.approx(2 / 3)]
+    assert all(a["started"] for a in items)
+    assert items[0]["starts_at"] is None and items[2]["starts_at"] == "2026-12-20T06:00:00Z"
+    assert items[2]["id"] == event.id
+
+
+def test_one_activity_with_its_groups(api, on_day):
+    _, group, event = _activities_case()
+    body = api.get(f"/campaigns/store/activities/{event.id}").get_json()
+    assert (body["called"], body["responded"], body["stickiness"]) == (3, 2, pytest.approx(2 / 3))
+    assert body["groups"] == [
+        {"group_id": group.id, "group": "一群", "called": 2, "responded": 1, "stickiness": 0.5},
+        {"group_id": None, "group": "未进群", "called": 1, "responded": 1, "stickiness": 1.0},
+    ]
+    day_one = api.get("/campaigns/store/activities").get_json()["items"][0]
+    groups = api.get(f"/campaigns/store/activities/{day_one['id']}").get_json()["groups"]
+    assert [(g["group"], g["called"], g["responded"]) for g in groups] == [
+        ("一群", 3, 3),
+        ("未进群", 1, 0),
+    ]
+
+
+def test_the_challenge_with_participants_and_finishers(api, on_day):
+    _activities_case()
+    body = api.get("/campaigns/store/challenge").get_json()
+    assert body == {
+        **body,
+        "days": 2,
+        "starts_on": "2026-12-01",
+        "ends_on": "2026-12-02",
+        "timezone": "Asia/Shanghai",
+        "finish_days": 1,
+        "reward": "结营礼",
+        "makeup_cards": 2,
+        "makeup_window": 3,
+        "hidden": False,
+        "participants": 4,
+        "finishers": 3,
+    }
+    assert body["today"] == 2 and body["task"].startswith("早上 7 点")
+    assert body["checked_in_today"] == 0 and body["created_at"].endswith("Z")
+
+
+def test_days_to_come_have_called_nobody_yet(api, on_day):
+    _activities_case()
+    on_day(1)
+    items = api.get("/campaigns/store/activities").get_json()["items"]
+    assert [(a["called"], a["stickiness"], a["started"]) for a in items[:2]] == [
+        (4, 0.75, True),
+        (0, None, False),
+    ]
+    assert items[2]["started"] is True  # the event: already answered at the door
+    day_two = api.get(f"/campaigns/store/activities/{items[1]['id']}").get_json()
+    assert day_two["groups"] == [] and day_two["started"] is False
+
+
+def test_unknown_campaign_activity_or_challenge_is_404_json(api):
+    campaign, _, event = _activities_case()
+    other = make_campaign(slug="other")
+    elsewhere = api.get(f"/campaigns/other/activities/{event.id}")  # another campaign's
+    assert "No activity" in error_of(elsewhere, 404)["message"]
+    error_of(api.get("/campaigns/nope/activities"), 404)
+    error_of(api.get("/campaigns/nope/activities/1"), 404)
+    error_of(api.get("/campaigns/store/activities/999999"), 404)
+    error_of(api.get("/campaigns/nope/challenge"), 404)
+    assert "no challenge" in error_of(api.get("/campaigns/other/challenge"), 404)["message"]
+    assert api.get("/campaigns/other/activities").get_json() == {"items": []}
+    assert other.id != campaign.id
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/campaigns/store/activities", "/campaigns/store/activities/1", "/campaigns/store/challenge"],
+)
+def test_activities_need_a_token(app, url):
+    _activities_case()
+    error_of(app.test_client().get(f"/api/v1{url}"), 401)
+
+
+def test_activities_are_read_only(api):
+    _, _, event = _activities_case()
+    for method in ("POST", "PATCH", "DELETE"):
+        error_of(api.open(method, "/campaigns/store/activities", json={}), 405)
+        error_of(api.open(method, f"/campaigns/store/activities/{event.id}", json={}), 405)
+        error_of(api.open(method, "/campaigns/store/challenge", json={}), 405)

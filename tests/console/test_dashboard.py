@@ -276,3 +276,196 @@ def test_a_referral_campaign_funnel_goes_on_to_members_and_friends(app):
     steps = {s["key"]: s["count"] for s in stats.funnel(campaign)}
     assert (steps["members"], steps["referred"]) == (3, 1)
     assert "members" not in {s["key"] for s in stats.funnel(make_campaign())}
+
+
+# ---------------------------------------------------------------- stickiness
+
+
+def _stickiness_case():
+    """4 participants from day 1 (3 in 一群, 1 in 二群), 3 of them answer day 1; a late
+    joiner from day 2; an event with 4 tickets, one revoked, and 2 door check-ins."""
+    from datetime import datetime as at
+
+    from helpers import make_challenge, make_participant, shanghai
+
+    from miniapp_api.checkins import events
+    from miniapp_api.checkins import rules as checkins
+
+    campaign = make_campaign(slug="store")
+    first, second = make_group(campaign, "一群"), make_group(campaign, "二群")
+    challenge = make_challenge(campaign, days=3, finish_days=2)
+    groups = [first, first, first, second]
+    members = [
+        make_participant(challenge, nickname=f"会员{i}", group_id=g.id)
+        for i, g in enumerate(groups)
+    ]
+    for member in members[:3]:
+        checkins.check_in(challenge, member, now=shanghai(1))
+    late = make_participant(challenge, nickname="后来的", now=shanghai(2), group_id=second.id)
+    checkins.check_in(challenge, late, now=shanghai(2))
+    checkins.check_in(challenge, members[0], now=shanghai(2))
+    event = events.create_event(
+        campaign, title="<b>见面会</b>", starts_at=at(2026, 12, 20, 6), capacity=10
+    )
+    tickets = [events.issue_ticket(event, holder=f"来宾{i}", group_id=first.id) for i in range(4)]
+    events.revoke_ticket(event, tickets[3].id)
+    for ticket in tickets[:2]:
+        events.check_in_ticket(event, ticket.token)
+    return campaign, event
+
+
+@pytest.fixture
+def on_day(monkeypatch):
+    """The dashboard's clock at 10:00 Shanghai time on day n of the test challenge."""
+    from helpers import shanghai
+
+    from miniapp_api.console.views import dashboard
+
+    def set_day(n: int):
+        monkeypatch.setattr(dashboard, "utcnow", lambda: shanghai(n))
+
+    set_day(3)
+    return set_day
+
+
+def _rows(page: str, attr: str) -> dict[str, list[str]]:
+    rows = re.findall(rf'<tr {attr}="([^"]+)">(.*?)</tr>', page, re.S)
+    return {key: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for key, row in rows}
+
+
+def test_stickiness_table_chart_and_groups(client, login_as, on_day):
+    _stickiness_case()
+    login_as("trainer")
+    page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="stickiness">(.*?)</section>', page, re.S)[1]
+    activities = list(_rows(section, "data-activity").values())
+    assert [cells[1:] for cells in activities] == [
+        ["4", "3", "75%"],  # day 1: the late joiner was not called to it
+        ["5", "2", "40%"],  # day 2: called to the four and the late joiner
+        ["5", "0", "0%"],
+        ["3", "2", "67%"],  # the event: 3 tickets not revoked, 2 at the door
+    ]
+    assert [cells[0] for cells in activities[:3]] == ["第 1 天", "第 2 天", "第 3 天"]
+    assert activities[3][0] == "&lt;b&gt;见面会&lt;/b&gt;（2026-12-20 14:00）"
+    groups = {cells[0]: cells[1:] for cells in _rows(section, "data-group").values()}
+    # 一群: 3 members × 3 days + 3 tickets = 12 calls, 3 + 1 + 2 answers.
+    # 二群: day 1 one member, days 2–3 two = 5 calls, 1 answer (the late joiner's day 2).
+    assert groups == {"一群": ["12", "6", "50%"], "二群": ["5", "1", "20%"]}
+    assert section.count('class="chart"') == 2
+    charts_svg = re.findall(r"<svg.*?</svg>", section, re.S)
+    days_chart = ET.fromstring(charts_svg[0])  # noqa: S314 -- our own markup
+    tips = [t.text for t in days_chart.iter(f"{SVG}title")]
+    assert tips[1:] == ["1 75%", "2 40%", "3 0%"]
+    assert "<b>见面会" not in section and "&lt;b&gt;见面会" in charts_svg[1]
+    assert 'href="/console/campaigns/store/stickiness.csv"' in section
+
+
+def test_days_and_events_still_to_come_call_nobody_yet(client, login_as, on_day):
+    from datetime import datetime as at
+
+    from miniapp_api.checkins import events
+
+    campaign, _ = _stickiness_case()
+    later = events.create_event(campaign, title="结营会", starts_at=at(2026, 12, 28, 6))
+    events.issue_ticket(later, holder="甲")
+    on_day(2)
+    login_as("trainer")
+    page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+    section = re.search(r'<section class="card" id="stickiness">(.*?)</section>', page, re.S)[1]
+    rows = _rows(section, "data-activity")
+    assert [cells[1:] for cells in rows.values()] == [
+        ["4", "3", "75%"],
+        ["5", "2", "40%"],
+        ["3", "2", "67%"],  # its doors opened early: answered, so it has started
+        ["—", "—", "未开始"],  # 结营会: a ticket out, nobody called yet
+        ["—", "—", "还没到"],
+    ]
+    assert rows["to-come"][0] == "第 3 天"
+    # Day 3 and the later event are left out of the groups' sums.
+    groups = {cells[0]: cells[1:] for cells in _rows(section, "data-group").values()}
+    assert groups == {"一群": ["9", "6", "67%"], "二群": ["3", "1", "33%"]}
+    days_chart = ET.fromstring(re.findall(r"<svg.*?</svg>", section, re.S)[0])  # noqa: S314
+    assert [t.text for t in days_chart.iter(f"{SVG}title")][1:] == ["1 75%", "2 40%", "3 —"]
+
+
+def test_no_stickiness_section_without_activities(client, login_as, on_day):
+    login_as()
+    make_campaign(slug="store")
+    page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+    assert 'id="stickiness"' not in page
+    assert "粘性" not in page
+
+
+def test_percent_columns_and_rows_draw_to_scale_and_escape():
+    svg = charts.percent_columns("粘性", [("1", 0.75), ("2", None), ("<3>", 0.5)])
+    rects = _rects(svg)
+    heights = [float(r.get("height")) for r in rects]
+    assert heights[0] == pytest.approx(1.5 * heights[2]) and heights[1] == 0
+    assert [r.find(f"{SVG}title").text for r in rects] == ["1 75%", "2 —", "<3> 50%"]
+    assert "&lt;3&gt;" in str(svg)
+    rows = _rects(charts.percent_rows("活动", [("见面会", 2 / 3), ("空场", None)]))
+    track, part = float(rows[0].get("width")), float(rows[1].get("width"))
+    assert part == pytest.approx(track * 2 / 3) and float(rows[3].get("width")) == 0
+
+
+def _bulk_challenge(campaign, challenge, members: int, prefix: str):
+    """`members` participants and their check-ins on days 1–3, inserted in bulk."""
+    from miniapp_api.models import Activity, Member, Participant, Response
+
+    start = Member.select().count()
+    rows = [
+        {
+            "campaign": campaign.id,
+            "code": f"bulk{prefix}{start + i:07d}",
+            "nickname": f"会员{i}",
+            "visitor": f"bulk-{prefix}-{start + i}",
+        }
+        for i in range(members)
+    ]
+    for chunk in range(0, len(rows), 200):
+        Member.insert_many(rows[chunk : chunk + 200]).execute()
+    ids = [
+        m
+        for (m,) in Member.select(Member.id)
+        .where(Member.visitor.startswith(f"bulk-{prefix}-"))
+        .order_by(Member.id)
+        .tuples()
+    ]
+    days = dict(
+        Activity.select(Activity.number, Activity.id)
+        .where((Activity.campaign == campaign.id) & (Activity.kind == "day"))
+        .tuples()
+    )
+    participants = [{"campaign": campaign.id, "member": m, "first_day": 1} for m in ids]
+    responses = [
+        {"campaign": campaign.id, "activity": days[d], "member": m, "how": "button"}
+        for i, m in enumerate(ids)
+        for d in (1, 2, 3)
+        if (i + d) % (d + 1)  # fewer answer as the days go on
+    ]
+    for chunk in range(0, len(participants), 200):
+        Participant.insert_many(participants[chunk : chunk + 200]).execute()
+    for chunk in range(0, len(responses), 200):
+        Response.insert_many(responses[chunk : chunk + 200]).execute()
+
+
+def test_the_stickiness_dashboard_costs_the_same_queries_with_10_or_1000_members(client, login_as):
+    from helpers import make_challenge
+
+    from miniapp_api.checkins import stickiness
+
+    login_as()
+    campaign, _ = _stickiness_case()
+    challenge = make_challenge(campaign, days=3, finish_days=2)
+    _bulk_challenge(campaign, challenge, 5, "s")  # 10 participants in all
+    with count_queries(only_select=True) as small:
+        assert client.get("/console/campaigns/store/dashboard").status_code == 200
+    day_one = stickiness.figures(campaign.id)[0]
+    _bulk_challenge(campaign, challenge, 990, "l")  # 1,000
+    with count_queries(only_select=True) as large:
+        page = client.get("/console/campaigns/store/dashboard").get_data(as_text=True)
+    assert large.count == small.count
+    bigger = stickiness.figures(campaign.id)[0]
+    assert (day_one.called, bigger.called) == (9, 999)  # the late joiner starts on day 2
+    assert bigger.responded == 3 + 3 + 495  # the hand-built three, then every other member
+    assert f'<td class="num">{bigger.called}</td>' in page

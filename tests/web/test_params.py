@@ -50,6 +50,15 @@ NUMBERS = {
     "checkins.challenge": {"done": (QUERY, {})},
     "checkins.make_up": {"day": (FORM, {})},
     "checkins.wall": {"before": (QUERY, {})},
+    "console.challenge": {"before": (QUERY, {})},
+    "console.save_challenge": {
+        "days": (FORM, {}),
+        "finish_days": (FORM, {}),
+        "makeup_cards": (FORM, {}),
+        "makeup_window": (FORM, {}),
+    },
+    "console.add_event": {"capacity": (FORM, {})},
+    "console.save_event": {"capacity": (FORM, {})},
 }
 # The one value of BAD some number takes as it is: a group's order number may be negative.
 TAKEN = {("console.update_group", "position"): {"-1"}}
@@ -166,7 +175,8 @@ def test_every_number_in_a_query_or_form_answers_a_clear_4xx(app, admin, endpoin
     client, api_headers, group = admin
     where, fields = NUMBERS[endpoint][name]
     rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
-    url = _url(rule.rule, {"group_id": group.id, "event_id": Activity.get().id})
+    event_id = Activity.get(Activity.kind == "event").id
+    url = _url(rule.rule, {"group_id": group.id, "event_id": event_id})
     changes = AuditEntry.select().where(~AuditEntry.action.startswith("staff."))
     for bad in BAD:
         before = changes.count()

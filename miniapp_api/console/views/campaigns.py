@@ -149,6 +149,7 @@ def new_campaign():
         campaign = playbooks.create_from_template(
             key,
             form.get("slug", ""),
+            timezone=_tz(),
             **{name: form.get(name, "") for name in (*playbooks.FIELDS, "staff_contact")},
         )
     except SetupError as error:

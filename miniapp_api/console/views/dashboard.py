@@ -1,13 +1,16 @@
-"""A campaign's dashboard: the funnel, per channel and per day, as charts and tables."""
+"""A campaign's dashboard: the funnel, per channel and per day, as charts and tables; for a
+campaign with a challenge or events, the stickiness of each activity and of each group."""
 
 from flask import current_app, render_template
 
 from miniapp_api.accounts.access import staff_required
+from miniapp_api.checkins import stickiness
 from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
 from miniapp_api.console.views.campaigns import campaign_or_404
-from miniapp_api.metrics import shown
+from miniapp_api.metrics import percent, shown
+from miniapp_api.models import utcnow
 from miniapp_api.web.params import NumberRefused, query_number
 
 PERIODS = (7, 30, 90)
@@ -51,4 +54,34 @@ def dashboard(slug):
             [[d["scans"] for d in daily], [d["sent"] for d in daily]],
             ["扫码", "送进群"],
         ),
+        **stickiness_figures(found),
     )
+
+
+def stickiness_figures(campaign) -> dict:
+    """The activities' figures with their charts; empty when the campaign has none. Days
+    still to come are one line in the table and blank columns in the chart. A fixed number of
+    grouped queries, however many members, responses or activities."""
+    now = utcnow()
+    activities = stickiness.figures(campaign.id, now=now)
+    if not activities:
+        return {"activities": []}
+    days = [f for f in activities if f.kind == "day"]
+    others = [f for f in activities if f.kind != "day"]
+    to_come = [f.number for f in days if not f.started]
+    return {
+        "activities": [f for f in activities if f.started or f.kind != "day"],
+        "days_to_come": (to_come[0], to_come[-1]) if to_come else None,
+        "groups": stickiness.by_group(campaign.id, now=now),
+        "percent": percent,
+        "day_stickiness_chart": charts.percent_columns(
+            "挑战每天的粘性", [(str(f.number), f.stickiness) for f in days]
+        )
+        if days
+        else None,
+        "event_stickiness_chart": charts.percent_rows(
+            "活动的粘性", [(f.title, f.stickiness) for f in others if f.started]
+        )
+        if any(f.started for f in others)
+        else None,
+    }

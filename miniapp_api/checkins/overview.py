@@ -1,0 +1,152 @@
+"""What staff see of a campaign's check-ins: the challenge's figures, the wall with its
+hidden posts, the events with their door counts, and the rows of the check-in export.
+
+Members see the wall through checkins.rules.wall (hidden posts left out, nicknames masked);
+staff see every post with the full nickname, so they can hide one or show it again. Each
+function costs a fixed number of queries, however many members or check-ins there are.
+"""
+
+from datetime import datetime
+
+from peewee import JOIN, fn
+
+from miniapp_api.checkins import rules
+from miniapp_api.models import Activity, Challenge, Member, Participant, Response, Ticket, utcnow
+
+POSTS_PAGE = 30
+
+HOW_LABELS = {
+    "button": "打卡",
+    "makeup": "补卡",
+    "door": "门口扫码",
+    "self": "自助签到",
+    "walkin": "现场登记",
+    "staff": "工作人员标记",
+}
+
+
+def challenge_figures(challenge: Challenge, now: datetime | None = None) -> dict:
+    """Participants, today's check-ins (today in the challenge's time zone) and finishers."""
+    today = rules.today_number(challenge, now or utcnow())
+    participants = (
+        Participant.select(fn.COUNT(Participant.id))
+        .where(Participant.campaign == challenge.campaign_id)
+        .scalar()
+    )
+    checked_in = (
+        Response.select(fn.COUNT(Response.id))
+        .join(Activity)
+        .where(
+            (Response.campaign == challenge.campaign_id)
+            & (Activity.kind == "day")
+            & (Activity.number == today)
+        )
+        .scalar()
+    )
+    return {
+        "today": today,
+        "participants": participants,
+        "checked_in_today": checked_in,
+        "finishers": rules.finishers(challenge),
+    }
+
+
+def posts(campaign_id: int, before: int | None = None, size: int = POSTS_PAGE) -> list[dict]:
+    """The challenge's check-ins with a note or a photo, newest first, hidden ones included
+    and marked; `before` is the last id of the page before (keyset paging: one query a page)."""
+    query = (
+        Response.select(
+            Response.id,
+            Response.note,
+            Response.photo_digest,
+            Response.how,
+            Response.hidden,
+            Response.created_at,
+            Activity.number,
+            Member.nickname,
+        )
+        .join(Activity)
+        .switch(Response)
+        .join(Member, JOIN.LEFT_OUTER)
+        .where(
+            (Response.campaign == campaign_id)
+            & (Activity.kind == "day")
+            & ((Response.note != "") | Response.photo_digest.is_null(False))
+        )
+        .order_by(Response.id.desc())
+        .limit(size)
+    )
+    if before is not None:
+        query = query.where(Response.id < before)
+    return [
+        {
+            "id": row.id,
+            "note": row.note,
+            "photo_digest": row.photo_digest,
+            "made_up": row.how == "makeup",
+            "hidden": row.hidden,
+            "at": row.created_at,
+            "number": row.activity.number,
+            "nickname": row.member.nickname if row.member else "",
+        }
+        for row in query
+    ]
+
+
+def post_photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:
+    """A check-in photo for staff, hidden or not; None when unknown or the digest differs."""
+    row = (
+        Response.select(Response.photo)
+        .where(
+            (Response.id == response_id)
+            & (Response.campaign == campaign_id)
+            & (Response.photo_digest == digest)
+        )
+        .first()
+    )
+    return bytes(row.photo) if row and row.photo is not None else None
+
+
+def events_with_counts(campaign_id: int) -> list[tuple[Activity, int]]:
+    """The campaign's events in order, each with how many have checked in: two queries."""
+    counts = dict(
+        Response.select(Response.activity, fn.COUNT(Response.id))
+        .join(Activity)
+        .where((Activity.campaign == campaign_id) & (Activity.kind == "event"))
+        .group_by(Response.activity)
+        .tuples()
+    )
+    events = (
+        Activity.select()
+        .where((Activity.campaign == campaign_id) & (Activity.kind == "event"))
+        .order_by(Activity.starts_at, Activity.id)
+    )
+    return [(event, counts.get(event.id, 0)) for event in events]
+
+
+def check_in_rows(campaign_id: int):
+    """Every check-in of the campaign, oldest first, as (created_at, kind, day number, title,
+    name, how, note, has photo, hidden): the member's nickname, or the ticket holder's name
+    for a guest without membership. Never a phone hash, a visitor key or photo bytes."""
+    return (
+        Response.select(
+            Response.created_at,
+            Activity.kind,
+            Activity.number,
+            Activity.title,
+            fn.COALESCE(Member.nickname, Ticket.holder, ""),
+            Response.how,
+            Response.note,
+            Response.photo_digest.is_null(False),
+            Response.hidden,
+        )
+        .join(Activity)
+        .switch(Response)
+        .join(Member, JOIN.LEFT_OUTER)
+        .switch(Response)
+        .join(Ticket, JOIN.LEFT_OUTER, on=(Response.ticket == Ticket.id))
+        .where(Response.campaign == campaign_id)
+        .order_by(Response.created_at, Response.id)
+        .tuples()
+        .iterator()
+    )
