@@ -100,12 +100,13 @@ def load_challenge(set_qr, tz: str, now: datetime) -> Campaign:
             ip_hash=f"demo-checkin-{number}",
             created_at=joined_at,
         )
+        group_id = groups[person.group].id if len(groups) > 1 else groups[0].id
         made_up = sum(1 for how in person.done.values() if how == "makeup")
         last = max(person.done, default=None)
         Participant.create(
             campaign=campaign.id,
             member=member.id,
-            group=groups[person.group].id if len(groups) > 1 else groups[0].id,
+            group=group_id,
             first_day=person.first_day,
             done=len(person.done),
             cards_used=made_up,
@@ -123,6 +124,7 @@ def load_challenge(set_qr, tz: str, now: datetime) -> Campaign:
                     "campaign": campaign.id,
                     "activity": day_ids[day],
                     "member": member.id,
+                    "group": group_id,
                     "how": how,
                     "note": note,
                     "photo": photo[0],

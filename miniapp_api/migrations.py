@@ -426,19 +426,23 @@ CREATE UNIQUE INDEX IF NOT EXISTS "ticket_activity_id_member_id" ON "ticket" ("a
     "member_id");
 CREATE INDEX IF NOT EXISTS "ticket_activity_id_visitor" ON "ticket" ("activity_id", "visitor");
 CREATE TABLE IF NOT EXISTS "response" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id" INTEGER
-    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER, "how"
-    VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door', 'self', 'walkin', 'staff')),
-    "note" VARCHAR(200) NOT NULL, "photo" BLOB, "photo_digest" VARCHAR(16), "hidden" INTEGER NOT
-    NULL, "created_at" DATETIME NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign"
-    ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id") REFERENCES "activity" ("id") ON DELETE
-    CASCADE, FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY
-    ("ticket_id") REFERENCES "ticket" ("id") ON DELETE CASCADE);
+    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER,
+    "group_id" INTEGER, "how" VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door',
+    'self', 'walkin', 'staff')), "note" VARCHAR(200) NOT NULL, "photo" BLOB, "photo_digest"
+    VARCHAR(16), "hidden" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, FOREIGN KEY
+    ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id")
+    REFERENCES "activity" ("id") ON DELETE CASCADE, FOREIGN KEY ("member_id") REFERENCES
+    "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("ticket_id") REFERENCES "ticket" ("id") ON
+    DELETE CASCADE, FOREIGN KEY ("group_id") REFERENCES "wechat_group" ("id") ON DELETE SET
+    NULL);
 CREATE INDEX IF NOT EXISTS "response_member_id" ON "response" ("member_id");
 CREATE UNIQUE INDEX IF NOT EXISTS "response_ticket_id" ON "response" ("ticket_id");
 CREATE UNIQUE INDEX IF NOT EXISTS "response_activity_id_member_id" ON "response" ("activity_id",
     "member_id");
 CREATE INDEX IF NOT EXISTS "response_campaign_id_created_at" ON "response" ("campaign_id",
     "created_at");
+CREATE INDEX IF NOT EXISTS "response_campaign_id_activity_id_group_id" ON "response"
+    ("campaign_id", "activity_id", "group_id");
 """,
     "postgresql": """
 CREATE TABLE IF NOT EXISTS "challenge" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER
@@ -483,17 +487,21 @@ CREATE UNIQUE INDEX "ticket_activity_id_code" ON "ticket" ("activity_id", "code"
 CREATE UNIQUE INDEX "ticket_activity_id_member_id" ON "ticket" ("activity_id", "member_id");
 CREATE INDEX "ticket_activity_id_visitor" ON "ticket" ("activity_id", "visitor");
 CREATE TABLE IF NOT EXISTS "response" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER
-    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER, "how"
-    VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door', 'self', 'walkin', 'staff')),
-    "note" VARCHAR(200) NOT NULL, "photo" BYTEA, "photo_digest" VARCHAR(16), "hidden" BOOLEAN
-    NOT NULL, "created_at" TIMESTAMP NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign"
-    ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id") REFERENCES "activity" ("id") ON DELETE
-    CASCADE, FOREIGN KEY ("member_id") REFERENCES "member" ("id") ON DELETE CASCADE, FOREIGN KEY
-    ("ticket_id") REFERENCES "ticket" ("id") ON DELETE CASCADE);
+    NOT NULL, "activity_id" INTEGER NOT NULL, "member_id" INTEGER, "ticket_id" INTEGER,
+    "group_id" INTEGER, "how" VARCHAR(8) NOT NULL CHECK (how IN ('button', 'makeup', 'door',
+    'self', 'walkin', 'staff')), "note" VARCHAR(200) NOT NULL, "photo" BYTEA, "photo_digest"
+    VARCHAR(16), "hidden" BOOLEAN NOT NULL, "created_at" TIMESTAMP NOT NULL, FOREIGN KEY
+    ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE, FOREIGN KEY ("activity_id")
+    REFERENCES "activity" ("id") ON DELETE CASCADE, FOREIGN KEY ("member_id") REFERENCES
+    "member" ("id") ON DELETE CASCADE, FOREIGN KEY ("ticket_id") REFERENCES "ticket" ("id") ON
+    DELETE CASCADE, FOREIGN KEY ("group_id") REFERENCES "wechat_group" ("id") ON DELETE SET
+    NULL);
 CREATE INDEX "response_member_id" ON "response" ("member_id");
 CREATE UNIQUE INDEX "response_ticket_id" ON "response" ("ticket_id");
 CREATE UNIQUE INDEX "response_activity_id_member_id" ON "response" ("activity_id", "member_id");
 CREATE INDEX "response_campaign_id_created_at" ON "response" ("campaign_id", "created_at");
+CREATE INDEX "response_campaign_id_activity_id_group_id" ON "response" ("campaign_id",
+    "activity_id", "group_id");
 """,
 }
 

@@ -391,6 +391,9 @@ class Response(BaseModel):
     activity = ForeignKeyField(Activity, backref="responses", on_delete="CASCADE", index=False)
     member = ForeignKeyField(Member, backref="responses", null=True, on_delete="CASCADE")
     ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE", unique=True)
+    # The group of the participation (days, calls) or the ticket (events) it answered with,
+    # kept on the row so stickiness per group is one grouped scan of one index.
+    group = ForeignKeyField(Group, null=True, on_delete="SET NULL", index=False)
     # button (on the day), makeup (a card), door (staff scan or code), self (door poster),
     # walkin (added at the door), staff (marked in the console)
     how = CharField(
@@ -407,6 +410,7 @@ class Response(BaseModel):
         indexes = (
             (("activity", "member"), True),
             (("campaign", "created_at"), False),
+            (("campaign", "activity", "group"), False),
         )
 
 

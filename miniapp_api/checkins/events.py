@@ -200,7 +200,8 @@ def _held(event, member, invitation) -> Ticket | None:
 
 
 def revoke_ticket(event: Activity, ticket_id: int, now: datetime | None = None) -> bool:
-    """Revoke a ticket and give its place back; False when it was revoked already."""
+    """Revoke a ticket and give its place back; False when it was revoked already. A ticket
+    that has checked in stays: its holder came, and the attendance figure counts them."""
     with write_transaction():
         changed = (
             Ticket.update(revoked_at=now or utcnow())
@@ -208,9 +209,14 @@ def revoke_ticket(event: Activity, ticket_id: int, now: datetime | None = None) 
                 (Ticket.id == ticket_id)
                 & (Ticket.activity == event.id)
                 & Ticket.revoked_at.is_null()
+                & Ticket.id.not_in(
+                    Response.select(Response.ticket).where(Response.ticket == ticket_id)
+                )
             )
             .execute()
         )
+        if not changed and Response.get_or_none(Response.ticket == ticket_id):
+            raise EventError("这张票已经签到了，不能作废：人已经到场，到场率要算上。")
         if changed:
             Activity.update(tickets=Activity.tickets - 1).where(
                 (Activity.id == event.id) & (Activity.tickets > 0)
@@ -380,7 +386,10 @@ def revoke_invitation_ticket(invitation_id: int, now: datetime | None = None) ->
     ticket = invitation_ticket(invitation_id)
     if ticket is None:
         return False
-    return revoke_ticket(Activity(id=ticket.activity_id), ticket.id, now)
+    try:
+        return revoke_ticket(Activity(id=ticket.activity_id), ticket.id, now)
+    except EventError:
+        return False  # the guest came already: their check-in stands
 
 
 def waiting_invitations(event: Activity):
@@ -458,6 +467,7 @@ def _admit(event: Activity, ticket: Ticket, how: str, now: datetime) -> DoorChec
                 activity=event.id,
                 member=ticket.member_id,
                 ticket=ticket.id,
+                group=ticket.group_id,
                 how=how,
                 created_at=now,
             )

@@ -378,6 +378,7 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
                     campaign=challenge.campaign_id,
                     activity=activity.id,
                     member=member.id,
+                    group=participant.group_id,
                     how=how,
                     note=note,
                     photo=photo_data,
@@ -677,7 +678,8 @@ def answer_call(call: Activity, member: Member, now: datetime | None = None) -> 
     """A participant answers a call, once: a second answer is refused, never counted twice."""
     if call.kind != "call":
         raise CheckinError("这不是一次召集：刷新页面再试。")
-    if participant_of(member) is None:
+    participant = participant_of(member)
+    if participant is None:
         raise CheckinError("先参加挑战，才能响应群里的召集。")
     try:
         with db.atomic():
@@ -685,6 +687,7 @@ def answer_call(call: Activity, member: Member, now: datetime | None = None) -> 
                 campaign=call.campaign_id,
                 activity=call.id,
                 member=member.id,
+                group=participant.group_id,
                 how="button",
                 created_at=now or utcnow(),
             )

@@ -67,26 +67,15 @@ def _tickets(campaign_id: int) -> dict:
 
 
 def _responses(campaign_id: int) -> dict:
-    """{(activity_id, group_id): responses}. A member's group is their participation's (days
-    and calls) or their ticket's (events)."""
-    by_participant = (
-        Response.select(Response.activity, Participant.group, fn.COUNT(Response.id))
-        .join(Participant, on=(Participant.member == Response.member))
-        .where((Response.campaign == campaign_id) & Response.ticket.is_null())
-        .group_by(Response.activity, Participant.group)
-        .tuples()
-    )
-    by_ticket = (
-        Response.select(Response.activity, Ticket.group, fn.COUNT(Response.id))
-        .join(Ticket, on=(Ticket.id == Response.ticket))
+    """{(activity_id, group_id): responses}, one grouped scan of the (campaign, activity,
+    group) index: each response carries the group it answered with."""
+    rows = (
+        Response.select(Response.activity, Response.group, fn.COUNT(Response.id))
         .where(Response.campaign == campaign_id)
-        .group_by(Response.activity, Ticket.group)
+        .group_by(Response.activity, Response.group)
         .tuples()
     )
-    counts: dict = {}
-    for activity, group, count in (*by_participant, *by_ticket):
-        counts[activity, group] = counts.get((activity, group), 0) + count
-    return counts
+    return {(activity, group): count for activity, group, count in rows}
 
 
 def _activities(campaign_id: int) -> list[Activity]:

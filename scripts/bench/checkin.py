@@ -209,11 +209,14 @@ def part_two(args, config) -> None:
             .where((Activity.campaign == campaign.id) & (Activity.kind == "day"))
             .tuples()
         )
+        group_of = {m: (first.id, second.id)[n % 2] for n, m in enumerate(members)}
         rows = (
-            (campaign.id, days[d], m, "button", "", False, utcnow()) for m in members for d in days
+            (campaign.id, days[d], m, group_of[m], "button", "", False, utcnow())
+            for m in members
+            for d in days
         )
-        fields = [Response.campaign, Response.activity, Response.member, Response.how,
-                  Response.note, Response.hidden, Response.created_at]  # fmt: skip
+        fields = [Response.campaign, Response.activity, Response.member, Response.group,
+                  Response.how, Response.note, Response.hidden, Response.created_at]  # fmt: skip
         batch, inserted = [], 0
         with db.atomic():
             for row in rows:

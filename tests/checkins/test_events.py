@@ -356,8 +356,13 @@ def test_the_ticket_page_shows_the_event_holder_qr_and_code_and_is_private(app, 
 
     events.check_in_ticket(event, ticket.code, now=DOOR_TIME + timedelta(minutes=3))
     assert "已签到 14:33" in text(phone.get(f"/t/{ticket.token}"))
-    events.revoke_ticket(event, ticket.id)
-    revoked = text(phone.get(f"/t/{ticket.token}"))
+    # A ticket that has checked in cannot be revoked: its holder came.
+    with pytest.raises(events.EventError, match="已经签到"):
+        events.revoke_ticket(event, ticket.id)
+    assert Ticket.get_by_id(ticket.id).revoked_at is None
+    other = events.issue_ticket(event, holder="小明")
+    events.revoke_ticket(event, other.id)
+    revoked = text(phone.get(f"/t/{other.token}"))
     assert "已作废" in revoked and "data:image/png" not in revoked
 
 
