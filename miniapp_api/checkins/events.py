@@ -30,6 +30,8 @@ CODE_LENGTH = 6
 SHORT_CODE = re.compile(rf"^[{CODE_ALPHABET}]{{{CODE_LENGTH}}}$")
 # An event stays the one members sign up for until this long after it starts.
 STILL_ON = timedelta(hours=6)
+# Members may check themselves in at the door poster from this long before the start.
+DOORS_OPEN = timedelta(hours=2)
 
 
 FULL = "名额已满：可以在群里留言排队，有人退出会通知你。"
@@ -479,13 +481,21 @@ def _admit(event: Activity, ticket: Ticket, how: str, now: datetime) -> DoorChec
 
 
 def check_in_visitor(event: Activity, visitor: str, now: datetime | None = None) -> DoorCheck:
-    """The door poster: check in the ticket this browser holds."""
+    """The door poster: check in the ticket this browser holds, only while the doors are
+    open (from DOORS_OPEN before the start until STILL_ON after it): the poster's link is
+    easy to pass around, and a ticket holder at home has not come."""
+    now = now or utcnow()
+    if event.starts_at and not (event.starts_at - DOORS_OPEN <= now <= event.starts_at + STILL_ON):
+        return DoorCheck(
+            "refused",
+            "现在不是签到时间：活动开始前 2 小时到结束前都可以在门口扫码签到。",
+        )
     ticket = ticket_for_visitor(event, visitor)
     if ticket is None:
         return DoorCheck(
             "refused", "这个手机上没有本场活动的票：请打开报名时拿到的票，或者找门口的工作人员。"
         )
-    return _admit(event, ticket, "self", now or utcnow())
+    return _admit(event, ticket, "self", now)
 
 
 def walk_in(event: Activity, holder: str, now: datetime | None = None) -> DoorCheck:

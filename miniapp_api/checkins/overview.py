@@ -10,8 +10,18 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
+from miniapp_api import metrics
 from miniapp_api.checkins import rules
-from miniapp_api.models import Activity, Challenge, Member, Participant, Response, Ticket, utcnow
+from miniapp_api.models import (
+    Activity,
+    Challenge,
+    Member,
+    Participant,
+    Response,
+    Reward,
+    Ticket,
+    utcnow,
+)
 
 POSTS_PAGE = 30
 
@@ -43,11 +53,13 @@ def challenge_figures(challenge: Challenge, now: datetime | None = None) -> dict
         )
         .scalar()
     )
+    finishers = rules.finishers(challenge)
     return {
         "today": today,
         "participants": participants,
         "checked_in_today": checked_in,
-        "finishers": rules.finishers(challenge),
+        "finishers": finishers,
+        "finish_rate": metrics.shown(finishers, participants),  # 完成率, as metrics.json says
     }
 
 
@@ -150,3 +162,32 @@ def check_in_rows(campaign_id: int):
         .tuples()
         .iterator()
     )
+
+
+def rewards(challenge: Challenge) -> list[dict]:
+    """The finishing rewards issued, with who holds them and whether staff handed them over
+    (one query; staff see full nicknames)."""
+    rows = (
+        Reward.select(
+            Reward.id,
+            Reward.code,
+            Reward.name,
+            Reward.issued_at,
+            Reward.redeemed_at,
+            Member.nickname,
+        )
+        .join(Member)
+        .where((Reward.campaign == challenge.campaign_id) & (Reward.key == rules.REWARD_KEY))
+        .order_by(Reward.issued_at, Reward.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "code": r.code,
+            "name": r.name,
+            "issued_at": r.issued_at,
+            "redeemed": r.redeemed_at is not None,
+            "nickname": r.member.nickname,
+        }
+        for r in rows
+    ]

@@ -104,10 +104,12 @@ def ticket_qr(page: str) -> list[str]:
 
 @pytest.fixture
 def meetup(app):
-    """A campaign with a working group and an event of 2 places a week from now."""
+    """A campaign with a working group and an event of 2 places starting in an hour (the
+    door poster takes self check-ins from two hours before the start)."""
     campaign = make_campaign(slug="meetup", title="线下见面会", staff_contact="前台 陈店长")
     make_group(campaign, "见面会1群")
-    return campaign, make_event(campaign, capacity=2)
+    soon = (utcnow() + timedelta(hours=1)).replace(second=0, microsecond=0)
+    return campaign, make_event(campaign, capacity=2, starts_at=soon)
 
 
 # ---------------------------------------------------------------- sign-up
@@ -527,3 +529,19 @@ def test_unknown_revoked_and_other_events_tickets_are_refused_with_nothing_store
             check = events.check_in_ticket(event, value)
             assert check.status == "refused" and message in check.message, value
     assert Response.select().count() == 0
+
+
+def test_the_door_poster_takes_self_check_ins_only_while_the_doors_are_open(app, meetup):
+    campaign, event = meetup
+    phone = Phone(app)
+    phone.sign_up(campaign, event, nickname="小红")
+    visitor = Ticket.get().visitor
+    for early_or_late in (
+        event.starts_at - events.DOORS_OPEN - timedelta(seconds=1),
+        event.starts_at + events.STILL_ON + timedelta(seconds=1),
+    ):
+        check = events.check_in_visitor(event, visitor, now=early_or_late)
+        assert check.status == "refused" and "不是签到时间" in check.message
+    assert Response.select().count() == 0
+    at_the_door = events.check_in_visitor(event, visitor, now=event.starts_at - events.DOORS_OPEN)
+    assert at_the_door.status == "checked_in" and Response.select().count() == 1

@@ -16,7 +16,7 @@ from miniapp_api import playbooks
 from miniapp_api.checkins import events as event_rules
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.console.views import checkins as checkin_views
-from miniapp_api.models import Activity, AuditEntry, Challenge, Response
+from miniapp_api.models import Activity, AuditEntry, Challenge, Response, Reward
 
 CHALLENGE = "/console/campaigns/store/challenge"
 EVENTS = "/console/campaigns/store/events"
@@ -623,3 +623,31 @@ def test_exports_of_an_unknown_campaign_are_404(client, login_as):
     login_as("operator")
     for name in ("check-ins.csv", "stickiness.csv"):
         assert client.get(f"/console/campaigns/nope/{name}").status_code == 404
+
+
+def test_finishers_rewards_are_listed_and_marked_redeemed_once(client, login_as, clock):
+    """A challenge without a referral programme still shows its finishing rewards, and staff
+    mark one handed over (trainers cannot)."""
+    campaign = make_campaign(slug="store", title="28 天早起打卡")
+    challenge = make_challenge(campaign, days=3, finish_days=2, reward="结营礼盒")
+    finisher = make_participant(challenge, nickname="阿花")
+    make_participant(challenge, nickname="小明")
+    for day in (1, 2):
+        checkins.check_in(challenge, finisher, now=shanghai(day))
+    reward = Reward.get()
+    login_as("trainer")
+    page = _text(client.get(CHALLENGE))
+    assert f"<code>{reward.code}</code>" in page and "阿花" in page
+    redeem = f"{CHALLENGE}/rewards/{reward.id}/redeem"
+    assert 'data-figure="finish-rate">50%' in page and redeem not in page
+    trainer = client.post(redeem)
+    assert trainer.status_code in (400, 403) and Reward.get().redeemed_at is None
+
+    actions = login_as("operator")
+    assert redeem in _text(client.get(CHALLENGE))
+    assert actions.post(redeem, {}, page=CHALLENGE).status_code == 302
+    assert Reward.get().redeemed_at is not None
+    assert actions.post(redeem, {}, page=CHALLENGE).status_code == 302
+    assert len(_audit("reward.redeem")) == 1  # the second click changed nothing
+    unknown = f"{CHALLENGE}/rewards/{reward.id + 99}/redeem"
+    assert actions.post(unknown, {}, page=CHALLENGE).status_code == 404

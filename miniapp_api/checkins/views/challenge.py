@@ -196,6 +196,8 @@ def _page(challenge, member, now, *, done=None, error=None, note="", status=200)
         message=message,
         error=error,
         note=note,
+        # The share card's QR is the member's own (credited) link only with a programme.
+        personal_card=bool(standing) and referrals.program_of(challenge.campaign_id) is not None,
     )
     return _no_store(make_response(page, status))
 

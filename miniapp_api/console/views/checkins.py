@@ -17,6 +17,7 @@ from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.metrics import percent
 from miniapp_api.models import MAX_INT, Activity, utcnow
+from miniapp_api.referrals.rules import ReferralError, redeem
 from miniapp_api.web.localtime import local_time
 from miniapp_api.web.params import form_number, query_number
 
@@ -133,12 +134,31 @@ def _challenge_page(campaign, before=None, values=None, day_tasks=None, status=2
         today=today[:TODAY_SHOWN],
         today_total=len(today),
         posts=posts,
+        rewards=overview.rewards(challenge) if challenge else [],
         before=before,
         next_before=posts[-1]["id"] if len(posts) == overview.POSTS_PAGE else None,
         how_labels=overview.HOW_LABELS,
         tz_time=lambda moment: to_local(moment, challenge.timezone).strftime("%m-%d %H:%M"),
     )
     return page, status
+
+
+@bp.post("/campaigns/<slug>/challenge/rewards/<int:reward_id>/redeem")
+@editor_required
+def redeem_challenge_reward(slug, reward_id):
+    """Mark a finishing reward handed over (the referral rewards' rule: a second click
+    changes nothing)."""
+    campaign = campaign_or_404(slug)
+    try:
+        changed = redeem(reward_id, campaign.id, current_staff())
+    except ReferralError:
+        abort(404)
+    if changed:
+        audit(current_staff(), "reward.redeem", f"reward:{reward_id}", campaign=campaign.slug)
+        flash("已标记为兑换。", "info")
+    else:
+        flash("这份奖励之前已经兑换过了。", "info")
+    return redirect(url_for("console.challenge", slug=slug) + "#rewards")
 
 
 @bp.get("/campaigns/<slug>/challenge")
