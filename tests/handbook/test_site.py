@@ -36,7 +36,7 @@ class Links(HTMLParser):
             self.hrefs += [value for name, value in attrs if name == "href" and value]
 
 
-LIVE = re.compile(r"^/(j|r|vip|posters)/")
+LIVE = re.compile(r"^/(j|r|vip|posters|c|t)/")
 
 
 def live_links(site: Path) -> set[str]:
@@ -54,6 +54,8 @@ def test_every_live_example_link_opens_a_working_page(built, app, client, runner
     links = live_links(site)
     assert {"/j/demo?c=counter", "/j/demo-fission", "/r/demo-fission/top"} <= links
     assert "/vip/demo-invitation-wangli" in links
+    assert {"/c/demo-challenge", "/c/demo-challenge/wall", "/j/demo-meetup"} <= links
+    assert "/t/demo-ticket-wangxiaohong-0000000" in links
     for href in sorted(links):
         response = client.get(href, headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
         # A handbook may show a dead link on purpose, to teach what it looks like.
