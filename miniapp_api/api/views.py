@@ -448,16 +448,8 @@ def get_challenge(slug):
     figures = overview.challenge_figures(challenge, utcnow())
     return jsonify(
         {
-            "days": challenge.days,
-            "starts_on": challenge.starts_on.isoformat(),
+            **checkins.settings_of(challenge),
             "ends_on": checkins.date_of(challenge, challenge.days).isoformat(),
-            "timezone": challenge.timezone,
-            "task": challenge.task,
-            "finish_days": challenge.finish_days,
-            "reward": challenge.reward,
-            "makeup_cards": challenge.makeup_cards,
-            "makeup_window": challenge.makeup_window,
-            "hidden": challenge.hidden,
             "today": figures["today"],
             "participants": figures["participants"],
             "checked_in_today": figures["checked_in_today"],

@@ -64,45 +64,9 @@ def challenge_figures(challenge: Challenge, now: datetime | None = None) -> dict
 
 
 def posts(campaign_id: int, before: int | None = None, size: int = POSTS_PAGE) -> list[dict]:
-    """The challenge's check-ins with a note or a photo, newest first, hidden ones included
-    and marked; `before` is the last id of the page before (keyset paging: one query a page)."""
-    query = (
-        Response.select(
-            Response.id,
-            Response.note,
-            Response.photo_digest,
-            Response.how,
-            Response.hidden,
-            Response.created_at,
-            Activity.number,
-            Member.nickname,
-        )
-        .join(Activity)
-        .switch(Response)
-        .join(Member, JOIN.LEFT_OUTER)
-        .where(
-            (Response.campaign == campaign_id)
-            & (Activity.kind == "day")
-            & ((Response.note != "") | Response.photo_digest.is_null(False))
-        )
-        .order_by(Response.id.desc())
-        .limit(size)
-    )
-    if before is not None:
-        query = query.where(Response.id < before)
-    return [
-        {
-            "id": row.id,
-            "note": row.note,
-            "photo_digest": row.photo_digest,
-            "made_up": row.how == "makeup",
-            "hidden": row.hidden,
-            "at": row.created_at,
-            "number": row.activity.number,
-            "nickname": row.member.nickname if row.member else "",
-        }
-        for row in query
-    ]
+    """The console's moderation list: the wall with hidden posts included and marked, whole
+    nicknames (one query a page)."""
+    return rules.posts(campaign_id, before, size, for_staff=True)
 
 
 def post_photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:

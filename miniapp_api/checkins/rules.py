@@ -561,14 +561,24 @@ def rank(challenge: Challenge, participant: Participant) -> int:
 
 
 def wall(campaign_id: int, before: int | None = None, size: int = WALL_PAGE) -> list[dict]:
-    """Check-ins with a note or a photo, newest first, hidden ones left out; `before` is the
-    last id of the page before (keyset paging, so every page costs one query)."""
+    """The wall members see: check-ins with a note or a photo, newest first, hidden ones left
+    out, nicknames masked; `before` is the last id of the page before (keyset paging, so
+    every page costs one query)."""
+    return posts(campaign_id, before, size, for_staff=False)
+
+
+def posts(
+    campaign_id: int, before: int | None = None, size: int = WALL_PAGE, *, for_staff: bool
+) -> list[dict]:
+    """Check-ins with a note or a photo, newest first, in one query. For staff (the console's
+    moderation list) hidden ones are included and marked and nicknames are whole."""
     query = (
         Response.select(
             Response.id,
             Response.note,
             Response.photo_digest,
             Response.how,
+            Response.hidden,
             Response.created_at,
             Activity.number,
             Member.nickname,
@@ -579,26 +589,46 @@ def wall(campaign_id: int, before: int | None = None, size: int = WALL_PAGE) -> 
         .where(
             (Response.campaign == campaign_id)
             & (Activity.kind == "day")
-            & ~Response.hidden
             & ((Response.note != "") | Response.photo_digest.is_null(False))
         )
         .order_by(Response.id.desc())
         .limit(size)
     )
+    if not for_staff:
+        query = query.where(~Response.hidden)
     if before is not None:
         query = query.where(Response.id < before)
-    return [
-        {
+    rows = []
+    for row in query:
+        nickname = row.member.nickname if row.member else ""
+        post = {
             "id": row.id,
             "note": row.note,
             "photo_digest": row.photo_digest,
             "made_up": row.how == "makeup",
             "at": row.created_at,
             "number": row.activity.number,
-            "nickname": mask_nickname(row.member.nickname) if row.member else "*",
+            "nickname": nickname if for_staff else mask_nickname(nickname) if nickname else "*",
         }
-        for row in query
-    ]
+        if for_staff:
+            post["hidden"] = row.hidden
+        rows.append(post)
+    return rows
+
+
+def settings_of(challenge: Challenge) -> dict:
+    """A challenge's settings as plain values (the console's form, the API's answer)."""
+    return {
+        "days": challenge.days,
+        "starts_on": challenge.starts_on.isoformat(),
+        "timezone": challenge.timezone,
+        "task": challenge.task,
+        "finish_days": challenge.finish_days,
+        "reward": challenge.reward,
+        "makeup_cards": challenge.makeup_cards,
+        "makeup_window": challenge.makeup_window,
+        "hidden": challenge.hidden,
+    }
 
 
 def photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:

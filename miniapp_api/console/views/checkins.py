@@ -14,10 +14,10 @@ from miniapp_api.checkins import overview, rules
 from miniapp_api.checkins.stickiness import figures
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
+from miniapp_api.console.views.referrals import hand_over
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.metrics import percent
 from miniapp_api.models import MAX_INT, Activity, utcnow
-from miniapp_api.referrals.rules import ReferralError, redeem
 from miniapp_api.web.localtime import local_time
 from miniapp_api.web.params import form_number, query_number
 
@@ -95,17 +95,7 @@ def _values_of(challenge) -> dict:
             "makeup_window": 3,
             "hidden": False,
         }
-    return {
-        "days": challenge.days,
-        "starts_on": challenge.starts_on.isoformat(),
-        "timezone": challenge.timezone,
-        "task": challenge.task,
-        "finish_days": challenge.finish_days,
-        "reward": challenge.reward,
-        "makeup_cards": challenge.makeup_cards,
-        "makeup_window": challenge.makeup_window,
-        "hidden": challenge.hidden,
-    }
+    return rules.settings_of(challenge)
 
 
 def _challenge_page(campaign, before=None, values=None, day_tasks=None, status=200):
@@ -148,16 +138,7 @@ def _challenge_page(campaign, before=None, values=None, day_tasks=None, status=2
 def redeem_challenge_reward(slug, reward_id):
     """Mark a finishing reward handed over (the referral rewards' rule: a second click
     changes nothing)."""
-    campaign = campaign_or_404(slug)
-    try:
-        changed = redeem(reward_id, campaign.id, current_staff())
-    except ReferralError:
-        abort(404)
-    if changed:
-        audit(current_staff(), "reward.redeem", f"reward:{reward_id}", campaign=campaign.slug)
-        flash("已标记为兑换。", "info")
-    else:
-        flash("这份奖励之前已经兑换过了。", "info")
+    hand_over(campaign_or_404(slug), reward_id)
     return redirect(url_for("console.challenge", slug=slug) + "#rewards")
 
 

@@ -161,6 +161,13 @@ def decide_referral(slug, referral_id):
 def redeem_reward(slug, reward_id):
     campaign = campaign_or_404(slug)
     _program_or_404(campaign)
+    hand_over(campaign, reward_id)
+    return redirect(url_for("console.referrals", slug=slug) + "#rewards")
+
+
+def hand_over(campaign, reward_id: int) -> None:
+    """Mark one of the campaign's rewards redeemed (a referral tier's or a finished
+    challenge's), audit it and say so; a second click changes nothing; 404 if not theirs."""
     try:
         changed = rules.redeem(reward_id, campaign.id, current_staff())
     except rules.ReferralError:
@@ -170,7 +177,6 @@ def redeem_reward(slug, reward_id):
         flash("已标记为兑换。", "info")
     else:
         flash("这份奖励之前已经兑换过了。", "info")
-    return redirect(url_for("console.referrals", slug=slug) + "#rewards")
 
 
 @bp.get("/campaigns/<slug>/referrals.csv")
