@@ -10,6 +10,9 @@ from test_xss_browser import PAYLOADS
 
 from miniapp_api.checkins import events
 from miniapp_api.checkins import rules as checkins
+from miniapp_api.checkins.views import challenge as challenge_views
+from miniapp_api.console.views import checkins as console_checkins
+from miniapp_api.console.views import dashboard as dashboard_views
 from miniapp_api.models import Campaign
 
 # NUL is refused with a message before it is stored (tests elsewhere); everything else goes in.
@@ -46,7 +49,12 @@ def runnable(html: str) -> list[str]:
     return parser.found
 
 
-def test_no_payload_becomes_markup_on_the_challenge_pages_or_the_console(app, client, login_as):
+def test_no_payload_becomes_markup_on_the_challenge_pages_or_the_console(
+    app, client, login_as, monkeypatch
+):
+    # The pages' clock: day 2 of the test challenge, never the wall clock.
+    for module in (challenge_views, console_checkins, dashboard_views):
+        monkeypatch.setattr(module, "utcnow", lambda: shanghai(2, 12))
     campaign = Campaign.create(slug="dk", title="28 天早起打卡")
     task = ("任务标记\n\n" + "\n\n".join(HOSTILE))[:4000]
     challenge = make_challenge(campaign, task=task, day_tasks={1: task})

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta
 
 import pytest
-from helpers import checked_qr, make_campaign, make_channel, make_group
+from helpers import checked_qr, make_campaign, make_channel, make_group, shanghai
 
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SetupError, record_scan
@@ -96,7 +96,9 @@ def test_same_visitor_next_local_day_counts_again(app):
 
 def test_visitor_whose_group_expired_today_is_moved_not_lost(app):
     campaign = make_campaign()
-    now = utcnow()
+    # A fixed clock: 10:00 in Shanghai, so two hours later is still the same local day (the
+    # real clock failed this between 22:00 and midnight there).
+    now = shanghai(1, 10)
     old = make_group(campaign, "一群", qr_age=timedelta(days=6, hours=23), now=now)
     make_group(campaign, "二群", now=now)
     scan(campaign, now=now)
