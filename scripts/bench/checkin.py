@@ -63,7 +63,7 @@ def add_participants(campaign, count: int, prefix: str, groups=(None,)) -> list[
             [
                 {
                     "campaign": campaign.id,
-                    "code": f"{prefix}{n:09d}",
+                    "code": f"{prefix}{n:09d}",  # at most 16 characters, as the column
                     "nickname": f"会员{n}",
                     "visitor": f"{prefix}-visitor-{n:012d}",
                     "ip_hash": "",
@@ -147,7 +147,9 @@ def part_one(args, config) -> bool:
     with db.connection_context():
         migrate()
         campaign = challenge_on_day_ten(f"bench-dk-{int(time.time())}", "压测打卡")
-        members = add_participants(campaign, rounds * per_round + 1, f"b{int(time.time())}")
+        members = add_participants(
+            campaign, rounds * per_round + 1, f"b{int(time.time()) % 100_000}"
+        )
         visitors = dict(
             Member.select(Member.id, Member.visitor).where(Member.id.in_(members)).tuples()
         )
@@ -203,7 +205,9 @@ def part_two(args, config) -> None:
         second = livecode.add_group(campaign, "二群")
         people = -(-args.responses // 28)
         started = time.perf_counter()
-        members = add_participants(campaign, people, f"s{int(time.time())}", (first.id, second.id))
+        members = add_participants(
+            campaign, people, f"s{int(time.time()) % 100_000}", (first.id, second.id)
+        )
         days = dict(
             Activity.select(Activity.number, Activity.id)
             .where((Activity.campaign == campaign.id) & (Activity.kind == "day"))
