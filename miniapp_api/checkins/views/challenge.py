@@ -318,10 +318,11 @@ def photo(slug, response_id, digest):
     data = rules.photo(challenge.campaign_id, response_id, digest)
     if data is None:
         abort(404)
-    # The digest is in the URL: a URL always means the same bytes.
+    # The digest is in the URL, so the bytes never change; but staff may hide the photo, and
+    # a long-lived shared copy would outlast that: browsers keep it an hour, proxies not at all.
     response = make_response(data)
     response.mimetype = "image/jpeg"
-    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 
