@@ -552,3 +552,10 @@ def test_layout_file_with_bad_json(tmp_path, monkeypatch):
 
     with pytest.raises(ValueError, match=r"broken.json is not valid JSON \(line 1"):
         render.load_layout("broken")
+
+
+def test_the_share_card_drops_what_its_font_cannot_print_from_a_staff_title():
+    """A campaign title with an emoji (staff type them) must not break members' share cards."""
+    content = {**checkin_content(), "title": "早起打卡🎁☕𠀀 挑战"}
+    data = render.render_poster(render.load_layout("checkin"), content, "png")
+    assert decode_qr(data) == [content["qr_url"]]
