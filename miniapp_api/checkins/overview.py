@@ -71,16 +71,7 @@ def posts(campaign_id: int, before: int | None = None, size: int = POSTS_PAGE) -
 
 def post_photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:
     """A check-in photo for staff, hidden or not; None when unknown or the digest differs."""
-    row = (
-        Response.select(Response.photo)
-        .where(
-            (Response.id == response_id)
-            & (Response.campaign == campaign_id)
-            & (Response.photo_digest == digest)
-        )
-        .first()
-    )
-    return bytes(row.photo) if row and row.photo is not None else None
+    return rules.photo(campaign_id, response_id, digest, for_staff=True)
 
 
 def events_with_counts(campaign_id: int) -> list[tuple[Activity, int]]:

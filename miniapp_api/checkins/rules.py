@@ -503,11 +503,17 @@ def makeup_days(challenge: Challenge, participant: Participant, done, today: int
     return [n for n in range(low, min(today, challenge.days + 1)) if n not in done]
 
 
-def standing(challenge: Challenge, member: Member, now: datetime | None = None) -> dict:
-    """Everything the member's challenge page shows about them, in a fixed number of queries."""
+def standing(
+    challenge: Challenge,
+    member: Member,
+    now: datetime | None = None,
+    participant: Participant | None = None,
+) -> dict:
+    """Everything the member's challenge page shows about them, in a fixed number of queries
+    (pass the participant when the caller has just read it)."""
     now = now or utcnow()
     today = today_number(challenge, now)
-    participant = participant_of(member)
+    participant = participant or participant_of(member)
     done = answered(member) if participant else {}
     current, longest = streaks(done, today, challenge.days)
     first_day = participant.first_day if participant else max(1, today)
@@ -550,11 +556,13 @@ def leaderboard(challenge: Challenge, size: int = 20) -> list[dict]:
 
 
 def rank(challenge: Challenge, participant: Participant) -> int:
-    """1 + how many participants have checked in on more days (ties share a rank)."""
-    fresh = Participant.get_by_id(participant.id)
+    """1 + how many participants have checked in on more days (ties share a rank); the
+    participant as the caller has just read it."""
     ahead = (
         Participant.select()
-        .where((Participant.campaign == challenge.campaign_id) & (Participant.done > fresh.done))
+        .where(
+            (Participant.campaign == challenge.campaign_id) & (Participant.done > participant.done)
+        )
         .count()
     )
     return ahead + 1
@@ -631,18 +639,19 @@ def settings_of(challenge: Challenge) -> dict:
     }
 
 
-def photo(campaign_id: int, response_id: int, digest: str) -> bytes | None:
-    """A wall photo's bytes, or None when it is unknown, hidden or the digest does not match."""
-    row = (
-        Response.select(Response.photo)
-        .where(
-            (Response.id == response_id)
-            & (Response.campaign == campaign_id)
-            & (Response.photo_digest == digest)
-            & ~Response.hidden
-        )
-        .first()
+def photo(
+    campaign_id: int, response_id: int, digest: str, *, for_staff: bool = False
+) -> bytes | None:
+    """A wall photo's bytes, or None when it is unknown, the digest does not match, or (for
+    members) staff hid it."""
+    query = Response.select(Response.photo).where(
+        (Response.id == response_id)
+        & (Response.campaign == campaign_id)
+        & (Response.photo_digest == digest)
     )
+    if not for_staff:
+        query = query.where(~Response.hidden)
+    row = query.first()
     return bytes(row.photo) if row and row.photo is not None else None
 
 

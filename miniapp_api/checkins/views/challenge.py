@@ -177,7 +177,7 @@ def challenge(slug):
 def _page(challenge, member, now, *, done=None, error=None, note="", status=200):
     participant = member and rules.participant_of(member)
     today = rules.today_number(challenge, now)
-    standing = rules.standing(challenge, member, now) if participant else None
+    standing = rules.standing(challenge, member, now, participant) if participant else None
     message = _success(standing, done) if standing and done else None
     page = render_template(
         "checkins/challenge.html",
