@@ -505,8 +505,48 @@ CREATE INDEX "response_campaign_id_activity_id_group_id" ON "response" ("campaig
 """,
 }
 
+# 7. Hostile members (issue 12): places per network address per hour (address_quota); a
+#    daily referral limit per member; the device signal beside the address hash, to recognise
+#    a referrer coming back without her cookie; and "pending" referrals (waiting for the friend
+#    to be sent to a group) kept unique like counted and held ones. The new columns carry their
+#    default in SQL, so existing rows get it and the column text matches the model's.
+STEP_7 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "address_quota" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id"
+    INTEGER NOT NULL, "ip_hash" VARCHAR(64) NOT NULL, "window_start" DATETIME NOT NULL, "taken"
+    INTEGER NOT NULL CHECK (taken >= 0), "refused" INTEGER NOT NULL CHECK (refused >= 0),
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "addressquota_campaign_id_ip_hash_window_start" ON "address_quota"
+    ("campaign_id", "ip_hash", "window_start");
+CREATE INDEX "addressquota_window_start" ON "address_quota" ("window_start");
+ALTER TABLE "referralprogram" ADD COLUMN "max_per_day" INTEGER NOT NULL CHECK (max_per_day > 0)
+    DEFAULT 20;
+ALTER TABLE "member" ADD COLUMN "device_hash" VARCHAR(64) NOT NULL DEFAULT '';
+ALTER TABLE "referral" ADD COLUMN "device_hash" VARCHAR(64) NOT NULL DEFAULT '';
+DROP INDEX "referral_campaign_id_friend_key_level";
+CREATE UNIQUE INDEX IF NOT EXISTS "referral_campaign_id_friend_key_level" ON "referral"
+    ("campaign_id", "friend_key", "level") WHERE status IN ('counted', 'held', 'pending');
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "address_quota" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id"
+    INTEGER NOT NULL, "ip_hash" VARCHAR(64) NOT NULL, "window_start" TIMESTAMP NOT NULL, "taken"
+    INTEGER NOT NULL CHECK (taken >= 0), "refused" INTEGER NOT NULL CHECK (refused >= 0),
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "addressquota_campaign_id_ip_hash_window_start" ON "address_quota"
+    ("campaign_id", "ip_hash", "window_start");
+CREATE INDEX "addressquota_window_start" ON "address_quota" ("window_start");
+ALTER TABLE "referralprogram" ADD COLUMN "max_per_day" INTEGER NOT NULL CHECK (max_per_day > 0)
+    DEFAULT 20;
+ALTER TABLE "member" ADD COLUMN "device_hash" VARCHAR(64) NOT NULL DEFAULT '';
+ALTER TABLE "referral" ADD COLUMN "device_hash" VARCHAR(64) NOT NULL DEFAULT '';
+DROP INDEX "referral_campaign_id_friend_key_level";
+CREATE UNIQUE INDEX "referral_campaign_id_friend_key_level" ON "referral" ("campaign_id",
+    "friend_key", "level") WHERE status IN ('counted', 'held', 'pending');
+""",
+}
+
 # Append only; never edit a step that has shipped.
-STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6]
+STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7]
 LATEST = len(STEPS)
 
 

@@ -95,6 +95,29 @@ class Visit(BaseModel):
         )
 
 
+class AddressQuota(BaseModel):
+    """How many new places one network address took in one campaign in one hour.
+
+    One client without a cookie, or many fake ones behind one address, could otherwise fill
+    every group of a campaign; the conditional UPDATE that counts a place here is bounded by
+    the limit, so concurrent scans cannot pass it. Only the keyed hash of the address is kept.
+    """
+
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE", index=False)
+    ip_hash = CharField(max_length=64)
+    window_start = DateTimeField()
+    taken = IntegerField(default=0, constraints=[Check("taken >= 0")])
+    # Scans from this address held back by the limit in this hour: staff see them.
+    refused = IntegerField(default=0, constraints=[Check("refused >= 0")])
+
+    class Meta:
+        table_name = "address_quota"
+        indexes = (
+            (("campaign", "ip_hash", "window_start"), True),
+            (("window_start",), False),
+        )
+
+
 class Staff(BaseModel):
     """A member of the operations team. Trainers see everything and change nothing."""
 
@@ -159,6 +182,12 @@ class ReferralProgram(BaseModel):
     )
     # More first-level referrals than this in an hour are held for staff to approve.
     max_per_hour = IntegerField(default=10, constraints=[Check("max_per_hour > 0")])
+    # More first-level referrals than this in 24 hours are held too: one device that clears
+    # its cookie before each sign-up gets at most this many rewards a day without staff.
+    # The DEFAULT in SQL too: the column was added to existing tables (schema step 7).
+    max_per_day = IntegerField(
+        default=20, constraints=[Check("max_per_day > 0"), SQL("DEFAULT 20")]
+    )
     leaderboard_size = IntegerField(default=10, constraints=[Check("leaderboard_size >= 0")])
     # Double-sided: what a friend who counts gets ("" for nothing).
     friend_reward = CharField(max_length=60, default="")
@@ -184,6 +213,9 @@ class Member(BaseModel):
     phone_hash = CharField(max_length=64, null=True)
     visitor = CharField(max_length=64)
     ip_hash = CharField(max_length=64, default="")
+    # Keyed hash of the browser's User-Agent: with the address, how a referrer coming back
+    # without her cookie is recognised.
+    device_hash = CharField(max_length=64, default="", constraints=[SQL("DEFAULT ''")])
     # Set once, when the member is created: nobody can later become their own ancestor.
     referrer = ForeignKeyField("self", backref="friends", null=True, on_delete="SET NULL")
     # Counted referrals, kept by conditional UPDATEs in the same transaction as the referral.
@@ -210,11 +242,13 @@ class Referral(BaseModel):
     # The friend's visitor key: one person counts at most once per campaign and level.
     friend_key = CharField(max_length=64)
     level = IntegerField(constraints=[Check("level IN (1, 2)")])
-    # counted, held (waits for staff), refused (never counts), rejected (staff said no)
+    # counted, held (waits for staff), pending (waits for the friend to be sent to a group),
+    # refused (never counts), rejected (staff said no)
     status = CharField(max_length=8)
-    # Why it was refused or held, or a flag on a counted one (shared_ip).
+    # Why it was refused, held or pending, or a flag on a counted one (shared_ip).
     reason = CharField(max_length=16, default="")
     ip_hash = CharField(max_length=64, default="")
+    device_hash = CharField(max_length=64, default="", constraints=[SQL("DEFAULT ''")])
     created_at = DateTimeField(default=utcnow)
     decided_at = DateTimeField(null=True)
     decided_by = ForeignKeyField(Staff, null=True, on_delete="SET NULL")
@@ -223,8 +257,9 @@ class Referral(BaseModel):
         indexes = ((("campaign", "created_at"), False),)
 
 
-# One person counts (or waits to count) at most once per campaign and level; refused and
-# rejected attempts are kept beside them for staff to see. A partial index, in both databases.
+# One person counts (or waits to count: held by a limit, pending until sent to a group) at
+# most once per campaign and level; refused and rejected attempts are kept beside them for
+# staff to see. A partial index, in both databases.
 Referral.add_index(
     Referral.index(
         Referral.campaign,
@@ -232,7 +267,7 @@ Referral.add_index(
         Referral.level,
         unique=True,
         # Literal SQL: neither database takes bound parameters in an index definition.
-        where=SQL("status IN ('counted', 'held')"),
+        where=SQL("status IN ('counted', 'held', 'pending')"),
     )
 )
 
@@ -428,6 +463,7 @@ MODELS = [
     Channel,
     Group,
     Visit,
+    AddressQuota,
     *STAFF_MODELS,
     *REFERRAL_MODELS,
     *VIP_MODELS,

@@ -322,7 +322,7 @@ def seed(version: int) -> list[tuple[str, int, dict]]:
             offer_label="领取会员礼",
             valid_days=14,
         )
-        add(
+        invitation = add(
             "invitation",
             campaign_id=campaign,
             customer_id=customer,
@@ -334,6 +334,94 @@ def seed(version: int) -> list[tuple[str, int, dict]]:
             accepted_at=AT,
             declined_at=None,
             revoked_at=None,
+        )
+    if version >= 6:
+        add(
+            "challenge",
+            campaign_id=campaign,
+            days=21,
+            starts_on="2026-12-01",
+            timezone="Asia/Shanghai",
+            task="每天读 10 页书",
+            finish_days=18,
+            reward="读书会门票",
+            makeup_cards=2,
+            makeup_window=3,
+            hidden=False,
+            created_at=AT,
+        )
+        day = add(
+            "activity",
+            campaign_id=campaign,
+            kind="day",
+            title="第 1 天",
+            task="拍下今天读的那一页",
+            number=1,
+            starts_at=None,
+            place="",
+            capacity=None,
+            tickets=0,
+            created_at=AT,
+        )
+        event = add(
+            "activity",
+            campaign_id=campaign,
+            kind="event",
+            title="线下见面会",
+            task="",
+            number=None,
+            starts_at=LATER,
+            place="静安门店二楼",
+            capacity=40,
+            tickets=1,
+            created_at=AT,
+        )
+        add(
+            "participant",
+            campaign_id=campaign,
+            member_id=member,
+            group_id=group,
+            first_day=1,
+            done=1,
+            cards_used=0,
+            last_at=AT,
+            joined_at=AT,
+        )
+        ticket = add(
+            "ticket",
+            activity_id=event,
+            token="t" * 32,
+            code="K7M2P9",
+            holder="王芳",
+            member_id=None,
+            invitation_id=invitation,
+            group_id=group,
+            visitor="v" * 22,
+            created_at=AT,
+            revoked_at=None,
+        )
+        answer = {"campaign_id": campaign, "group_id": group, "hidden": False, "created_at": AT}
+        add(
+            "response",
+            activity_id=day,
+            member_id=member,
+            ticket_id=None,
+            how="button",
+            note="读完了第一章",
+            photo=b"\xff\xd8\xff\xe0",
+            photo_digest="d" * 16,
+            **answer,
+        )
+        add(
+            "response",
+            activity_id=event,
+            member_id=None,
+            ticket_id=ticket,
+            how="door",
+            note="",
+            photo=None,
+            photo_digest=None,
+            **answer,
         )
     return made
 
