@@ -29,6 +29,10 @@ def configure(app, test_config):
         TIMEZONE="Asia/Shanghai",
         HANDBOOK_DIR=str(kit.built_handbook()),
         POSTER_CACHE_DIR=str(Path(app.instance_path) / "poster-cache"),
+        # New places one network address may take in one campaign per hour (0: no limit).
+        # Generous for a store's Wi-Fi full of real people; past it a scan is recorded and
+        # flagged, and the page asks the person to switch to mobile data or ask staff.
+        PLACES_PER_ADDRESS=100,
         # How many proxies in front of the app set X-Forwarded-For (0: none).
         TRUSTED_PROXIES=0,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -54,6 +54,9 @@ def test_concurrent_scans_fill_groups_exactly_to_their_cutoffs(app, database_url
         "SECRET_KEY": "s",
         "HASH_KEY": "h",
         "PUBLIC_URL": "https://qun.example.cn",
+        # Every scan here comes from one address: this test is about the groups' cut-offs,
+        # tests/livecode/test_drain.py about the per-address limit.
+        "PLACES_PER_ADDRESS": 0,
     }
     with LiveServer(config) as base_url:
         results = scan_many(base_url, "/j/rush?c=live")

@@ -3,13 +3,17 @@
 from collections import Counter
 from datetime import datetime, timedelta
 
+from peewee import fn
+
 from miniapp_api.livecode.rules import QR_LIFETIME, open_condition
 from miniapp_api.localtime import to_local
-from miniapp_api.models import Campaign, Group, utcnow
+from miniapp_api.models import AddressQuota, Campaign, Group, utcnow
 
 EXPIRY_WARNING = timedelta(hours=48)
 NEAR_CUTOFF = 0.9
-KINDS = ("qr-expired", "qr-expiring", "no-qr", "no-open-group", "near-cutoff")
+KINDS = ("qr-expired", "qr-expiring", "no-qr", "no-open-group", "near-cutoff", "address-limit")
+# Scans held back by the per-address limit are shown for a day.
+HELD_BACK_SHOWN = timedelta(hours=24)
 
 
 def _item(kind: str, campaign: str, group: str, message: str) -> dict:
@@ -18,8 +22,9 @@ def _item(kind: str, campaign: str, group: str, message: str) -> dict:
 
 def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> list[dict]:
     """Expired, expiring or missing group QR codes, campaigns with no open group, groups near
-    their cut-off; each a dict of kind, campaign (slug), group (name, "" for the campaign) and
-    message. Three queries, whatever the number of campaigns and groups."""
+    their cut-off, scans held back by the per-address limit; each a dict of kind, campaign
+    (slug), group (name, "" for the campaign) and message. Four queries, whatever the number
+    of campaigns and groups."""
     now = now or utcnow()
     found: list[dict] = []
     groups = (
@@ -35,6 +40,7 @@ def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> l
     for g in groups:
         found.extend(_group_items(g, g.slug, now))
     found.extend(_campaign_items(now, tz))
+    found.extend(_address_items(now))
     # Stable sort: each campaign's groups in their order, then the campaign's own item.
     found.sort(key=lambda item: item["campaign"])
     return found
@@ -75,6 +81,32 @@ def _campaign_items(now: datetime, tz: str) -> list[dict]:
             continue
         items.append(_item("no-open-group", campaign.slug, "", message))
     return items
+
+
+def _address_items(now: datetime) -> list[dict]:
+    rows = (
+        AddressQuota.select(
+            Campaign.slug,
+            fn.SUM(AddressQuota.refused).alias("refused"),
+            fn.COUNT(AddressQuota.id).alias("addresses"),
+        )
+        .join(Campaign)
+        .where((AddressQuota.window_start > now - HELD_BACK_SHOWN) & (AddressQuota.refused > 0))
+        .group_by(Campaign.slug)
+        .order_by(Campaign.slug)
+        .dicts()
+    )
+    return [
+        _item(
+            "address-limit",
+            row["slug"],
+            "",
+            f"过去 24 小时有 {row['refused']} 次扫码因同一网络超过每小时上限没有分到群"
+            f"（{row['addresses']} 个网络·小时）：可能有人在刷群位；如果是门店 Wi-Fi 下的真实顾客，"
+            "请调高 QUNBOOK_PLACES_PER_ADDRESS",
+        )
+        for row in rows
+    ]
 
 
 def count_by_campaign(items: list[dict]) -> dict[str, Counter]:

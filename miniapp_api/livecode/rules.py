@@ -12,7 +12,7 @@ from peewee import IntegrityError
 
 from miniapp_api.db import db, write_transaction
 from miniapp_api.localtime import to_local
-from miniapp_api.models import Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
 
 # A WeChat group's own QR stops working 7 days after it is generated.
@@ -25,10 +25,16 @@ class SetupError(ValueError):
     """Campaign set-up input that cannot be stored; the message says what to do."""
 
 
+# Outcomes that held a person back for the campaign's sake, not because the groups are full:
+# "unproven", a client that does not keep the cookie that would make it one person; "limited",
+# one network address past its places for the hour. Both are recorded and shown to staff.
+HELD_BACK = ("unproven", "limited")
+
+
 @dataclass(frozen=True)
 class Scan:
     visit_id: int
-    outcome: str  # sent, repeat, moved, full, bot
+    outcome: str  # sent, repeat, moved, full, bot, unproven, limited
     group: Group | None
 
 
@@ -108,6 +114,19 @@ def hot_sql(p: str) -> dict[str, str]:
             f"SELECT id FROM wechat_group WHERE campaign_id = {p} AND {is_open}"
             f" ORDER BY position, id LIMIT 1) AND {is_open} RETURNING id, name, qr_digest"
         ),
+        # One new place for this address in this hour, unless it has had its limit: no row
+        # comes back then. The row is made by the first place, so the limit holds from the
+        # first scan on, and concurrent scans are serialised on it.
+        "address_take": (
+            "INSERT INTO address_quota (campaign_id, ip_hash, window_start, taken, refused)"  # noqa: S608
+            f" VALUES ({p}, {p}, {p}, 1, 0) ON CONFLICT (campaign_id, ip_hash, window_start)"
+            " DO UPDATE SET taken = address_quota.taken + 1"
+            f" WHERE address_quota.taken < {p} RETURNING taken"
+        ),
+        "address_refused": (
+            "UPDATE address_quota SET refused = refused + 1"  # noqa: S608
+            f" WHERE campaign_id = {p} AND ip_hash = {p} AND window_start = {p}"
+        ),
         "record": (
             "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
             " outcome, counted_day, created_at)"
@@ -159,6 +178,8 @@ def record_scan(
     ip_hash: str,
     *,
     new_visitor: bool = False,
+    proven: bool = True,
+    address_limit: int | None = None,
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Scan:
@@ -166,7 +187,10 @@ def record_scan(
 
     People are counted once per visitor per campaign per local day. Bots and link previews
     are recorded and shown the open group, but never counted. `new_visitor` says the visitor
-    key was minted for this request, so there is no earlier visit to look for.
+    key was minted for this request, so there is no earlier visit to look for. A visitor that
+    is not `proven` (its client came back without the cookie it was given) takes no place, and
+    one address takes at most `address_limit` new places an hour (None: no limit); both are
+    recorded as held back, for staff to see.
     """
     now = now or utcnow()
     visit = {
@@ -181,6 +205,10 @@ def record_scan(
         group = open_groups_query(campaign_id, now).first()
         return _record(visit, "bot", group)
 
+    if not proven:
+        # Each request of a client without cookies would be a new person: it could fill
+        # every group alone. It is shown a page that says how to get in.
+        return _record(visit, "unproven", None)
     day = local_day(now, tz)
     with write_transaction():
         counted = None if new_visitor else _counted_today(campaign_id, visitor, day)
@@ -194,6 +222,15 @@ def record_scan(
                 (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
             ).execute()
             return _record(visit, "full", None)
+        # A person counted earlier today is not a new place for their address.
+        if (
+            not counted
+            and address_limit
+            and ip_hash
+            and not _take_address_place(visit, address_limit)
+        ):
+            _give_back(group)
+            return _record(visit, "limited", None)
         if counted:
             # Counted earlier today but that group is gone (expired or switched off):
             # they are sent again, to a group that works.
@@ -204,10 +241,40 @@ def record_scan(
         except IntegrityError:
             # The same visitor was counted by a concurrent request: give the place back
             # and show them the group they were counted into.
-            Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+            _give_back(group)
+            if address_limit and ip_hash:
+                _give_back_address_place(visit)
             counted = _counted_today(campaign_id, visitor, day)
             group = counted and counted.group_id and _showable(counted.group_id, now)
             return _record(visit, "repeat" if group else "full", group or None)
+
+
+def _give_back(group: Group) -> None:
+    Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+
+
+def _window(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _take_address_place(visit: dict, limit: int) -> bool:
+    """Count one new place for the visit's address in this hour; False, and the refusal
+    counted for staff, when the address has had `limit` already."""
+    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
+    sql = hot_sql(db.obj.param)
+    if db.execute_sql(sql["address_take"], (*key, limit)).fetchone():
+        return True
+    db.execute_sql(sql["address_refused"], key)
+    return False
+
+
+def _give_back_address_place(visit: dict) -> None:
+    AddressQuota.update(taken=AddressQuota.taken - 1).where(
+        (AddressQuota.campaign == visit["campaign"])
+        & (AddressQuota.ip_hash == visit["ip_hash"])
+        & (AddressQuota.window_start == _window(visit["created_at"]))
+        & (AddressQuota.taken > 0)
+    ).execute()
 
 
 def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) -> Scan:

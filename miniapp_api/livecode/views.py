@@ -4,7 +4,7 @@ from flask import Blueprint, Response, abort, current_app, make_response, render
 
 from miniapp_api.checkins import events
 from miniapp_api.checkins import rules as checkins
-from miniapp_api.livecode.rules import find_live_code, record_scan
+from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.web.visitor import current_visitor, remember
@@ -30,6 +30,7 @@ def scan(slug):
         visitor.agent,
         visitor.ip_hash,
         new_visitor=visitor.new,
+        address_limit=current_app.config["PLACES_PER_ADDRESS"] or None,
         tz=current_app.config["TIMEZONE"],
     )
     member_code = request.args.get("r")
@@ -47,7 +48,12 @@ def scan(slug):
         if campaign.has_challenge
         else None
     )
-    template = "livecode/full.html" if result.group is None else "livecode/show.html"
+    if result.outcome in HELD_BACK:
+        template = "livecode/held.html"
+    elif result.group is None:
+        template = "livecode/full.html"
+    else:
+        template = "livecode/show.html"
     page = render_template(
         template,
         campaign=campaign,
@@ -56,6 +62,7 @@ def scan(slug):
         member_code=member_code,
         event=event,
         challenge_offer=challenge_offer,
+        outcome=result.outcome,
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

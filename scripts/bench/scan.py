@@ -87,6 +87,8 @@ def main() -> int:
         "SECRET_KEY": "bench",
         "HASH_KEY": "bench",
         "PUBLIC_URL": "http://127.0.0.1",
+        # The load comes from one address; the per-address limit would turn it away.
+        "PLACES_PER_ADDRESS": 0,
     }
     create_app(config)
     with db.connection_context():
