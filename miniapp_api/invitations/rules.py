@@ -144,6 +144,11 @@ def find(token: str, now: datetime) -> Invitation | None:
     return invitation
 
 
+def visit_key(invitation: Invitation) -> str:
+    """Who the live code counts when an accepted invitation shows its group: the invitation."""
+    return f"invitation:{invitation.id}"
+
+
 def mark_opened(invitation: Invitation, now: datetime) -> None:
     Invitation.update(status="opened", opened_at=now).where(
         (Invitation.id == invitation.id) & (Invitation.status == "created")

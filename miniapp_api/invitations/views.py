@@ -37,14 +37,15 @@ def show(token):
     status = rules.state(invitation, now)
     group = None
     if status == "accepted":
-        # The same live code as the campaign's posters: the group open now, counted once a day.
+        # The same live code as the campaign's posters: the group open now, counted once a
+        # day. Counted as the invitation, not the browser: the link is one person's, so
+        # reloading it (with or without a cookie, on any device) never adds anyone.
         scan = record_scan(
             campaign.id,
             None,
-            visitor.key,
+            rules.visit_key(invitation),
             visitor.agent,
             visitor.ip_hash,
-            new_visitor=visitor.new,
             tz=current_app.config["TIMEZONE"],
         )
         group = scan.group

@@ -12,7 +12,7 @@ from helpers import make_campaign, make_group
 
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
-from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, utcnow
+from miniapp_api.models import AuditEntry, Campaign, Customer, Group, Invitation, Visit, utcnow
 
 HEADER = "客户编号,姓名,地区,累计消费,最近活跃,手机"
 GOOD = [
@@ -192,6 +192,20 @@ def test_open_accept_and_reopen_show_the_settled_state(app, client):
         f"/vip/{invitation.token}/answer", data={"csrf_token": token, "decision": "decline"}
     )
     assert Invitation.get_by_id(invitation.id).status == "accepted"
+
+
+def test_reloading_an_accepted_invitation_without_a_cookie_adds_nobody(app):
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    invitation = invitation_of("王丽")
+    invitations.answer(invitation, True, utcnow())
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50"}
+    for _ in range(50):
+        page = app.test_client().get(f"/vip/{invitation.token}", headers=phone)
+        assert "VIP 1群" in page.get_data(as_text=True)
+    assert [g.sent for g in Group.select()] == [1]
+    counted = Visit.select().where(Visit.counted_day.is_null(False))
+    assert [v.visitor for v in counted] == [invitations.visit_key(invitation)]
 
 
 def test_link_previews_and_bots_never_mark_an_invitation_opened(app, client):
