@@ -162,12 +162,16 @@ def _load_fission(reset: bool) -> None:
     members = []
     for number, (nickname, brought_by) in enumerate(FISSION_MEMBERS):
         code = members[brought_by].code if brought_by is not None else None
+        visitor, ip_hash = f"demo-member-{number}", f"demo-{number}"
+        # As on a phone: the poster's live code sends them to a group, then they sign up
+        # (a friend counts only once the live code has sent them).
+        livecode.record_scan(campaign.id, None, visitor, "wechat", ip_hash)
         joined = referrals.sign_up(
             campaign.id,
             nickname=nickname,
-            visitor=f"demo-member-{number}",
+            visitor=visitor,
             agent="wechat",
-            ip_hash=f"demo-{number}",
+            ip_hash=ip_hash,
             referrer_code=code,
         )
         members.append(joined.member)

@@ -15,7 +15,7 @@ import qrcode
 from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
-from miniapp_api.models import Group, utcnow
+from miniapp_api.models import Group, Visit, utcnow
 
 POSTGRES_URL = os.environ.get(
     "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -237,3 +237,18 @@ def make_invitation(campaign, name="王丽", expires_in=timedelta(days=14)):
         token=secrets.token_urlsafe(24),
         expires_at=utcnow() + expires_in,
     )
+
+
+def sent_to_group(campaign_id, visitor, now=None):
+    """Record that the live code sent `visitor` to a group, as a scan of the poster does
+    first: a referred friend counts only after that."""
+    now = now or utcnow()
+    Visit.insert(
+        campaign=campaign_id,
+        visitor=visitor,
+        agent="wechat",
+        ip_hash="",
+        outcome="sent",
+        counted_day=now.date(),
+        created_at=now,
+    ).on_conflict_ignore().execute()  # counted once a day, like the live code

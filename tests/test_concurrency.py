@@ -95,6 +95,7 @@ def test_fifty_friends_signing_up_at_once_cross_a_tier_exactly_once(app, databas
     referrals.set_up_program(
         campaign, tiers=[(25, "9 折券"), (FRIENDS, "帆布袋"), (FRIENDS + 1, "不该发")],
         max_per_hour=1000,
+        max_per_day=1000,
     )  # fmt: skip
     root = referrals.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
     member = referrals.sign_up(

@@ -7,7 +7,7 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, device_hash, remember
 
 bp = Blueprint("livecode", __name__)
 
@@ -36,10 +36,15 @@ def scan(slug):
     member_code = request.args.get("r")
     member = None
     if campaign.referral_count_on:
-        if member_code and result.outcome == "sent":
-            referrals.attribute_scan(
-                campaign.id, member_code, visitor.key, visitor.agent, visitor.ip_hash
-            )
+        if result.outcome == "sent":
+            signals = referrals.Signals(visitor.ip_hash, device_hash())
+            if member_code and campaign.referral_count_on == "sent":
+                referrals.attribute_scan(
+                    campaign.id, member_code, visitor.key, visitor.agent, signals
+                )
+            elif campaign.referral_count_on == "signup" and not visitor.new:
+                # A friend who signed up before being sent to a group counts from now.
+                referrals.settle_pending(campaign.id, visitor.key, visitor.agent, signals)
         member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
     event = events.next_event(campaign.id) if campaign.has_events else None
     # The campaign's daily challenge, when there is one to join: a card under the group QR.

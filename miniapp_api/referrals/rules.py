@@ -16,7 +16,16 @@ from peewee import IntegrityError
 from PIL import ImageOps
 
 from miniapp_api.db import db, write_transaction
-from miniapp_api.models import Member, Referral, ReferralProgram, Reward, RewardTier, Staff, utcnow
+from miniapp_api.models import (
+    Member,
+    Referral,
+    ReferralProgram,
+    Reward,
+    RewardTier,
+    Staff,
+    Visit,
+    utcnow,
+)
 from miniapp_api.uploads import InvalidUpload, read_image
 from miniapp_api.visitors import HUMAN_AGENTS, normalise_phone
 
@@ -33,6 +42,9 @@ REASONS = {
     "member": "已经是会员，不再算作新朋友",
     "bot": "机器人或链接预览",
     "velocity": "一小时内推荐太多，等工作人员确认",
+    "daily": "24 小时内推荐超过每日上限，等工作人员确认",
+    "same_device": "和推荐人是同一台设备（可能是本人清了缓存再来），等工作人员确认",
+    "not_joined": "朋友还没被活码送进群，进群后才计入",
     "shared_ip": "与推荐人同一网络（只提示，照常计数）",
     "staff": "工作人员拒绝",
 }
@@ -113,20 +125,20 @@ def tiers_of(campaign_id: int) -> list[RewardTier]:
 def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
     """Create or change a campaign's referral programme. Tiers are (threshold, reward) pairs
     that replace the ones before (rewards already issued stay issued); None keeps them."""
-    allowed = {"count_on", "max_per_hour", "leaderboard_size", "friend_reward"}
+    allowed = {"count_on", "max_per_hour", "max_per_day", "leaderboard_size", "friend_reward"}
     unknown = set(settings) - allowed
     if unknown:
         raise ReferralError(f"不认识的设置：{', '.join(sorted(unknown))}")
     if settings.get("count_on", "signup") not in ("signup", "sent"):
         raise ReferralError("计数方式只能是 signup（报名时）或 sent（被送进群时）。")
-    for name in ("max_per_hour", "leaderboard_size"):
+    for name in ("max_per_hour", "max_per_day", "leaderboard_size"):
         value = settings.get(name, 1)
         if (
             not isinstance(value, int)
-            or value < (1 if name == "max_per_hour" else 0)
+            or value < (0 if name == "leaderboard_size" else 1)
             or value > 10000
         ):
-            raise ReferralError("每小时上限要是 1–10000 的整数，排行榜人数 0–10000。")
+            raise ReferralError("每小时、每天上限要是 1–10000 的整数，排行榜人数 0–10000。")
     settings["friend_reward"] = (settings.get("friend_reward") or "").strip()[:60]
     cleaned = []
     for threshold, reward in tiers or ():
@@ -167,6 +179,7 @@ def sign_up(
     visitor: str,
     agent: str,
     ip_hash: str = "",
+    device_hash: str = "",
     phone_hash: str | None = None,
     avatar: bytes | None = None,
     referrer_code: str | None = None,
@@ -187,11 +200,13 @@ def sign_up(
             if referrer is None:
                 return SignUp(existing, False)
             reason = "self" if referrer.id == existing.id else "member"
-            _refuse(campaign_id, referrer, visitor, ip_hash, reason, now, friend=existing)
+            signals = Signals(ip_hash, device_hash)
+            _refuse(campaign_id, referrer, visitor, signals, reason, now, friend=existing)
             return SignUp(existing, False, "refused", reason)
 
+        signals = Signals(ip_hash, device_hash)
         member = _create_member(
-            campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now, referrer=None
+            campaign_id, nickname, visitor, signals, phone_hash, avatar, now, referrer=None
         )
         if program.count_on == "sent":
             # Friends were counted when the live code sent them to a group; link them up.
@@ -212,8 +227,15 @@ def sign_up(
             return SignUp(member, True)
         if referrer is None:
             return SignUp(member, True)
+        if not _sent_to_a_group(campaign_id, visitor):
+            # A friend counts once the live code has sent them to a group too: a sign-up
+            # alone is one form, which a farm can post as often as it clears its cookie.
+            status, reason = _wait_until_sent(
+                program, referrer, member, agent, signals, now, phone_hash
+            )
+            return SignUp(member, True, status, reason)
         status, reason = attribute(
-            program, referrer, visitor, agent, ip_hash, now, friend=member, phone_hash=phone_hash
+            program, referrer, visitor, agent, signals, now, friend=member, phone_hash=phone_hash
         )
         if status in ("counted", "held"):
             _link(member, referrer.id, visitor)
@@ -221,20 +243,106 @@ def sign_up(
         return SignUp(member, True, status, reason)
 
 
-def attribute_scan(campaign_id: int, referrer_code: str, visitor: str, agent: str, ip_hash: str):
+@dataclass(frozen=True)
+class Signals:
+    """What a request says about the device it came from, as keyed hashes: its network
+    address and its browser (User-Agent). Kept with members and referrals, so that a referrer
+    coming back without her cookie can be recognised."""
+
+    ip_hash: str = ""
+    device_hash: str = ""
+
+
+def attribute_scan(
+    campaign_id: int,
+    referrer_code: str,
+    visitor: str,
+    agent: str,
+    signals: Signals,
+    now: datetime | None = None,
+):
     """For a programme that counts friends sent to a group: credit the visit the live code
     just counted to the member whose code brought it. Returns (status, reason) or None."""
     program = program_of(campaign_id)
     if program is None or program.count_on != "sent":
         return None
+    now = now or utcnow()
     with write_transaction():
         referrer = _member_by_code(campaign_id, referrer_code)
         if referrer is None:
             return None
         if member_for(campaign_id, visitor):
-            _refuse(campaign_id, referrer, visitor, ip_hash, "member", utcnow())
+            _refuse(campaign_id, referrer, visitor, signals, "member", now)
             return "refused", "member"
-        return attribute(program, referrer, visitor, agent, ip_hash, utcnow())
+        return attribute(program, referrer, visitor, agent, signals, now)
+
+
+def settle_pending(
+    campaign_id: int, visitor: str, agent: str, signals: Signals, now: datetime | None = None
+):
+    """The live code has just sent this visitor to a group: a referral waiting for that
+    (count_on "signup") is settled now, with the limits as they stand now. Returns
+    (status, reason), or None when nothing was waiting."""
+    now = now or utcnow()
+    with write_transaction():
+        waiting = Referral.get_or_none(
+            (Referral.campaign == campaign_id)
+            & (Referral.friend_key == visitor)
+            & (Referral.level == 1)
+            & (Referral.status == "pending")
+        )
+        if waiting is None:
+            return None
+        # The conditional DELETE decides who settles it, should two requests try at once.
+        if (
+            not Referral.delete()
+            .where((Referral.id == waiting.id) & (Referral.status == "pending"))
+            .execute()
+        ):
+            return None
+        program = program_of(campaign_id)
+        referrer = Member.get_by_id(waiting.referrer_id)
+        friend = Member.get_or_none(Member.id == waiting.friend_id) if waiting.friend_id else None
+        status, reason = attribute(program, referrer, visitor, agent, signals, now, friend=friend)
+        if friend and status in ("counted", "held"):
+            _link(friend, referrer.id, visitor)
+        if friend:
+            _friend_reward(program, friend, status)
+        return status, reason
+
+
+def _sent_to_a_group(campaign_id: int, visitor: str) -> bool:
+    return (
+        Visit.select()
+        .where(
+            (Visit.campaign == campaign_id)
+            & (Visit.visitor == visitor)
+            & Visit.counted_day.is_null(False)
+        )
+        .exists()
+    )
+
+
+def _wait_until_sent(program, referrer, friend, agent, signals, now, phone_hash):
+    """Refuse at once what will never count; otherwise keep the referral pending."""
+    campaign_id = program.campaign_id
+    if agent not in HUMAN_AGENTS:
+        return _refuse(campaign_id, referrer, friend.visitor, signals, "bot", now, friend)
+    if referrer.visitor == friend.visitor or (phone_hash and referrer.phone_hash == phone_hash):
+        return _refuse(campaign_id, referrer, friend.visitor, signals, "self", now, friend)
+    attempt = {
+        "campaign": campaign_id,
+        "friend": friend,
+        "friend_key": friend.visitor,
+        "status": "pending",
+        "reason": "not_joined",
+        "ip_hash": signals.ip_hash,
+        "device_hash": signals.device_hash,
+        "created_at": now,
+    }
+    if _record(attempt, referrer.id, level=1) is None:
+        return _refuse(campaign_id, referrer, friend.visitor, signals, "repeat", now, friend)
+    return "pending", "not_joined"
 
 
 def find_member(campaign_id: int, visitor: str, phone_hash: str | None) -> Member | None:
@@ -264,13 +372,14 @@ def join_without_referrals(
 ) -> Member:
     """The visitor as a member of a campaign without a referral programme (a challenge or an
     event needs members too): the membership they have, or a new one."""
+    signals = Signals(ip_hash)
     nickname = clean_nickname(nickname)
     with write_transaction():
         existing = find_member(campaign_id, visitor, phone_hash)
         if existing:
             return existing
         return _create_member(
-            campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now or utcnow(), None
+            campaign_id, nickname, visitor, signals, phone_hash, avatar, now or utcnow(), None
         )
 
 
@@ -280,7 +389,7 @@ def _member_by_code(campaign_id: int, code: str | None) -> Member | None:
     return Member.get_or_none((Member.campaign == campaign_id) & (Member.code == code))
 
 
-def _create_member(campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, now, referrer):
+def _create_member(campaign_id, nickname, visitor, signals, phone_hash, avatar, now, referrer):
     for _ in range(5):  # a code collision is ~1 in 10^14: retried, never reused
         try:
             with db.atomic():
@@ -289,7 +398,8 @@ def _create_member(campaign_id, nickname, visitor, ip_hash, phone_hash, avatar, 
                     code=_new_code(),
                     nickname=nickname,
                     visitor=visitor,
-                    ip_hash=ip_hash,
+                    ip_hash=signals.ip_hash,
+                    device_hash=signals.device_hash,
                     phone_hash=phone_hash,
                     avatar=avatar,
                     referrer=referrer,
@@ -319,46 +429,37 @@ def _link(member: Member, referrer_id: int, visitor: str) -> None:
     member.referrer_id = referrer_id
 
 
-def attribute(program, referrer, friend_key, agent, ip_hash, now, friend=None, phone_hash=None):
+def attribute(program, referrer, friend_key, agent, signals, now, friend=None, phone_hash=None):
     """Settle one friend's referral to `referrer` (level 1) and to the referrer's own referrer
     (level 2). Returns (status, reason). Call inside a write transaction."""
     campaign_id = program.campaign_id
     if agent not in HUMAN_AGENTS:
-        return _refuse(campaign_id, referrer, friend_key, ip_hash, "bot", now, friend)
+        return _refuse(campaign_id, referrer, friend_key, signals, "bot", now, friend)
     if referrer.visitor == friend_key or (phone_hash and referrer.phone_hash == phone_hash):
-        return _refuse(campaign_id, referrer, friend_key, ip_hash, "self", now, friend)
+        return _refuse(campaign_id, referrer, friend_key, signals, "self", now, friend)
     # Lock the referrer's row first: this member's counts, velocity and rewards are then
     # decided one sign-up at a time (PostgreSQL holds the lock until commit; SQLite's
     # write transaction is already exclusive). Chains only point to earlier members, so
     # locks are always taken descendant first and cannot deadlock.
     Member.update(referrals=Member.referrals).where(Member.id == referrer.id).execute()
-    recent = (
-        Referral.select()
-        .where(
-            (Referral.referrer == referrer.id)
-            & (Referral.level == 1)
-            & Referral.status.in_(("counted", "held"))
-            & (Referral.created_at > now - timedelta(hours=1))
-        )
-        .count()
-    )
-    status, reason = "counted", ""
-    if recent >= program.max_per_hour:
-        status, reason = "held", "velocity"
-    elif ip_hash and ip_hash == referrer.ip_hash:
-        reason = "shared_ip"  # households and offices share addresses: flag, never block
+    status, reason = "held", _hold_reason(program, referrer, signals, now)
+    if not reason:
+        status = "counted"
+        if signals.ip_hash and signals.ip_hash == referrer.ip_hash:
+            reason = "shared_ip"  # households and offices share addresses: flag, never block
     attempt = {
         "campaign": campaign_id,
         "friend": friend,
         "friend_key": friend_key,
         "status": status,
         "reason": reason,
-        "ip_hash": ip_hash,
+        "ip_hash": signals.ip_hash,
+        "device_hash": signals.device_hash,
         "created_at": now,
     }
     row = _record(attempt, referrer.id, level=1)
     if row is None:
-        return _refuse(campaign_id, referrer, friend_key, ip_hash, "repeat", now, friend)
+        return _refuse(campaign_id, referrer, friend_key, signals, "repeat", now, friend)
     second = Member.get_by_id(referrer.id).referrer_id
     if second:
         # None when this person already counts at level 2 for someone: once per campaign.
@@ -366,6 +467,34 @@ def attribute(program, referrer, friend_key, agent, ip_hash, now, friend=None, p
     if status == "counted":
         _credit(row)
     return status, reason
+
+
+# A referrer's own device coming back within this time of her sign-up is taken for her.
+SAME_DEVICE_WINDOW = timedelta(hours=24)
+
+
+def _hold_reason(program, referrer, signals, now) -> str:
+    """Why this referral waits for staff, or "" when it counts. The referrer's row is locked
+    by the caller, so the counts read here cannot be passed by a concurrent sign-up."""
+    if (
+        signals.device_hash
+        and signals.device_hash == referrer.device_hash
+        and (signals.ip_hash == referrer.ip_hash or now - referrer.created_at < SAME_DEVICE_WINDOW)
+    ):
+        return "same_device"
+    mine = Referral.select().where(
+        (Referral.referrer == referrer.id)
+        & (Referral.level == 1)
+        & Referral.status.in_(("counted", "held"))
+    )
+    if mine.where(Referral.created_at > now - timedelta(hours=1)).count() >= program.max_per_hour:
+        return "velocity"
+    counted_today = mine.where(
+        (Referral.status == "counted") & (Referral.created_at > now - timedelta(hours=24))
+    )
+    if counted_today.count() >= program.max_per_day:
+        return "daily"
+    return ""
 
 
 def _record(attempt: dict, referrer_id: int, level: int) -> Referral | None:
@@ -378,7 +507,7 @@ def _record(attempt: dict, referrer_id: int, level: int) -> Referral | None:
         return None
 
 
-def _refuse(campaign_id, referrer, friend_key, ip_hash, reason, now, friend=None):
+def _refuse(campaign_id, referrer, friend_key, signals, reason, now, friend=None):
     Referral.create(
         campaign=campaign_id,
         referrer=referrer.id,
@@ -387,7 +516,8 @@ def _refuse(campaign_id, referrer, friend_key, ip_hash, reason, now, friend=None
         level=1,
         status="refused",
         reason=reason,
-        ip_hash=ip_hash,
+        ip_hash=signals.ip_hash,
+        device_hash=signals.device_hash,
         created_at=now,
     )
     return "refused", reason
@@ -508,9 +638,16 @@ def progress(member: Member) -> dict:
     fresh = Member.get_by_id(member.id)
     next_tier = next((t for t in tiers if t.threshold > fresh.referrals), None)
     rewards = list(member.rewards.order_by(Reward.issued_at, Reward.id))
+    mine = Referral.select().where(Referral.level == 1)
     return {
         "referrals": fresh.referrals,
         "second_level": fresh.second_level,
+        # Friends waiting for staff (a limit or a signal held them): not counted yet.
+        "held": mine.where((Referral.referrer == member.id) & (Referral.status == "held")).count(),
+        # This member's own sign-up counts for whoever brought them once they are in a group.
+        "waiting_for_group": mine.where(
+            (Referral.friend == member.id) & (Referral.status == "pending")
+        ).exists(),
         "next": {"threshold": next_tier.threshold, "reward": next_tier.reward}
         if next_tier
         else None,

@@ -20,7 +20,7 @@ from miniapp_api.models import Campaign, Member
 from miniapp_api.posters.rules import member_poster
 from miniapp_api.referrals import rules
 from miniapp_api.visitors import phone_hash
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, device_hash, remember
 
 bp = Blueprint("referrals", __name__, url_prefix="/r")
 
@@ -81,6 +81,7 @@ def join(slug):
             visitor=visitor.key,
             agent=visitor.agent,
             ip_hash=visitor.ip_hash,
+            device_hash=device_hash(),
             phone_hash=phone_hash(current_app.config["HASH_KEY"], phone) if phone else None,
             avatar=avatar,
             referrer_code=member_code,

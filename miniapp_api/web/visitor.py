@@ -27,6 +27,13 @@ def ip_hash() -> str:
     return keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
 
 
+def device_hash() -> str:
+    """The keyed hash of the browser's User-Agent: with the address, a signal that the same
+    device is back without its cookie (never proof alone: many phones share one)."""
+    agent = request.user_agent.string
+    return keyed_hash(current_app.config["HASH_KEY"], f"device:{agent}") if agent else ""
+
+
 def remember(response, visitor: Visitor) -> None:
     """Give a new visitor the cookie that recognises them next time."""
     if not visitor.new:

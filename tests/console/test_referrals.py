@@ -5,7 +5,7 @@ import csv
 import io
 
 import pytest
-from helpers import make_campaign
+from helpers import make_campaign, sent_to_group
 from playhouse.test_utils import count_queries
 
 from miniapp_api.console.views.referrals import parse_tiers
@@ -14,6 +14,7 @@ from miniapp_api.referrals import rules as referrals
 
 
 def befriend(campaign, root, visitor, nickname, agent="wechat"):
+    sent_to_group(campaign.id, visitor)
     return referrals.sign_up(
         campaign.id, nickname=nickname, visitor=visitor, agent=agent, referrer_code=root.code
     )
@@ -186,6 +187,7 @@ def test_csv_exports_carry_nicknames_never_keys_or_hashes(client, login_as):
         campaign.id, nickname="=HYPERLINK(\"x\")", visitor="secret-visitor",
         agent="wechat", ip_hash="secret-ip", phone_hash="secret-phone",
     ).member  # fmt: skip
+    sent_to_group(campaign.id, "friend-visitor")
     referrals.sign_up(
         campaign.id, nickname="朋友", visitor="friend-visitor", agent="wechat",
         ip_hash="friend-ip", referrer_code=root.code,

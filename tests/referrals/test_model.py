@@ -80,7 +80,7 @@ steps = st.lists(
 def test_counts_match_the_reference_model(app, sequence):
     campaign = make_campaign()
     make_group(campaign, "一群")
-    referrals.set_up_program(campaign, tiers=TIERS, max_per_hour=10_000)
+    referrals.set_up_program(campaign, tiers=TIERS, max_per_hour=10_000, max_per_day=10_000)
     model = Model()
     for kind, person, poster, agent, phone_number in sequence:
         visitor = f"visitor-{person}"
@@ -97,9 +97,11 @@ def test_counts_match_the_reference_model(app, sequence):
             livecode.record_scan(campaign.id, None, visitor, agent, "ip")
             if referrer:
                 code = Member.get_by_id(referrer.db_id).code
-                referrals.attribute_scan(campaign.id, code, visitor, agent, "ip")
+                referrals.attribute_scan(campaign.id, code, visitor, agent, referrals.Signals("ip"))
             continue
         code = Member.get_by_id(referrer.db_id).code if referrer else None
+        # A friend scans the poster first: the live code sends them to a group.
+        livecode.record_scan(campaign.id, None, visitor, agent, "ip")
         result = referrals.sign_up(
             campaign.id,
             nickname="会员",

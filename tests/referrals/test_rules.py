@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from helpers import make_campaign, make_staff
+from helpers import make_campaign, make_staff, sent_to_group
 
 from miniapp_api.models import Member, Referral, Reward, utcnow
 from miniapp_api.referrals import rules as referrals
@@ -13,11 +13,15 @@ from miniapp_api.referrals.rules import ReferralError
 def make_program(campaign=None, tiers=((3, "9 折券"), (10, "定制帆布袋")), **settings):
     campaign = campaign or make_campaign(slug="fission", title="老带新")
     settings.setdefault("max_per_hour", 1000)
+    settings.setdefault("max_per_day", 1000)
     referrals.set_up_program(campaign, tiers=tiers, **settings)
     return campaign
 
 
-def join(campaign, visitor, code=None, *, nickname=None, agent="wechat", ip="ip-", **kw):
+def join(campaign, visitor, code=None, *, nickname=None, agent="wechat", ip="ip-", sent=True, **kw):
+    """Sign up as a friend does: sent to a group by the live code first (sent=False: not)."""
+    if sent:
+        sent_to_group(campaign.id, visitor, kw.get("now"))
     return referrals.sign_up(
         campaign.id,
         nickname=nickname or f"会员{visitor}",

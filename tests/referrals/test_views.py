@@ -2,6 +2,7 @@
 poster and progress, the leaderboard; bad input gets a friendly page and stores nothing."""
 
 import io
+import itertools
 import re
 
 import pytest
@@ -27,11 +28,14 @@ def fission_campaign(app):
 
 
 class Phone:
-    """One person's browser: its own cookies, a WeChat user agent."""
+    """One person's browser: its own cookies, a WeChat user agent of its own (people's phones
+    differ in model and version; the same device coming back is a signal of its own)."""
+
+    made = itertools.count()
 
     def __init__(self, app):
         self.client = app.test_client()
-        self.client.environ_base["HTTP_USER_AGENT"] = WECHAT
+        self.client.environ_base["HTTP_USER_AGENT"] = f"{WECHAT} Build/{next(self.made)}"
 
     def open_join(self, code=None):
         url = "/j/fission" + (f"?r={code}" if code else "")

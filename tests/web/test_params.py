@@ -44,7 +44,11 @@ NUMBERS = {
     },
     "console.add_group": {"cutoff": (FORM, {"name": "新群"})},
     "console.update_group": {"cutoff": (FORM, {}), "sent": (FORM, {}), "position": (FORM, {})},
-    "console.referral_settings": {"max_per_hour": (FORM, {}), "leaderboard_size": (FORM, {})},
+    "console.referral_settings": {
+        "max_per_hour": (FORM, {}),
+        "max_per_day": (FORM, {}),
+        "leaderboard_size": (FORM, {}),
+    },
     "console.vip_settings": {"valid_days": (FORM, {})},
     "console.vip_invite": {"min_purchase": (FORM, {}), "active_days": (FORM, {})},
     "checkins.challenge": {"done": (QUERY, {})},

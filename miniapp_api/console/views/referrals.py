@@ -17,7 +17,13 @@ from miniapp_api.referrals import rules
 from miniapp_api.web.localtime import local_time
 from miniapp_api.web.params import form_number
 
-STATUS_LABELS = {"counted": "已计数", "held": "待确认", "refused": "不计数", "rejected": "已拒绝"}
+STATUS_LABELS = {
+    "counted": "已计数",
+    "held": "待确认",
+    "pending": "待进群",
+    "refused": "不计数",
+    "rejected": "已拒绝",
+}
 # [0-9], not \d: \d takes "٣" and other scripts' digits, which int() reads as another number.
 TIER_LINE = re.compile(r"^\s*([0-9]{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$")
 
@@ -105,6 +111,7 @@ def referral_settings(slug):
     campaign = campaign_or_404(slug)
     form = request.form
     max_per_hour = form_number("max_per_hour", 10, 1, 10000, label="每人每小时最多计入")
+    max_per_day = form_number("max_per_day", 20, 1, 10000, label="每人每天最多计入")
     leaderboard_size = form_number("leaderboard_size", 10, 0, 10000, label="排行榜显示前几名")
     try:
         tiers = parse_tiers(form.get("tiers", ""))
@@ -113,6 +120,7 @@ def referral_settings(slug):
             tiers=tiers,
             count_on=form.get("count_on", "signup"),
             max_per_hour=max_per_hour,
+            max_per_day=max_per_day,
             leaderboard_size=leaderboard_size,
             friend_reward=form.get("friend_reward", ""),
         )
@@ -125,6 +133,7 @@ def referral_settings(slug):
             f"campaign:{campaign.slug}",
             count_on=program.count_on,
             max_per_hour=program.max_per_hour,
+            max_per_day=program.max_per_day,
             leaderboard_size=program.leaderboard_size,
             friend_reward=program.friend_reward,
             tiers=tiers,
