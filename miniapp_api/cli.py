@@ -83,7 +83,8 @@ def fail_clearly(fn):
             with db.connection_context():
                 return fn(*args, **kwargs)
         except set_up_errors() as error:
-            raise click.ClickException(str(error)) from None
+            # Some carry an English message beside the console's Chinese (UnprintableText).
+            raise click.ClickException(getattr(error, "english", str(error))) from None
 
     return in_app_context(wrapper)
 

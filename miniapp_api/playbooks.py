@@ -52,6 +52,8 @@ def campaign_text(fields: dict, defaults: dict | None = None) -> dict:
         values[name] = value
     if not values["title"]:
         raise SetupError("请填写标题。")
+    for name in ("title", "promise"):  # what the posters print
+        livecode.check_printable(values[name], LABELS[name], name)
     return values
 
 

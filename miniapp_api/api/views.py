@@ -16,7 +16,7 @@ from miniapp_api.checkins import overview, stickiness
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
 from miniapp_api.livecode import rules as livecode
-from miniapp_api.livecode.rules import SetupError
+from miniapp_api.livecode.rules import SetupError, UnprintableText
 from miniapp_api.models import Campaign, Channel, Group, utcnow
 from miniapp_api.web.errors import answer_in_json
 from miniapp_api.web.params import NumberRefused, query_number
@@ -170,6 +170,8 @@ def _rules(call, *args, **kwargs):
     """Run a set-up rule; its refusal becomes a 422 carrying the rule's own advice."""
     try:
         return call(*args, **kwargs)
+    except UnprintableText as error:
+        raise ApiError(422, error.english) from None
     except SetupError as error:
         raise ApiError(422, str(error)) from None
 

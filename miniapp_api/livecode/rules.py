@@ -13,12 +13,15 @@ from peewee import IntegrityError
 from miniapp_api.db import db, write_transaction
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.posters.render import describe, undrawable
 from miniapp_api.visitors import HUMAN_AGENTS
 
 # A WeChat group's own QR stops working 7 days after it is generated.
 QR_LIFETIME = timedelta(days=7)
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 CHANNEL_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# A refusal names this many unprintable characters at most, then says how many there are.
+NAMED_CHARS = 10
 
 
 class SetupError(ValueError):
@@ -29,6 +32,36 @@ class SetupError(ValueError):
 # "unproven", a client that does not keep the cookie that would make it one person; "limited",
 # one network address past its places for the hour. Both are recorded and shown to staff.
 HELD_BACK = ("unproven", "limited")
+
+
+class UnprintableText(SetupError):
+    """Poster text (a campaign's title or promise, a channel's label) holding characters the
+    poster font cannot draw. The message is the console's, in Chinese like the other set-up
+    messages staff read there; `english` is for the API and the command line."""
+
+    def __init__(self, label: str, field: str, chars: list[str]):
+        named, more = chars[:NAMED_CHARS], len(chars) - NAMED_CHARS
+        super().__init__(
+            f"{label}里有海报印不出的字符：{describe(named, '、')}"
+            f"{f' 等 {len(chars)} 个' if more > 0 else ''}。"
+            "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。"
+        )
+        self.english = (
+            f"'{field}' has characters the poster font cannot print: {describe(named)}"
+            f"{f' and {more} more' if more > 0 else ''}; "
+            "remove them or write them as words (e.g. 礼物 for 🎁)."
+        )
+        self.chars = chars
+
+
+def check_printable(text: str, label: str, field: str) -> str:
+    """`text` if every character of it prints on a poster; else UnprintableText naming them.
+    Old rows may still hold such text: the renderer marks it, the console's campaign page
+    lists it."""
+    chars = undrawable(text or "")
+    if chars:
+        raise UnprintableText(label, field, chars)
+    return text
 
 
 @dataclass(frozen=True)
@@ -325,7 +358,8 @@ def create_campaign(slug: str, title: str, **fields) -> Campaign:
     slug = _link_part(
         slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
     )
-    title = _text(title, 120, "campaign a title")
+    title = check_printable(_text(title, 120, "campaign a title"), "标题", "title")
+    check_printable(fields.get("promise"), "承诺", "promise")
     return _create_once(
         Campaign,
         f"A campaign with slug {slug!r} exists already: pick another.",
@@ -346,7 +380,7 @@ def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
     code = _link_part(
         code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
     )
-    label = _text(label, 60, "channel a label")
+    label = check_printable(_text(label, 60, "channel a label"), "渠道名称", "label")
     return _create_once(
         Channel,
         f"Channel {code!r} exists already in {campaign.slug!r}.",

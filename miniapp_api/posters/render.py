@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import unicodedata
 from collections import deque
 from functools import lru_cache
 
@@ -35,6 +36,12 @@ QUIET_ZONE = 4  # modules of white around the QR, as the QR standard asks
 MIN_MODULE_PX = 4  # below this a printed code gets hard to scan from arm's length
 SUPERSAMPLE = 4  # shapes are drawn this much larger, then reduced, for smooth edges
 ELLIPSIS = "…"
+# What a poster prints where the font has no glyph: visible, so staff see something is missing
+# (U+25A1 is in GB2312, so in the bundled font).
+MISSING_MARK = "□"
+# Variation selectors and emoji skin tones only restyle the character before them: a poster
+# drops them with it, and they are never worth refusing on their own.
+MODIFIERS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\U0001f3fb-\U0001f3ff]")
 
 # Kinsoku (避头尾): characters that may not begin a line, and those that may not end one.
 NO_LINE_START = set("，。、！？：；）》」』】〕〉〗”’…‥・·～％,.!?:;)]}%")
@@ -200,6 +207,50 @@ def _draws_notdef(weight: str, char: str) -> bool:
 def missing_glyphs(text: str, weight: str = "regular") -> set[str]:
     """Characters of `text` the bundled font cannot draw (they would print as empty boxes)."""
     return {char for char in set(text) if not char.isspace() and _draws_notdef(weight, char)}
+
+
+def _invisible(char: str) -> bool:
+    """Control and format characters: bidi overrides and isolates, zero-width joiners and
+    spaces, BEL… Pillow's basic layout would not apply them, and a poster prints none."""
+    return unicodedata.category(char) in ("Cc", "Cf") and not char.isspace()
+
+
+def _unprintable(char: str) -> bool:
+    if char.isspace() or MODIFIERS.match(char):
+        return False
+    if _invisible(char) or unicodedata.category(char) == "Cs":  # a lone surrogate: no glyph
+        return True
+    return _draws_notdef("regular", char) or _draws_notdef("bold", char)
+
+
+def undrawable(text: str) -> list[str]:
+    """The characters of `text` a poster cannot print as typed, each once, in order: those the
+    font lacks (emoji, rare hanzi such as 𠀀) and invisible controls (U+202E…). Forms check
+    poster text with it before saving; the renderer marks or drops what it finds."""
+    return list(dict.fromkeys(char for char in text if _unprintable(char)))
+
+
+def describe(chars: list[str], separator: str = ", ") -> str:
+    """「🎁」(U+1F381), U+202E RIGHT-TO-LEFT OVERRIDE: how a message names the characters
+    (an invisible one only by its code and name, since shown it would reorder the message)."""
+    return separator.join(
+        f"U+{ord(char):04X} {unicodedata.name(char, 'CONTROL CHARACTER')}"
+        if _invisible(char) or unicodedata.category(char) == "Cs"
+        else f"「{char}」(U+{ord(char):04X})"
+        for char in chars
+    )
+
+
+def printable(text: str, drop: bool = False) -> str:
+    """`text` as a poster prints it: invisible controls and modifiers removed, and each other
+    character the font lacks shown as □ (or dropped, with `drop`), so stored text can never
+    stop a poster from rendering."""
+    mark = "" if drop else MISSING_MARK
+    return "".join(
+        mark if _unprintable(char) else char
+        for char in text
+        if not (_invisible(char) or MODIFIERS.match(char))
+    )
 
 
 def wrap_text(text: str, font, max_width: int, max_lines: int | None) -> list[str]:
@@ -504,18 +555,6 @@ def _layer_text(layer: dict, values: dict) -> str:
     return value
 
 
-def _check_drawable(layer: dict, text: str) -> str:
-    missing = missing_glyphs(text, layer.get("weight", "regular"))
-    if not missing:
-        return text
-    if layer.get("drop_missing_glyphs"):  # e.g. nicknames full of emoji: print the rest
-        return "".join(char for char in text if char not in missing)
-    raise ValueError(
-        f"content[{layer.get('field') or 'text'!r}] has characters the poster font cannot print: "
-        f"{' '.join(sorted(missing))}; remove them or use common simplified Chinese characters."
-    )
-
-
 def _qr_url(layer: dict, values: dict) -> str:
     field = layer["field"]
     url = values.get(field)
@@ -548,7 +587,8 @@ def render_poster(layout: dict, content: dict, fmt: str = "png") -> bytes:
         else:
             text = _layer_text(layer, values)
             if text:
-                _draw_text(canvas, layer, _check_drawable(layer, text))
+                drop = layer.get("drop_missing_glyphs", False)  # e.g. nicknames full of emoji
+                _draw_text(canvas, layer, printable(text, drop))
     buffer = io.BytesIO()
     if fmt == "jpeg":
         # 4:4:4 keeps the red text and the QR edges free of chroma bleed.

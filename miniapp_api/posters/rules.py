@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from miniapp_api.checkins.events import here_url
-from miniapp_api.livecode.rules import join_url
+from miniapp_api.livecode.rules import NAMED_CHARS, join_url
 from miniapp_api.localtime import to_local
 from miniapp_api.markdown_text import plain_text
 from miniapp_api.models import Activity, Campaign, Channel, Member
@@ -78,6 +78,27 @@ def checkin_content(
             public_url, campaign.slug, member_code=member.code if personal else None
         ),
     }
+
+
+def unprintable_note(campaign: Campaign, channels: list[Channel]) -> str | None:
+    """The console's note when the campaign's stored poster text holds characters its posters
+    cannot print (rows saved before the forms checked, or by hand); None when all prints."""
+    places = [("标题", campaign.title), ("承诺", campaign.promise)]
+    places += [(f"渠道 {channel.code} 的名称", channel.label) for channel in channels]
+    found = [(where, render.undrawable(text or "")) for where, text in places]
+    found = [(where, chars) for where, chars in found if chars]
+    if not found:
+        return None
+    count = len({char for _, chars in found for char in chars})
+    named = "；".join(
+        f"{where}里的 {render.describe(chars[:NAMED_CHARS], '、')}"
+        f"{' 等' if len(chars) > NAMED_CHARS else ''}"
+        for where, chars in found
+    )
+    return (
+        f"海报上有 {count} 个字符无法显示：{named}。"
+        f"海报把它们印成 {render.MISSING_MARK}（看不见的控制字符略去），请修改。"
+    )
 
 
 def initial_avatar(nickname: str) -> bytes:

@@ -258,6 +258,36 @@ def test_bad_bodies_are_422_and_change_nothing(api, body, hint):
 
 
 @pytest.mark.parametrize(
+    ("method", "url", "body", "named"),
+    [
+        ("PATCH", "/campaigns/store", {"promise": "邀请好友送券🎁"}, "「🎁」(U+1F381)"),
+        ("PATCH", "/campaigns/store", {"title": "咖啡☕会员群"}, "「☕」(U+2615)"),
+        ("PATCH", "/campaigns/store", {"title": "会员\u202e群"}, "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("POST", "/campaigns", {"slug": "cafe", "title": "会员群𠀀"}, "「𠀀」(U+20000)"),
+        (
+            "POST",
+            "/campaigns",
+            {"slug": "cafe", "template": "store-live-code", "promise": "送券🎁"},
+            "「🎁」(U+1F381)",
+        ),
+        (
+            "POST",
+            "/campaigns/store/channels",
+            {"code": "cafe", "label": "前台☕"},
+            "「☕」(U+2615)",
+        ),
+    ],
+)
+def test_poster_text_the_font_cannot_print_is_422_naming_it(api, method, url, body, named):
+    make_campaign(slug="store")
+    message = error_of(api.open(method, url, json=body), 422)["message"]
+    assert named in message and "remove them or write them as words" in message
+    assert [(c.title, c.promise) for c in Campaign.select()] == [("门店会员群", "进群领券")]
+    assert Channel.select().count() == 0
+    assert not AuditEntry.select().where(AuditEntry.action != "staff.login").exists()
+
+
+@pytest.mark.parametrize(
     ("body", "hint"),
     [
         ({"sent": -1}, "cannot be negative"),

@@ -115,6 +115,8 @@ def test_operator_creates_a_campaign_from_each_template(login_as, key):
         ({"slug": "new", "template": "no-such"}, "请先从列表里选一个模板"),
         ({"slug": "new", "title": "长" * 121}, "标题最多 120 个字"),
         ({"slug": "new", "rules": "规" * 4001}, "群规最多 4000 个字"),
+        ({"slug": "new", "title": "咖啡☕会员群"}, "标题里有海报印不出的字符：「☕」(U+2615)"),
+        ({"slug": "new", "promise": "送券🎁"}, "承诺里有海报印不出的字符：「🎁」(U+1F381)"),
     ],
 )
 def test_bad_create_says_what_to_do_and_stores_nothing(login_as, data, message):
@@ -218,14 +220,28 @@ def test_edit_keeps_fields_the_form_did_not_send_and_clears_empty_ones(login_as)
 
 @pytest.mark.parametrize(
     ("change", "message"),
-    [({"title": "  "}, "请填写标题"), ({"rules": "规" * 4001}, "群规最多 4000 个字")],
+    [
+        ({"title": "  "}, "请填写标题"),
+        ({"rules": "规" * 4001}, "群规最多 4000 个字"),
+        (
+            {"promise": "邀请好友送券🎁"},
+            "承诺里有海报印不出的字符：「🎁」(U+1F381)。请删掉，或换成文字",
+        ),
+        ({"title": "会员群𠀀"}, "标题里有海报印不出的字符：「𠀀」(U+20000)"),
+        ({"title": "会员\u202e群"}, "标题里有海报印不出的字符：U+202E RIGHT-TO-LEFT OVERRIDE"),
+    ],
 )
-def test_bad_edit_is_refused_and_stores_nothing(client, login_as, change, message):
+def test_bad_edit_is_refused_on_the_form_page_and_stores_nothing(client, login_as, change, message):
     make_campaign(slug="store", rules="旧群规")
     actions = login_as("operator")
-    data = {"title": "新标题", "rules": "新群规", **change}
-    assert actions.post(f"{STORE}/edit", data, page=STORE).headers["Location"] == STORE
-    assert message in _flashed(client)
+    data = {"title": "新标题", "promise": "新承诺", "rules": "新群规", **change}
+    response = actions.post(f"{STORE}/edit", data, page=STORE)
+    assert response.status_code == 400
+    page = _text(response)
+    assert f"没有保存：{message}" in page
+    # The form comes back as typed, so a long text is not lost to one character.
+    assert 'value="新承诺"' in page or f'value="{change.get("promise")}"' in page
+    assert f'<textarea name="rules">{data["rules"]}</textarea>' in page
     assert (Campaign.get().title, Campaign.get().rules) == ("门店会员群", "旧群规")
     assert not AuditEntry.select().where(AuditEntry.action == "campaign.edit").exists()
 
@@ -253,6 +269,7 @@ def test_add_channel_and_group(client, login_as):
         ("/channels", {"code": "门店", "label": "门店前台"}, "not usable in a link"),
         ("/channels", {"code": "counter", "label": "又一个"}, "exists already"),
         ("/channels", {"code": "moments", "label": ""}, "没有保存"),
+        ("/channels", {"code": "moments", "label": "朋友圈🎁"}, "渠道名称里有海报印不出的字符"),
         ("/groups", {"name": "", "cutoff": "200"}, "没有保存"),
     ],
 )
@@ -260,8 +277,13 @@ def test_bad_channel_or_group_is_refused_and_stores_nothing(client, login_as, ur
     campaign = make_campaign(slug="store")
     make_channel(campaign)
     actions = login_as("operator")
-    assert actions.post(STORE + url, data, page=STORE).headers["Location"] == STORE
-    assert message in _flashed(client)
+    response = actions.post(STORE + url, data, page=STORE)
+    if url == "/channels":  # a text form: back on the page as typed
+        assert response.status_code == 400
+        assert message in _text(response) and f'value="{data["label"]}"' in _text(response)
+    else:
+        assert response.headers["Location"] == STORE
+        assert message in _flashed(client)
     assert Channel.select().count() == 1 and Group.select().count() == 0
     assert AuditEntry.select().where(AuditEntry.action != "staff.login").count() == 0
 

@@ -265,9 +265,72 @@ def test_missing_glyphs_reports_what_cannot_print(text, missing):
     assert render.missing_glyphs(text) == missing
 
 
-def test_render_refuses_text_the_font_cannot_print(campaign):
-    with pytest.raises(ValueError, match="cannot print: 🎉"):
-        render.render_poster(campaign, make_content(title="会员群🎉"))
+@pytest.mark.parametrize(
+    ("text", "unprintable"),
+    [
+        ("邀请好友送券🎁", ["🎁"]),
+        ("☕咖啡☕𠀀", ["☕", "𠀀"]),  # each once, in order; 𠀀 is U+20000, outside the BMP
+        ("会员\u202e群\u202c", ["\u202e", "\u202c"]),  # bidi override and pop: invisible
+        ("家👨\u200d👩", ["👨", "\u200d", "👩"]),
+        ("响铃\x07", ["\x07"]),
+        ("★️好评 👍🏽", ["👍"]),  # a variation selector or a skin tone is no character of its own
+        ("满 ¥299 减 50 · VIP ✓\n第二行\t", []),
+    ],
+)
+def test_undrawable_names_what_a_poster_cannot_print_as_typed(text, unprintable):
+    assert render.undrawable(text) == unprintable
+
+
+def test_describe_names_a_character_and_never_shows_an_invisible_one():
+    named = render.describe(["🎁", "\u202e", "\x07"], "、")
+    assert named == "「🎁」(U+1F381)、U+202E RIGHT-TO-LEFT OVERRIDE、U+0007 CONTROL CHARACTER"
+
+
+def pixels(layout, **content) -> bytes:
+    data = render.render_poster(layout, make_content(**content), "png")
+    with Image.open(io.BytesIO(data)) as image:
+        return image.tobytes()
+
+
+def test_what_the_font_lacks_prints_as_a_visible_box(campaign):
+    """Stored text (rows saved before the forms checked) must never stop a poster: emoji and
+    rare hanzi print as □, so staff see something is missing; the poster still scans."""
+    data = render.render_poster(campaign, make_content(title="咖啡☕会员群𠀀", subtitle="送券🎁"))
+    assert decode_qr(data) == [make_content()["qr_url"]]
+    assert pixels(campaign, title="咖啡☕会员群𠀀", subtitle="送券🎁") == pixels(
+        campaign, title="咖啡□会员群□", subtitle="送券□"
+    )
+
+
+def test_invisible_controls_and_modifiers_are_left_off_the_poster(campaign):
+    typed = {
+        "title": "会员\u202e群\u202c\x07",
+        "subtitle": "每周★️直播\u200b",
+        "channel_label": "前台\u2066",
+    }
+    plain = {"title": "会员群", "subtitle": "每周★直播", "channel_label": "前台"}
+    assert pixels(campaign, **typed) == pixels(campaign, **plain)
+
+
+def test_a_layer_that_drops_what_the_font_lacks_drops_it(campaign):
+    member = render.load_layout("member")
+    content = {
+        "avatar": red_square_png(),
+        "nickname": "小美🌸\u202e",
+        "title": "群",
+        "subtitle": "券",
+    }
+    assert pixels(member, **content) == pixels(member, **{**content, "nickname": "小美"})
+
+
+def test_very_long_stored_text_still_renders_within_its_lines(campaign):
+    long = {
+        "title": "长" * 120 + "🎁" * 50,
+        "subtitle": "进群领券" * 500,
+        "channel_label": "a" * 600,
+    }
+    data = render.render_poster(campaign, make_content(**long))
+    assert decode_qr(data) == [make_content()["qr_url"]]
 
 
 # ---- cache key ------------------------------------------------------------------------------

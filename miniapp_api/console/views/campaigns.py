@@ -30,6 +30,7 @@ from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
 from miniapp_api.livecode.rules import QR_LIFETIME, SetupError
 from miniapp_api.localtime import to_utc
 from miniapp_api.models import MAX_INT, Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.posters.rules import unprintable_note
 from miniapp_api.web.localtime import local_time
 from miniapp_api.web.params import form_number, query_number
 
@@ -164,7 +165,12 @@ def new_campaign():
 @bp.get("/campaigns/<slug>")
 @staff_required()
 def campaign(slug):
-    found = campaign_or_404(slug)
+    return _campaign_page(campaign_or_404(slug))
+
+
+def _campaign_page(found: Campaign, status: int = 200):
+    """The campaign page; a refused text form comes back on it (400) with what was typed
+    (the template reads request.form), so a long promise is not lost to one emoji."""
     now = utcnow()
     # Every column but the QR image, which the page links to rather than embeds.
     columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
@@ -178,7 +184,7 @@ def campaign(slug):
     channels = list(found.channels.order_by(Channel.id))
     for c in channels:
         c.live_url = livecode.join_url(public_url, found.slug, c.code)
-    return render_template(
+    page = render_template(
         "console/campaigns/show.html",
         campaign=found,
         groups=groups,
@@ -188,12 +194,29 @@ def campaign(slug):
         now=now,
         live_url=livecode.join_url(public_url, found.slug),
         events=events.events_of(found.id),
+        unprintable=unprintable_note(found, channels),
     )
+    return page, status
+
+
+def refused_here(view):
+    """A text form the rules refuse: the campaign page again, 400, the message on top and
+    the form as it was typed; nothing stored."""
+
+    @functools.wraps(view)
+    def wrapped(slug, **kwargs):
+        try:
+            return view(slug, **kwargs)
+        except SetupError as error:
+            flash(f"没有保存：{error}", "error")
+            return _campaign_page(campaign_or_404(slug), 400)
+
+    return wrapped
 
 
 @bp.post("/campaigns/<slug>/edit")
 @editor_required
-@refused_back
+@refused_here
 def edit_campaign(slug):
     found = campaign_or_404(slug)
     # A field the form did not send keeps its text; one sent empty is cleared.
@@ -208,7 +231,7 @@ def edit_campaign(slug):
 
 @bp.post("/campaigns/<slug>/channels")
 @editor_required
-@refused_back
+@refused_here
 def add_channel(slug):
     found = campaign_or_404(slug)
     channel = livecode.add_channel(found, request.form.get("code"), request.form.get("label"))
