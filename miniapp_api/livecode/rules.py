@@ -159,6 +159,7 @@ def record_scan(
     ip_hash: str,
     *,
     new_visitor: bool = False,
+    proven: bool = True,  # stub: the lead's issue-12 rules give it meaning
     now: datetime | None = None,
     tz: str = "Asia/Shanghai",
 ) -> Scan:
