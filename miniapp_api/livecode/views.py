@@ -7,12 +7,13 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, entry_url, member_entry, remember
 
 bp = Blueprint("livecode", __name__)
 
 
 @bp.get("/j/<slug>")
+@member_entry
 def scan(slug):
     code = request.args.get("c")
     campaign, channel_id = find_live_code(slug, code)
@@ -30,6 +31,7 @@ def scan(slug):
         visitor.agent,
         visitor.ip_hash,
         new_visitor=visitor.new,
+        proven=visitor.proven,
         tz=current_app.config["TIMEZONE"],
     )
     member_code = request.args.get("r")
@@ -56,6 +58,7 @@ def scan(slug):
         member_code=member_code,
         event=event,
         challenge_offer=challenge_offer,
+        retry_url=entry_url(),
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

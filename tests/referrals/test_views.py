@@ -6,7 +6,7 @@ import re
 
 import pytest
 import zxingcpp
-from helpers import make_campaign, make_group
+from helpers import browser, make_campaign, make_group
 from PIL import Image
 
 from miniapp_api.models import Member, Referral, Reward
@@ -30,7 +30,7 @@ class Phone:
     """One person's browser: its own cookies, a WeChat user agent."""
 
     def __init__(self, app):
-        self.client = app.test_client()
+        self.client = browser(app)
         self.client.environ_base["HTTP_USER_AGENT"] = WECHAT
 
     def open_join(self, code=None):
