@@ -11,7 +11,7 @@ from pathlib import Path
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from miniapp_api import kit
+from miniapp_api import kit, wechat
 from miniapp_api.db import ImproperlyConfigured
 
 
@@ -39,6 +39,13 @@ def configure(app, test_config):
         MAX_CONTENT_LENGTH=4 * 1024 * 1024,
         # Tokens last as long as the login session; the referrer check is on over HTTPS.
         WTF_CSRF_TIME_LIMIT=None,
+        # An official account's AppID and secret turn on WeChat web authorisation (snsapi_base):
+        # in WeChat a member is their openid, not a cookie. Without them, cookies identify.
+        WECHAT_APPID=None,
+        WECHAT_SECRET=None,
+        WECHAT_AUTHORIZE_URL=wechat.AUTHORIZE_URL,
+        WECHAT_EXCHANGE_URL=wechat.EXCHANGE_URL,
+        WECHAT_TIMEOUT=5,
     )
     app.config.from_prefixed_env("QUNBOOK")
     if test_config:
@@ -51,9 +58,26 @@ def configure(app, test_config):
     app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
     app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
     load_secrets(app, embedded)
+    check_wechat(app)
     if app.config["TRUSTED_PROXIES"]:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+def check_wechat(app):
+    """Both of the official account's AppID and secret, or neither."""
+    names = ("WECHAT_APPID", "WECHAT_SECRET")
+    for name in names:
+        # The environment is read as JSON: a secret of digits only must stay a string.
+        if app.config[name] not in (None, ""):
+            app.config[name] = str(app.config[name])
+    given = [name for name in names if app.config[name]]
+    if len(given) == 1:
+        missing = next(f"QUNBOOK_{name}" for name in names if name not in given)
+        raise ImproperlyConfigured(
+            f"QUNBOOK_{given[0]} is set but {missing} is not: set both (公众号 → 设置与开发 → "
+            "基本配置) to identify members by WeChat, or neither to identify them by cookie."
+        )
 
 
 def load_secrets(app, embedded):

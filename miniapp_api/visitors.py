@@ -1,6 +1,7 @@
 """Who is scanning (a person on a phone, or a bot or link-preview fetcher), and the keyed
-hashes that are all we keep of an IP address or a phone number."""
+hashes that are all we keep of an IP address, a phone number or a WeChat openid."""
 
+import base64
 import hashlib
 import hmac
 import re
@@ -51,6 +52,16 @@ def visitor_key(cookie_value: str | None) -> tuple[str, bool]:
     if cookie_value and VISITOR_TOKEN.match(cookie_value):
         return cookie_value, False
     return secrets.token_urlsafe(16), True
+
+
+def wechat_visitor_key(key: str | bytes, appid: str, openid: str) -> str:
+    """The visitor key of a WeChat user of the operator's official account: the same openid
+    always gives the same key, so a cleared cookie does not make a new person; the openid
+    cannot be read back from it. 43 URL-safe characters, a valid VISITOR_TOKEN."""
+    if isinstance(key, str):
+        key = key.encode()
+    digest = hmac.new(key, f"wechat:{appid}:{openid}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
 def keyed_hash(key: str | bytes, value: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from helpers import PostgresSchema, StaffActions, make_config, make_staff
+from helpers import PostgresSchema, StaffActions, browser, make_config, make_staff
 
 from miniapp_api import create_app
 from miniapp_api.accounts import rules as accounts_rules
@@ -64,7 +64,7 @@ def app(database_url, tmp_path):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return browser(app)
 
 
 @pytest.fixture

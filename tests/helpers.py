@@ -16,6 +16,7 @@ from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
 from miniapp_api.models import Group, Visit, utcnow
+from miniapp_api.visitors import VISITOR_COOKIE
 
 POSTGRES_URL = os.environ.get(
     "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -54,6 +55,16 @@ class PostgresSchema:
         conn.autocommit = True
         conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
         conn.close()
+
+
+def browser(app):
+    """A test client like a phone that keeps cookies and has been to a member page before:
+    it holds its visitor cookie, so member entry pages answer it at once instead of first
+    redirecting to set the cookie (that redirect is tested in tests/web/test_visitor.py).
+    Tests about a first visit use app.test_client() and follow the redirect themselves."""
+    client = app.test_client()
+    client.set_cookie(VISITOR_COOKIE, secrets.token_urlsafe(16))
+    return client
 
 
 def make_config(database_url, tmp_path, **overrides):

@@ -15,7 +15,8 @@ SCANS, CLIENTS, CUTOFF = 400, 16, 100
 
 
 def scan_many(base_url: str, path: str) -> list[tuple[int, str]]:
-    """SCANS requests spread over CLIENTS threads, each without a cookie (a new person)."""
+    """SCANS scans spread over CLIENTS threads, each a new phone that keeps cookies: the first
+    request has none and is sent back with one set, the second brings it (a new person)."""
     host = urlsplit(base_url).netloc
     results: list[tuple[int, str]] = []
     lock = threading.Lock()
@@ -30,6 +31,12 @@ def scan_many(base_url: str, path: str) -> list[tuple[int, str]]:
             conn.request("GET", path, headers={"User-Agent": PHONE})
             response = conn.getresponse()
             body = response.read().decode()
+            if response.status == 302:
+                cookie = response.getheader("Set-Cookie").split(";")[0]
+                headers = {"User-Agent": PHONE, "Cookie": cookie}
+                conn.request("GET", response.getheader("Location"), headers=headers)
+                response = conn.getresponse()
+                body = response.read().decode()
             with lock:
                 results.append((response.status, body))
         conn.close()

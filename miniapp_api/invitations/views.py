@@ -12,7 +12,7 @@ from miniapp_api.invitations import rules
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import Campaign, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
 bp = Blueprint("invitations", __name__, url_prefix="/vip")
 
@@ -24,6 +24,7 @@ def _not_found():
 
 
 @bp.get("/<token>")
+@member_entry
 def show(token):
     now = utcnow()
     invitation = rules.find(token, now)

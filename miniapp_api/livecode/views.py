@@ -7,12 +7,19 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
-from miniapp_api.web.visitor import current_visitor, device_hash, remember
+from miniapp_api.web.visitor import (
+    current_visitor,
+    device_hash,
+    entry_url,
+    member_entry,
+    remember,
+)
 
 bp = Blueprint("livecode", __name__)
 
 
 @bp.get("/j/<slug>")
+@member_entry
 def scan(slug):
     code = request.args.get("c")
     campaign, channel_id = find_live_code(slug, code)
@@ -30,6 +37,7 @@ def scan(slug):
         visitor.agent,
         visitor.ip_hash,
         new_visitor=visitor.new,
+        proven=visitor.proven,
         address_limit=current_app.config["PLACES_PER_ADDRESS"] or None,
         tz=current_app.config["TIMEZONE"],
     )
@@ -68,6 +76,7 @@ def scan(slug):
         event=event,
         challenge_offer=challenge_offer,
         outcome=result.outcome,
+        retry_url=entry_url(),
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

@@ -20,7 +20,7 @@ from miniapp_api.models import Campaign, Member
 from miniapp_api.posters.rules import member_poster
 from miniapp_api.referrals import rules
 from miniapp_api.visitors import phone_hash
-from miniapp_api.web.visitor import current_visitor, device_hash, remember
+from miniapp_api.web.visitor import current_visitor, device_hash, member_entry, remember
 
 bp = Blueprint("referrals", __name__, url_prefix="/r")
 
@@ -39,6 +39,7 @@ def _member(campaign: Campaign) -> Member | None:
 
 
 @bp.get("/<slug>/join")
+@member_entry
 def join_form(slug):
     campaign, _ = _campaign_with_program(slug)
     if _member(campaign):

@@ -13,6 +13,7 @@ import pytest
 import zxingcpp
 from helpers import (
     PUBLIC_URL,
+    browser,
     csrf_from,
     make_campaign,
     make_event,
@@ -55,7 +56,7 @@ class Phone:
     """One person's browser: its own cookies, a WeChat user agent."""
 
     def __init__(self, app, agent=WECHAT):
-        self.client = app.test_client()
+        self.client = browser(app)
         self.client.environ_base["HTTP_USER_AGENT"] = agent
         self.token = None
 
@@ -375,7 +376,8 @@ def test_a_thousand_random_tokens_get_one_page_and_change_nothing(app, meetup):
     before = stored()
     pages, headers = set(), set()
     odd = ["", "a", "x" * 500, "票" * 32, real.token[:-1], real.token + "A", real.code, "%00" * 8]
-    client = Phone(app).client
+    client = app.test_client()  # a stranger's phone: no visitor cookie, and none given here
+    client.environ_base["HTTP_USER_AGENT"] = WECHAT
     for n in range(1000):
         token = odd[n % len(odd)] if n % 10 == 0 else secrets.token_urlsafe(24)
         if n % 10 == 5:

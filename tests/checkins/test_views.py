@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 import zxingcpp
-from helpers import PUBLIC_URL, make_campaign, make_challenge, make_group, shanghai
+from helpers import PUBLIC_URL, browser, make_campaign, make_challenge, make_group, shanghai
 from PIL import Image
 from playhouse.test_utils import count_queries
 from werkzeug.datastructures import FileStorage
@@ -55,7 +55,7 @@ class Phone:
     """One person's browser: its own cookies, a WeChat user agent."""
 
     def __init__(self, app, agent=WECHAT):
-        self.client = app.test_client()
+        self.client = browser(app)
         self.client.environ_base["HTTP_USER_AGENT"] = agent
         self.token = None
 

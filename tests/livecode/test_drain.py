@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from helpers import make_campaign, make_channel, make_group, shanghai
+from helpers import browser, make_campaign, make_channel, make_group, shanghai
 from liveserver import LiveServer
 
 from miniapp_api.console.attention import needs_attention
@@ -96,8 +96,7 @@ def test_the_held_back_page_says_what_to_do(client, app):
     make_group(campaign, "宝妈一群", cutoff=50)
     first = client.get("/j/store?c=counter", headers={"User-Agent": PHONE})
     assert "宝妈一群" in first.get_data(as_text=True)
-    client.delete_cookie("qb_v")
-    second = app.test_client().get("/j/store?c=counter", headers={"User-Agent": PHONE})
+    second = browser(app).get("/j/store?c=counter", headers={"User-Agent": PHONE})
     page = second.get_data(as_text=True)
     assert second.status_code == 200
     assert "用手机流量再扫一次" in page and "店长微信 mendian01" in page

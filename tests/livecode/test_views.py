@@ -18,18 +18,23 @@ def get(client, url, ua=PHONE, **kw):
     return client.get(url, headers={"User-Agent": ua}, **kw)
 
 
-def test_scan_shows_group_qr_rules_and_sets_visitor_cookie(client):
+def test_first_scan_sets_the_cookie_then_shows_group_qr_and_rules(app):
     campaign = make_campaign(slug="store", rules="1. 不发广告\n2. 周四活动", promise="进群领券")
     channel = make_channel(campaign, "counter", "门店前台")
     group = make_group(campaign, "宝妈交流1群")
-    response = get(client, "/j/store?c=counter", environ_base={"REMOTE_ADDR": "203.0.113.7"})
-    assert response.status_code == 200
+    phone = app.test_client()  # never been here: no visitor cookie
+    first = get(phone, "/j/store?c=counter", environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert first.status_code == 302 and first.location.startswith("/j/store?c=counter&_qbv=")
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith(f"{VISITOR_COOKIE}=") and "HttpOnly" in cookie
+    assert Visit.select().count() == 0 and Group.get().sent == 0
+
+    response = get(phone, first.location, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
     page = response.get_data(as_text=True)
     assert "宝妈交流1群" in page and "不发广告" in page and "进群领券" in page
     assert f"/j/qr/{group.id}-{group.qr_digest}.png" in page
     assert response.headers["Cache-Control"] == "no-store"
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith(f"{VISITOR_COOKIE}=") and "HttpOnly" in cookie
     visit = Visit.get()
     assert (visit.channel_id, visit.group_id, visit.agent, visit.outcome) == (
         channel.id,
@@ -38,7 +43,7 @@ def test_scan_shows_group_qr_rules_and_sets_visitor_cookie(client):
         "sent",
     )
     assert "203.0.113.7" not in visit.ip_hash and re.fullmatch(r"[0-9a-f]{64}", visit.ip_hash)
-    assert visit.visitor == client.get_cookie(VISITOR_COOKIE).value
+    assert visit.visitor == phone.get_cookie(VISITOR_COOKIE).value
 
 
 def test_rescan_with_cookie_is_not_counted_twice(client):
@@ -124,10 +129,10 @@ def test_repeated_channel_parameter_uses_first(client):
 def test_forged_visitor_cookie_is_replaced(client):
     make_group(make_campaign(slug="store"))
     client.set_cookie(VISITOR_COOKIE, "<script>alert(1)</script>")
-    response = get(client, "/j/store")
-    assert response.status_code == 200
+    first = get(client, "/j/store")
+    assert first.status_code == 302 and VISITOR_COOKIE in first.headers["Set-Cookie"]
+    assert get(client, first.location).status_code == 200
     assert "<script>" not in Visit.get().visitor
-    assert VISITOR_COOKIE in response.headers["Set-Cookie"]
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])

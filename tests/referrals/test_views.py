@@ -7,7 +7,7 @@ import re
 
 import pytest
 import zxingcpp
-from helpers import make_campaign, make_group
+from helpers import browser, make_campaign, make_group
 from PIL import Image
 
 from miniapp_api.models import Member, Referral, Reward
@@ -34,7 +34,7 @@ class Phone:
     made = itertools.count()
 
     def __init__(self, app):
-        self.client = app.test_client()
+        self.client = browser(app)
         self.client.environ_base["HTTP_USER_AGENT"] = f"{WECHAT} Build/{next(self.made)}"
 
     def open_join(self, code=None):

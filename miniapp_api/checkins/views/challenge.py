@@ -17,7 +17,7 @@ from miniapp_api.posters.rules import checkin_headline, checkin_poster
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import HUMAN_AGENTS, phone_hash
 from miniapp_api.web.params import form_number, query_number
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
 CARD_FORMATS = {"png": ("png", "image/png"), "jpg": ("jpeg", "image/jpeg")}
 
@@ -79,6 +79,7 @@ def _no_store(response):
 
 
 @bp.get("/c/<slug>/join")
+@member_entry
 def join_form(slug):
     challenge = _challenge(slug)
     member = _member(challenge)

@@ -27,7 +27,7 @@ from miniapp_api.livecode.rules import SLUG, group_of
 from miniapp_api.models import Activity, Campaign
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import phone_hash
-from miniapp_api.web.visitor import current_visitor, remember
+from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
 NO_CONSENT = "填了手机号，就请勾选同意；不想留手机号，清空它即可。"
 
@@ -52,6 +52,7 @@ def _private(response, referrer="no-referrer"):
 
 
 @bp.get("/c/<slug>/events/<int:event_id>/signup")
+@member_entry
 def signup_form(slug, event_id):
     campaign, event = _event_or_404(slug, event_id)
     visitor = current_visitor()
