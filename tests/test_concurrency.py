@@ -5,7 +5,7 @@ import threading
 from urllib.parse import urlsplit
 
 import pytest
-from helpers import make_campaign, make_channel, make_group
+from helpers import make_campaign, make_channel, make_group, sent_to_group
 from liveserver import LiveServer
 
 from miniapp_api.models import Group, Visit
@@ -105,6 +105,7 @@ def test_fifty_friends_signing_up_at_once_cross_a_tier_exactly_once(app, databas
         max_per_day=1000,
     )  # fmt: skip
     root = referrals.sign_up(campaign.id, nickname="陈店长", visitor="root", agent="wechat").member
+    sent_to_group(campaign.id, "amy")  # she counts for root once the live code sent her
     member = referrals.sign_up(
         campaign.id, nickname="阿花", visitor="amy", agent="wechat", referrer_code=root.code
     ).member

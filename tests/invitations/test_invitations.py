@@ -201,7 +201,10 @@ def test_reloading_an_accepted_invitation_without_a_cookie_adds_nobody(app):
     invitations.answer(invitation, True, utcnow())
     phone = {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0.50"}
     for _ in range(50):
-        page = app.test_client().get(f"/vip/{invitation.token}", headers=phone)
+        # A new browser each time (a cleared cookie), following the cookie check as one does.
+        page = app.test_client().get(
+            f"/vip/{invitation.token}", headers=phone, follow_redirects=True
+        )
         assert "VIP 1群" in page.get_data(as_text=True)
     assert [g.sent for g in Group.select()] == [1]
     counted = Visit.select().where(Visit.counted_day.is_null(False))
