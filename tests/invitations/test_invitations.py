@@ -12,7 +12,8 @@ from helpers import make_campaign, make_group
 
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
-from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, utcnow
+from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, Visit, utcnow
+from miniapp_api.visitors import classify_agent
 
 HEADER = "客户编号,姓名,地区,累计消费,最近活跃,手机"
 GOOD = [
@@ -203,6 +204,61 @@ def test_link_previews_and_bots_never_mark_an_invitation_opened(app, client):
             client.get(f"/vip/{invitation.token}", headers={"User-Agent": agent}).status_code == 200
         )
     assert Invitation.get_by_id(invitation.id).status == "created"
+
+
+# Fetchers that open a link before (or instead of) the person, as they introduce themselves.
+FETCHERS = [
+    # Outlook on Windows checks a link before handing it to the browser.
+    "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/7.0; SLCC2; .NET CLR 2.0.50727; "
+    ".NET4.0C; .NET4.0E; Microsoft Outlook 16.0.9029; ms-office; MSOffice 16)",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17531; Pro)",
+    "Microsoft Office Excel 2014 (16.0.10730) Windows NT 10.0",
+    "Microsoft Office Existence Discovery",
+    # Teams, Outlook and OneDrive link previews.
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; MicrosoftPreview/2.0; "
+    "+https://aka.ms/MicrosoftPreview) Chrome/116.0.1938.76 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5 "
+    "skype-url-preview@microsoft.com",
+    "Mozilla/5.0 (compatible; Google-Apps-Script; beanserver; +https://script.google.com; "
+    "id: UAEmdDd89HRwe5QuGhRVjz8E2pn_H-2y-cw)",
+    "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)",
+    "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
+]
+
+
+@pytest.mark.parametrize("agent", FETCHERS)
+def test_office_mail_and_fediverse_fetchers_are_not_people(agent):
+    assert classify_agent(agent) in ("preview", "bot")
+
+
+def test_office_and_mail_fetchers_never_mark_an_invitation_opened(app, client):
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    invitation = invitation_of("陈静")
+    for agent in FETCHERS:
+        response = client.get(f"/vip/{invitation.token}", headers={"User-Agent": agent})
+        assert response.status_code == 200
+    assert Invitation.get_by_id(invitation.id).status == "created"
+
+
+def test_a_head_request_changes_nothing(app, client):
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile"}
+    created = invitation_of("陈静")
+    assert client.head(f"/vip/{created.token}", headers=phone).status_code == 200
+    assert Invitation.get_by_id(created.id).status == "created"
+    # Nor does it take a place in the VIP group for an accepted invitation.
+    accepted = invitation_of("王丽")
+    Invitation.update(status="accepted", accepted_at=utcnow()).where(
+        Invitation.id == accepted.id
+    ).execute()
+    before = Visit.select().count()
+    response = client.head(f"/vip/{accepted.token}", headers=phone)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert Visit.select().count() == before
+    assert client.get(f"/vip/{accepted.token}", headers=phone).status_code == 200
+    assert Visit.select().count() == before + 1  # the same page by GET does
 
 
 def test_answers_need_a_post_with_a_csrf_token(app, client):
