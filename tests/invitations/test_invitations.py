@@ -10,9 +10,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from helpers import make_campaign, make_group
 
+from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
-from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, Visit, utcnow
+from miniapp_api.models import AuditEntry, Campaign, Customer, Invitation, Staff, Visit, utcnow
 from miniapp_api.visitors import classify_agent
 
 HEADER = "客户编号,姓名,地区,累计消费,最近活跃,手机"
@@ -411,11 +412,50 @@ def test_trainers_see_but_cannot_import_invite_or_revoke(client, login_as):
     assert Invitation.get_by_id(invitation.id).status == "created"
 
 
+def test_trainers_see_invitations_without_their_personal_links(app, client, login_as):
+    """A personal link lets whoever holds it answer for the customer: trainers (read-only)
+    get none, on any surface that lists invitations."""
+    login_as("trainer")
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    tokens = [i.token for i in Invitation.select()]
+    invitation = invitation_of("王丽")
+    page = client.get("/console/campaigns/vip/vip").get_data(as_text=True)
+    assert "王丽" in page and "/vip/sheet" not in page and "不含专属链接" in page
+    export = client.get("/console/campaigns/vip/vip.csv")
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert rows[0] == ["客户编号", "姓名", "地区", "状态", "有效期至"]
+    assert len(rows) == 1 + len(tokens) and "王丽" in {r[1] for r in rows}
+    assert client.get("/console/campaigns/vip/vip/sheet").status_code == 403
+    assert client.get(f"/console/campaigns/vip/vip/{invitation.id}/qr.png").status_code == 403
+    # The API: every GET a trainer's token can make, for this campaign.
+    token = issue_api_token(Staff.get(Staff.username == "trainer-1"), "只读")
+    seen = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and "GET" in rule.methods:
+            url = re.sub(
+                r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m[1] == "int" else "vip", rule.rule
+            )
+            seen.append(client.get(url, headers={"Authorization": f"Bearer {token}"}))
+    assert any(r.status_code == 200 and "vip" in r.get_data(as_text=True) for r in seen)
+    for body in [page, export.data.decode("utf-8-sig"), *(r.get_data(as_text=True) for r in seen)]:
+        assert not any(t in body for t in tokens)
+
+
+def test_operators_export_the_personal_links(client, login_as):
+    login_as("operator")
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    export = client.get("/console/campaigns/vip/vip.csv").data.decode("utf-8-sig")
+    assert f"https://qun.example.cn/vip/{invitation_of('王丽').token}" in export
+    assert client.get("/console/campaigns/vip/vip/sheet").status_code == 200
+
+
 def test_the_printable_sheet_qr_decodes_to_the_personal_link(client, login_as):
     import zxingcpp
     from PIL import Image
 
-    login_as("trainer")
+    login_as("operator")
     campaign = seed_vip()
     invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
     invitation = invitation_of("王丽")
