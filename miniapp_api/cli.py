@@ -330,7 +330,8 @@ def serve(host, port, workers, threads):
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread")
+            # gunicorn's threaded worker, answering its own 414/431 as the app would.
+            self.cfg.set("worker_class", "miniapp_api.web.worker.Worker")
             self.cfg.set("accesslog", "-")
 
         def load(self):

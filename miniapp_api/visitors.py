@@ -8,8 +8,13 @@ import re
 import secrets
 import unicodedata
 
-# Link previews fetch a page when a link is pasted into a chat; they are not people.
+# Link previews fetch a page when a link is pasted into a chat; they are not people. Office
+# and Outlook fetch a link before opening it in the browser (ms-office, "Microsoft Office
+# Existence Discovery", MicrosoftPreview); Mastodon and its fediverse peers fetch a card for
+# every server that sees a post.
 PREVIEW = re.compile(
+    r"ms-office|msoffice|microsoft office|microsoft outlook|microsoftpreview|"
+    r"mastodon/|pleroma|misskey|akkoma|bluesky cardyb|"
     r"facebookexternalhit|facebookcatalog|twitterbot|slackbot|slack-imgproxy|discordbot|"
     r"telegrambot|whatsapp|linkedinbot|skypeuripreview|iframely|embedly|pinterest|"
     r"redditbot|applebot|bingpreview|vkshare|w3c_validator|google-pagerenderer|"
@@ -20,7 +25,8 @@ PREVIEW = re.compile(
 BOT = re.compile(
     r"bot\b|bot/|spider|crawl|slurp|scrapy|curl/|wget/|python-requests|python-urllib|"
     r"aiohttp|httpx|go-http-client|java/|okhttp|libwww|headlesschrome|phantomjs|"
-    r"monitor|uptime|pingdom|lighthouse|bytespider|yisouspider|baiduspider|sogou",
+    r"monitor|uptime|pingdom|lighthouse|bytespider|yisouspider|baiduspider|sogou|"
+    r"google-apps-script|http\.rb/",
     re.IGNORECASE,
 )
 MOBILE = re.compile(r"mobile|android|iphone|ipad|harmonyos", re.IGNORECASE)

@@ -55,7 +55,17 @@ def test_empty_is_none(typed):
     assert normalise_phone(typed) is None
 
 
-@pytest.mark.parametrize("typed", ["86 138 0013 8000", "１３８-００１３-８０００", "12345"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "86 138 0013 8000",
+        "１３８-００１３-８０００",
+        "12345",
+        "+86 138 0013 8000",  # refused on import before, as if it were a formula
+        "+8613800138000",
+        "＋８６ １３８００１３８０００",
+    ],
+)
 def test_sign_up_and_customer_import_agree(app, typed):
     """The same text is accepted (with the same hash) or refused on both surfaces."""
     csv = f"客户编号,姓名,地区,累计消费,最近活跃,手机\nV001,王丽,上海,100,2026-11-01,{typed}\n"

@@ -81,17 +81,21 @@ def authenticate(username: str, password: str, ip_hash: str, now: datetime | Non
     """The staff member for these credentials, or LoginRefused. Every attempt is recorded."""
     now = now or utcnow()
     username = (username or "").strip().lower()[:64]
+    # The attempt is stored as a failure *before* it is counted and before the slow password
+    # check: each of many simultaneous attempts counts every one stored ahead of it, so the
+    # database lets at most MAX_ACCOUNT_FAILURES of them reach the check (counting first let
+    # 17 of 40 through). A success turns its row into a success, which resets the count.
+    attempt = LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=False, at=now)
     if _throttled(username, ip_hash, now):
-        LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=False, at=now)
         raise LoginRefused(
             "Too many wrong passwords. Wait 15 minutes, or ask an admin to check the account.",
             throttled=True,
         )
     staff = Staff.get_or_none((Staff.username == username) & Staff.active)
     ok = _verify(staff.password_hash if staff else _dummy_hash(), password or "") and bool(staff)
-    LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=ok, at=now)
     if not ok:
         raise LoginRefused("Wrong username or password.")
+    LoginAttempt.update(succeeded=True).where(LoginAttempt.id == attempt.id).execute()
     if _hasher.check_needs_rehash(staff.password_hash):
         Staff.update(password_hash=_hasher.hash(password)).where(Staff.id == staff.id).execute()
     return staff
@@ -105,6 +109,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def _throttled(username: str, ip_hash: str, now: datetime) -> bool:
+    """Whether the failures in the window, this attempt's own included, are over a limit."""
     since = now - THROTTLE_WINDOW
     last_success = (
         LoginAttempt.select(LoginAttempt.at)
@@ -132,7 +137,7 @@ def _throttled(username: str, ip_hash: str, now: datetime) -> bool:
         )
         .count()
     )
-    return account_failures >= MAX_ACCOUNT_FAILURES or ip_failures >= MAX_IP_FAILURES
+    return account_failures > MAX_ACCOUNT_FAILURES or ip_failures > MAX_IP_FAILURES
 
 
 def change_password(staff: Staff, new_password: str) -> None:

@@ -4,6 +4,9 @@ A new API token is shown once, in the answer to the POST that made it: only its 
 stored, and it never passes through the session or a flash message.
 """
 
+import re
+import unicodedata
+
 from flask import (
     Blueprint,
     abort,
@@ -31,10 +34,24 @@ bp = Blueprint("accounts", __name__, url_prefix="/console")
 
 
 def _safe_next(target: str | None) -> str:
-    # Only back into the console: never an open redirect to another site.
-    if target and target.startswith("/console") and not target.startswith("//"):
+    """Back to the console page asked for, or the console home: never another site (an open
+    redirect) and never a 500 from a header that cannot be sent."""
+    if target and _plain_console_path(target):
         return target
     return url_for("console.home")
+
+
+# Browsers read "\\" as "/", so "/\\evil.example" would be "//evil.example", another site.
+NOT_PLAIN = re.compile(r"\\|//|/\.\.?(?:[/?#]|$)|\s")
+
+
+def _plain_console_path(target: str) -> bool:
+    path = target.split("?", 1)[0]
+    return (
+        (path == "/console" or path.startswith("/console/"))
+        and not NOT_PLAIN.search(target)
+        and not any(unicodedata.category(ch).startswith("C") for ch in target)
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

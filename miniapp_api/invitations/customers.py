@@ -87,14 +87,24 @@ def header_map(header: list[str]) -> dict[str, int]:
 
 
 AMOUNT = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]+)?")
+SCIENTIFIC = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")  # how Excel shows 1E+26
 
 
 def parse_amount(text: str) -> int:
     cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
     cleaned = cleaned.removesuffix("元").strip()
     # Decimal() alone also reads "1e3", "٣" and "NaN": an amount is ASCII digits and a point.
+    if SCIENTIFIC.fullmatch(cleaned):
+        raise ValueError(
+            f"累计消费「{text[:20]}」不是金额：表格把它显示成了科学计数法，"
+            "请把这一列设成“数值”格式（两位小数）再导出"
+        )
     if not AMOUNT.fullmatch(cleaned):
         raise ValueError(f"累计消费「{text}」不是金额：写数字，如 1280.50")
+    if len(cleaned.lstrip("-").split(".")[0].lstrip("0")) > len(str(MAX_AMOUNT_FEN // 100)):
+        # Checked on the digits: 29 of them are past Decimal's precision, and quantize() below
+        # would raise instead of saying what is wrong with this row.
+        raise ValueError(f"累计消费「{text[:20]}」大得不真实：请检查是否多了几位")
     amount = Decimal(cleaned)
     if amount < 0:
         raise ValueError(f"累计消费「{text}」是负数：退款后请写 0 或实际余额")
@@ -131,7 +141,9 @@ def parse_row(cells: list[str], columns: dict[str, int], width: int, today: date
         return cells[columns[key]].strip() if key in columns else ""
 
     for key in columns:
-        if FORMULA.match(cell(key)) and key != "purchase_total":
+        # A phone number may start with +86; it is checked as a phone below, and only its
+        # hash is stored, so it never reaches an export.
+        if FORMULA.match(cell(key)) and key not in ("purchase_total", "phone"):
             raise ValueError(f"「{cell(key)[:20]}」以 = + - @ 开头，像表格公式：请改成普通文字")
     external_id = cell("external_id")
     if not external_id:

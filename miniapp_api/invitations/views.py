@@ -1,8 +1,8 @@
 """The VIP invitation page a customer opens from a personal link: /vip/<token>.
 
 No login wall: the token is the key. Opening the link changes nothing but "opened" (and
-never for a link-preview fetcher or a bot); accepting or declining is a POST with a CSRF
-token. An unknown, expired or revoked token gets one and the same page.
+never for a link-preview fetcher, a bot or a HEAD request); accepting or declining is a POST
+with a CSRF token. An unknown, expired or revoked token gets one and the same page.
 """
 
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
@@ -31,13 +31,15 @@ def show(token):
     if invitation is None:
         return _not_found()
     visitor = current_visitor()
-    if visitor.agent in HUMAN_AGENTS:
+    # HEAD is what link checkers and Office send before the person clicks: it changes nothing.
+    reading = request.method == "HEAD"
+    if visitor.agent in HUMAN_AGENTS and not reading:
         rules.mark_opened(invitation, now)
     campaign = Campaign.get_by_id(invitation.campaign_id)
     program = rules.program_of(campaign.id)
     status = rules.state(invitation, now)
     group = None
-    if status == "accepted":
+    if status == "accepted" and not reading:
         # The same live code as the campaign's posters: the group open now, counted once a
         # day. Counted as the invitation, not the browser: the link is one person's, so
         # reloading it (with or without a cookie, on any device) never adds anyone.
@@ -70,7 +72,7 @@ def show(token):
     # The app-wide strict-origin-when-cross-origin already keeps the token (in the path)
     # from the offer's site; no-referrer would break the CSRF check of the answer over HTTPS.
     response.headers["Cache-Control"] = "no-store"
-    if status == "accepted":
+    if status == "accepted" and not reading:
         remember(response, visitor)
     return response
 

@@ -1,9 +1,12 @@
 """Friendly pages for people instead of bare HTTP errors; JSON under a prefix that a
 programs' blueprint claimed with answer_in_json (the API does, for /api/v1)."""
 
-from flask import current_app, render_template, request
+from urllib.parse import urlsplit, urlunsplit
+
+from flask import current_app, redirect, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from miniapp_api.web.params import NumberRefused
 
@@ -14,7 +17,10 @@ MESSAGES = {
         "链接可能已失效或输错了。请重新扫描海报上的二维码，或联系门店工作人员。",
     ),
     405: ("无法这样打开", "请返回上一页，重新操作一次。"),
-    413: ("文件太大", "请换一张小一些的图片再试。"),
+    413: (
+        "文件太大",
+        "上传的文件超过了 {limit}。请换一个小一些的文件再试：照片可以先压缩，表格可以分成几份。",
+    ),
     500: ("服务暂时出了点问题", "我们已经记录下来。请稍后再扫一次二维码。"),
 }
 
@@ -38,7 +44,26 @@ def json_responder():
     return None
 
 
+def relative_redirect(error: RequestRedirect):
+    """Werkzeug's own redirects (a missing trailing slash, merged double slashes) name the site
+    from the Host header, which the client chooses; a path alone cannot lead off this site."""
+    url = urlsplit(error.new_url)
+    path = "/" + url.path.lstrip("/")  # never "//host", which browsers read as another site
+    return redirect(urlunsplit(("", "", path, url.query, "")), error.code)
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
+
+
 def register(app):
+    @app.before_request
+    def routing_redirect():
+        # Flask answers these itself, past every error handler; this comes first.
+        if isinstance(request.routing_exception, RequestRedirect):
+            return relative_redirect(request.routing_exception)
+        return None
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         title, hint = "页面已过期", "为了安全，请返回上一页、刷新后再提交一次。"
@@ -57,9 +82,17 @@ def register(app):
     def http_error(error):
         respond = json_responder()
         if respond:
-            return respond(error.code or 500)
-        title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
-        return render_template("errors/error.html", title=title, hint=hint), error.code
+            response = respond(error.code or 500)
+        else:
+            title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
+            hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))
+            page = render_template("errors/error.html", title=title, hint=hint)
+            response = current_app.make_response((page, error.code))
+        # The error's own headers go along: Allow on every 405, Retry-After, WWW-Authenticate.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers.setdefault(name, value)
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(error):

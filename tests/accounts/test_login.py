@@ -93,7 +93,25 @@ def test_unknown_user_and_inactive_staff_cannot_log_in(staff_actions):
 
 
 @pytest.mark.parametrize(
-    "next_url", ["https://evil.example/", "//evil.example/x", "/j/demo", "javascript:alert(1)"]
+    "next_url",
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/j/demo",
+        "javascript:alert(1)",
+        "/console/\r\nSet-Cookie: 店长=1",  # was a 500: a header cannot hold a newline
+        "/console/\nx",
+        "/console\\evil.example",
+        "/console/\\evil.example",
+        "/console/../\\evil.example",
+        "/console/..",
+        "/console//evil.example",
+        "/console/\x00活动",
+        "/console/\u202e活动",
+        "/console/ 活动",
+        "/consoleevil",
+        "http:/console/",
+    ],
 )
 def test_login_never_redirects_off_the_console(staff_actions, next_url):
     make_staff()
@@ -108,6 +126,9 @@ def test_login_returns_to_the_page_asked_for(client, staff_actions):
     assert (
         staff_actions.login(next_url="/console/account").headers["Location"] == "/console/account"
     )
+    staff_actions.logout()
+    back = staff_actions.login(next_url="/console/campaigns?q=店庆")
+    assert back.headers["Location"] == "/console/campaigns?q=%E5%BA%97%E5%BA%86"
 
 
 @pytest.mark.parametrize("url", ["/console/login", "/console/logout"])

@@ -10,9 +10,20 @@ from datetime import date, datetime, timedelta
 import pytest
 from helpers import make_campaign, make_group
 
+from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
-from miniapp_api.models import AuditEntry, Campaign, Customer, Group, Invitation, Visit, utcnow
+from miniapp_api.models import (
+    AuditEntry,
+    Campaign,
+    Customer,
+    Group,
+    Invitation,
+    Staff,
+    Visit,
+    utcnow,
+)
+from miniapp_api.visitors import classify_agent
 
 HEADER = "客户编号,姓名,地区,累计消费,最近活跃,手机"
 GOOD = [
@@ -48,6 +59,14 @@ BAD = [
     ("V030,无穷金额,杭州,Infinity,2026-11-01,", "不是金额"),
     ("V031,指数金额,杭州,1e3,2026-11-01,", "不是金额"),  # Decimal() reads it as 1000
     ("V032,阿拉伯数字,杭州,٣٠٠,2026-11-01,", "不是金额"),  # Decimal() reads it as 300
+    ("V033,科学计数,杭州,1E26,2026-11-01,", "科学计数法"),  # how Excel writes a huge number
+    ("V034,超大指数,杭州,1e400,2026-11-01,", "科学计数法"),
+    ("V035,无穷小写,杭州,inf,2026-11-01,", "不是金额"),
+    ("V036,非数小写,杭州,nan,2026-11-01,", "不是金额"),
+    # 29 digits, past Decimal's precision: a 500 that lost the whole file before.
+    ("V037,二十九位,杭州," + "9" * 29 + ",2026-11-01,", "大得不真实"),
+    ("V038,负小数,杭州,-0.01,2026-11-01,", "是负数"),
+    ("V039,公式手机,杭州,100,2026-11-01,=1+1", "不是 11 位"),
 ]
 
 
@@ -222,6 +241,61 @@ def test_link_previews_and_bots_never_mark_an_invitation_opened(app, client):
     assert Invitation.get_by_id(invitation.id).status == "created"
 
 
+# Fetchers that open a link before (or instead of) the person, as they introduce themselves.
+FETCHERS = [
+    # Outlook on Windows checks a link before handing it to the browser.
+    "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 6.1; Trident/7.0; SLCC2; .NET CLR 2.0.50727; "
+    ".NET4.0C; .NET4.0E; Microsoft Outlook 16.0.9029; ms-office; MSOffice 16)",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17531; Pro)",
+    "Microsoft Office Excel 2014 (16.0.10730) Windows NT 10.0",
+    "Microsoft Office Existence Discovery",
+    # Teams, Outlook and OneDrive link previews.
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; MicrosoftPreview/2.0; "
+    "+https://aka.ms/MicrosoftPreview) Chrome/116.0.1938.76 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 6.1; WOW64) SkypeUriPreview Preview/0.5 "
+    "skype-url-preview@microsoft.com",
+    "Mozilla/5.0 (compatible; Google-Apps-Script; beanserver; +https://script.google.com; "
+    "id: UAEmdDd89HRwe5QuGhRVjz8E2pn_H-2y-cw)",
+    "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)",
+    "Mozilla/5.0 (compatible; Bluesky Cardyb/1.1; +mailto:support@bsky.app)",
+]
+
+
+@pytest.mark.parametrize("agent", FETCHERS)
+def test_office_mail_and_fediverse_fetchers_are_not_people(agent):
+    assert classify_agent(agent) in ("preview", "bot")
+
+
+def test_office_and_mail_fetchers_never_mark_an_invitation_opened(app, client):
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    invitation = invitation_of("陈静")
+    for agent in FETCHERS:
+        response = client.get(f"/vip/{invitation.token}", headers={"User-Agent": agent})
+        assert response.status_code == 200
+    assert Invitation.get_by_id(invitation.id).status == "created"
+
+
+def test_a_head_request_changes_nothing(app, client):
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    phone = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile"}
+    created = invitation_of("陈静")
+    assert client.head(f"/vip/{created.token}", headers=phone).status_code == 200
+    assert Invitation.get_by_id(created.id).status == "created"
+    # Nor does it take a place in the VIP group for an accepted invitation.
+    accepted = invitation_of("王丽")
+    Invitation.update(status="accepted", accepted_at=utcnow()).where(
+        Invitation.id == accepted.id
+    ).execute()
+    before = Visit.select().count()
+    response = client.head(f"/vip/{accepted.token}", headers=phone)
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    assert Visit.select().count() == before
+    assert client.get(f"/vip/{accepted.token}", headers=phone).status_code == 200
+    assert Visit.select().count() == before + 1  # the same page by GET does
+
+
 def test_answers_need_a_post_with_a_csrf_token(app, client):
     campaign = seed_vip()
     invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
@@ -364,11 +438,50 @@ def test_trainers_see_but_cannot_import_invite_or_revoke(client, login_as):
     assert Invitation.get_by_id(invitation.id).status == "created"
 
 
+def test_trainers_see_invitations_without_their_personal_links(app, client, login_as):
+    """A personal link lets whoever holds it answer for the customer: trainers (read-only)
+    get none, on any surface that lists invitations."""
+    login_as("trainer")
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    tokens = [i.token for i in Invitation.select()]
+    invitation = invitation_of("王丽")
+    page = client.get("/console/campaigns/vip/vip").get_data(as_text=True)
+    assert "王丽" in page and "/vip/sheet" not in page and "不含专属链接" in page
+    export = client.get("/console/campaigns/vip/vip.csv")
+    rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert rows[0] == ["客户编号", "姓名", "地区", "状态", "有效期至"]
+    assert len(rows) == 1 + len(tokens) and "王丽" in {r[1] for r in rows}
+    assert client.get("/console/campaigns/vip/vip/sheet").status_code == 403
+    assert client.get(f"/console/campaigns/vip/vip/{invitation.id}/qr.png").status_code == 403
+    # The API: every GET a trainer's token can make, for this campaign.
+    token = issue_api_token(Staff.get(Staff.username == "trainer-1"), "只读")
+    seen = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1/") and "GET" in rule.methods:
+            url = re.sub(
+                r"<(?:(\w+):)?(\w+)>", lambda m: "1" if m[1] == "int" else "vip", rule.rule
+            )
+            seen.append(client.get(url, headers={"Authorization": f"Bearer {token}"}))
+    assert any(r.status_code == 200 and "vip" in r.get_data(as_text=True) for r in seen)
+    for body in [page, export.data.decode("utf-8-sig"), *(r.get_data(as_text=True) for r in seen)]:
+        assert not any(t in body for t in tokens)
+
+
+def test_operators_export_the_personal_links(client, login_as):
+    login_as("operator")
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    export = client.get("/console/campaigns/vip/vip.csv").data.decode("utf-8-sig")
+    assert f"https://qun.example.cn/vip/{invitation_of('王丽').token}" in export
+    assert client.get("/console/campaigns/vip/vip/sheet").status_code == 200
+
+
 def test_the_printable_sheet_qr_decodes_to_the_personal_link(client, login_as):
     import zxingcpp
     from PIL import Image
 
-    login_as("trainer")
+    login_as("operator")
     campaign = seed_vip()
     invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
     invitation = invitation_of("王丽")

@@ -16,7 +16,12 @@ from flask import (
     url_for,
 )
 
-from miniapp_api.accounts.access import current_staff, editor_required, staff_required
+from miniapp_api.accounts.access import (
+    can_edit,
+    current_staff,
+    editor_required,
+    staff_required,
+)
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
@@ -214,26 +219,33 @@ def _live_invitations(campaign):
 @bp.get("/campaigns/<slug>/vip.csv")
 @staff_required()
 def vip_export(slug):
-    """For phone outreach: name, region, state and the personal link. No phone hashes."""
+    """For phone outreach: name, region, state and the personal link. No phone hashes.
+
+    A personal link lets whoever holds it answer for the customer, so only the roles that
+    call customers get it; trainers get the same list without the link."""
     campaign = campaign_or_404(slug)
     now = utcnow()
+    with_links = can_edit()
+    header = ["客户编号", "姓名", "地区", "状态", "专属链接", "有效期至"]
+    if not with_links:
+        header.remove("专属链接")
     rows = (
         (
             i.customer.external_id,
             i.customer.name,
             i.customer.region,
             STATE_LABELS[invitations.state(i, now)],
-            link_of(i),
+            *([link_of(i)] if with_links else []),
             local_time(i.expires_at, "%Y-%m-%d"),
         )
         for i in _live_invitations(campaign)
     )
-    header = ["客户编号", "姓名", "地区", "状态", "专属链接", "有效期至"]
     return csv_response(f"{campaign.slug}-vip-invitations.csv", header, rows)
 
 
+# The sheet and its QR codes are nothing but personal links: for the roles that send them.
 @bp.get("/campaigns/<slug>/vip/sheet")
-@staff_required()
+@editor_required
 def vip_sheet(slug):
     campaign = campaign_or_404(slug)
     invitations = list(_live_invitations(campaign).limit(2000))
@@ -246,7 +258,7 @@ def vip_sheet(slug):
 
 
 @bp.get("/campaigns/<slug>/vip/<int:invitation_id>/qr.png")
-@staff_required()
+@editor_required
 def vip_qr(slug, invitation_id):
     campaign = campaign_or_404(slug)
     invitation = Invitation.get_or_none(

@@ -1,0 +1,79 @@
+"""The gunicorn worker `qunbook serve` runs: gunicorn's threaded worker, except that a request
+line or headers too large for gunicorn get JSON under /api/ and a page in Chinese elsewhere,
+instead of gunicorn's bare English HTML. Gunicorn refuses these before the app sees them
+(its limits cannot be raised past 8190 bytes), so the answer is written here."""
+
+import contextlib
+import json
+import socket
+import threading
+
+from gunicorn import util
+from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
+from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
+
+TOO_LARGE = {
+    LimitRequestLine: (
+        414,
+        "URI Too Long",
+        "uri_too_long",
+        "The URL is too long: send long values in a JSON body instead.",
+        "链接太长了：请回到上一页重新打开，或重新扫描海报上的二维码。",
+    ),
+    LimitRequestHeaders: (
+        431,
+        "Request Header Fields Too Large",
+        "headers_too_large",
+        "The request headers are too large: send fewer or shorter headers.",
+        "请求太大了：请清除这个网站的 Cookie 后再打开。",
+    ),
+}
+PAGE = (
+    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+    "<title>打不开</title></head><body><h1>打不开这个页面</h1><p>{hint}</p></body></html>"
+)
+
+
+def error_body(kind: type, path: bytes) -> tuple[str, bytes]:
+    """(content type, body) for a request gunicorn refused, as the app would answer it."""
+    code, _, name, message, hint = TOO_LARGE[kind]
+    if path.startswith(b"/api/"):
+        body = {"error": {"status": code, "code": name, "message": message}}
+        return "application/json", json.dumps(body).encode()
+    return "text/html; charset=utf-8", PAGE.format(hint=hint).encode()
+
+
+class Worker(ThreadWorker):
+    """Peeks at the start of each request (without reading it) so that an error gunicorn
+    raises before any request object exists can still tell an API call from a page."""
+
+    peeked = threading.local()
+
+    def handle(self, conn):
+        start = b""
+        # The same wait gunicorn's handle() makes for a new connection (it returns at once
+        # once data_ready is set); without it the peek could come before the request.
+        if conn.initialized or conn.wait_for_data(DEFAULT_WORKER_DATA_TIMEOUT):
+            # A TLS socket cannot be peeked at: people get the page, and never a 500.
+            with contextlib.suppress(OSError):
+                start = conn.sock.recv(64, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        self.peeked.path = start.partition(b" ")[2]
+        return super().handle(conn)
+
+    def handle_error(self, req, client, addr, exc):
+        kind = next((k for k in TOO_LARGE if isinstance(exc, k)), None)
+        if kind is None:
+            return super().handle_error(req, client, addr, exc)
+        status, reason = TOO_LARGE[kind][:2]
+        content_type, body = error_body(kind, getattr(self.peeked, "path", b""))
+        self.log.warning("Refused from ip=%s: %s", (addr or ("",))[0], exc)
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + body)
+        except OSError:
+            self.log.debug("Failed to send error message.")
+        return None
