@@ -30,11 +30,13 @@ def scan(slug):
         return render_template("livecode/unknown_channel.html", campaign=campaign), 404
 
     visitor = current_visitor()
+    # HEAD is what link checkers send: recorded like a bot's visit, it never takes a place.
+    agent = "bot" if request.method == "HEAD" else visitor.agent
     result = record_scan(
         campaign.id,
         channel_id,
         visitor.key,
-        visitor.agent,
+        agent,
         visitor.ip_hash,
         new_visitor=visitor.new,
         proven=visitor.proven,

@@ -74,6 +74,14 @@ def test_a_client_without_cookies_takes_no_place(app):
     assert Visit.get().outcome == "unproven"
 
 
+def test_a_head_request_takes_no_place(app):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "一群", cutoff=50)
+    response = browser(app).head("/j/store", headers={"User-Agent": PHONE})
+    assert response.status_code == 200
+    assert Group.get().sent == 0 and Visit.get().outcome == "bot"
+
+
 def test_staff_see_scans_held_back_in_needs_attention(app):
     campaign = make_campaign(slug="store")
     make_group(campaign, "一群", cutoff=50, qr_generated_at=NOON)
