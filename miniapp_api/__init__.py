@@ -41,11 +41,11 @@ def register_database(app):
 
 def register_web(app):
     """Server-side sessions, CSRF tokens on every form, security headers, friendly errors,
-    numbers in paths read by the bounded `<int:…>` converter."""
+    numbers in paths read by the bounded `<int:…>` converter, every text checked and in NFC."""
     from flask_wtf.csrf import CSRFProtect
 
     from miniapp_api import markdown_text
-    from miniapp_api.web import errors, headers, localtime, params
+    from miniapp_api.web import errors, headers, inputs, localtime, params
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
@@ -55,6 +55,7 @@ def register_web(app):
     markdown_text.register(app)
     localtime.register(app)
     params.register(app)
+    inputs.register(app)
     app.json.ensure_ascii = False  # Chinese stays readable in the API's answers
 
 
