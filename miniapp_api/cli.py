@@ -20,6 +20,7 @@ import click
 from miniapp_api.accounts.roles import ROLES
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.numbers import MAX_INT, whole_number
+from miniapp_api.text import normal, unwanted_character
 
 
 class WholeNumber(click.ParamType):
@@ -42,6 +43,27 @@ class WholeNumber(click.ParamType):
 
 
 NUMBER = WholeNumber(-MAX_INT, MAX_INT)  # the rules say which range each setting takes
+
+
+class Text(click.ParamType):
+    """Text as the web's gate takes it (web/inputs.py): no control characters, in NFC. A
+    terminal pastes escape sequences, and bytes that are not UTF-8 arrive as lone surrogates,
+    which no database stores."""
+
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        char = unwanted_character(value)
+        if char is not None:
+            self.fail(
+                f"{value!r} holds a control character ({char}): type it again without it.",
+                param,
+                ctx,
+            )
+        return normal(value)
+
+
+TEXT = Text()
 
 
 def in_app_context(fn):
@@ -131,11 +153,11 @@ def demo_command(reset):
 
 
 @click.command("create-campaign")
-@click.argument("slug")
-@click.argument("title")
-@click.option("--promise", default="", help="What members get, shown under the title.")
-@click.option("--rules", default="", help="The group's rules, shown on the join page.")
-@click.option("--contact", default="", help="Who to contact when every group is full.")
+@click.argument("slug", type=TEXT)
+@click.argument("title", type=TEXT)
+@click.option("--promise", default="", type=TEXT, help="What members get, shown under the title.")
+@click.option("--rules", default="", type=TEXT, help="The group's rules, shown on the join page.")
+@click.option("--contact", default="", type=TEXT, help="Who to contact when every group is full.")
 @fail_clearly
 def create_campaign(slug, title, promise, rules, contact):
     """Create a campaign; its live code is /j/SLUG."""
@@ -148,9 +170,9 @@ def create_campaign(slug, title, promise, rules, contact):
 
 
 @click.command("add-channel")
-@click.argument("campaign")
-@click.argument("code")
-@click.argument("label")
+@click.argument("campaign", type=TEXT)
+@click.argument("code", type=TEXT)
+@click.argument("label", type=TEXT)
 @fail_clearly
 def add_channel(campaign, code, label):
     """Add a channel (where a poster is shown), e.g. counter 门店前台."""
@@ -162,8 +184,8 @@ def add_channel(campaign, code, label):
 
 
 @click.command("add-group")
-@click.argument("campaign")
-@click.argument("name")
+@click.argument("campaign", type=TEXT)
+@click.argument("name", type=TEXT)
 @click.option(
     "--cutoff", type=NUMBER, default=200, show_default=True, help="People sent before switching."
 )
@@ -179,8 +201,8 @@ def add_group(campaign, name, cutoff):
 
 
 @click.command("upload-qr")
-@click.argument("campaign")
-@click.argument("group")
+@click.argument("campaign", type=TEXT)
+@click.argument("group", type=TEXT)
 @click.argument("image", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--generated",
@@ -206,7 +228,7 @@ def upload_qr(campaign, group, image, generated):
 
 
 @click.command("list-groups")
-@click.argument("campaign", required=False)
+@click.argument("campaign", required=False, type=TEXT)
 @fail_clearly
 def list_groups(campaign):
     """List groups with their counts and QR expiry (all campaigns, or one)."""
@@ -238,8 +260,8 @@ def list_groups(campaign):
 
 
 @click.command("update-group")
-@click.argument("campaign")
-@click.argument("group")
+@click.argument("campaign", type=TEXT)
+@click.argument("group", type=TEXT)
 @click.option("--cutoff", type=NUMBER, help="People to send before switching to the next group.")
 @click.option("--count", "sent", type=NUMBER, help="Correct the count of people sent.")
 @click.option("--active/--inactive", default=None, help="Switch the group on or off.")
@@ -259,7 +281,7 @@ def update_group(campaign, group, cutoff, sent, active, position):
 
 
 @click.command("stats")
-@click.argument("campaign")
+@click.argument("campaign", type=TEXT)
 @fail_clearly
 def stats(campaign):
     """Scans and people sent per channel, and people sent per group."""
@@ -297,9 +319,11 @@ def attention():
 
 
 @click.command("create-staff")
-@click.argument("username")
+@click.argument("username", type=TEXT)
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
-@click.option("--name", "display_name", default="", help="Shown in the console, e.g. 陈店长.")
+@click.option(
+    "--name", "display_name", default="", type=TEXT, help="Shown in the console, e.g. 陈店长."
+)
 @click.password_option(help="Asked for when not given (at least 10 characters).")
 @fail_clearly
 def create_staff(username, role, display_name, password):
@@ -415,7 +439,7 @@ def import_customers_command(csv_file):
 
 
 @click.command("render-posters")
-@click.argument("campaign")
+@click.argument("campaign", type=TEXT)
 @click.option("--out", "out_dir", default="posters", show_default=True, help="Folder to write.")
 @click.option(
     "--format",
@@ -448,7 +472,7 @@ def render_posters(campaign, out_dir, formats):
 
 
 @click.command("member-posters")
-@click.argument("campaign")
+@click.argument("campaign", type=TEXT)
 @click.option("--out", "out_path", help="Zip file to write (default: <campaign>-posters.zip).")
 @click.option(
     "--format", "fmt", type=click.Choice(["jpeg", "png"]), default="jpeg", show_default=True

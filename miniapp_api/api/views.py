@@ -144,22 +144,7 @@ def json_body(fields: dict[str, type], required: tuple[str, ...] = ()) -> dict:
             raise ApiError(422, f"'{name}' must be {_kind_name(kind)}.")
         if kind is int and not -MAX_INT <= value <= MAX_INT:
             raise ApiError(422, f"'{name}' must be between -{MAX_INT} and {MAX_INT}.")
-        if kind is str and not _storable(value):
-            raise ApiError(
-                422, f"'{name}' holds characters that cannot be stored (NUL or a lone surrogate)."
-            )
     return body
-
-
-def _storable(text: str) -> bool:
-    """Neither database stores NUL in text, and a lone surrogate is not UTF-8 at all."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _kind_name(kind: type) -> str:

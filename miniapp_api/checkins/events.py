@@ -18,6 +18,7 @@ from miniapp_api.db import db, write_transaction
 from miniapp_api.models import Activity, Customer, Invitation, Member, Response, Ticket, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.referrals.rules import CODE_ALPHABET
+from miniapp_api.text import is_blank
 
 MAX_TITLE = 60
 MAX_PLACE = 120
@@ -100,7 +101,7 @@ def here_url(public_url: str, slug: str, event_id: int) -> str:
 
 def _event_fields(title, starts_at, place, capacity) -> dict:
     title = " ".join((title or "").split())
-    if not title or len(title) > MAX_TITLE or "\x00" in title:
+    if is_blank(title) or len(title) > MAX_TITLE or "\x00" in title:
         raise EventError(f"活动名称要写，最多 {MAX_TITLE} 个字。")
     if not isinstance(starts_at, datetime):
         raise EventError("开始时间要写成 2026-12-20 14:00 这样的日期和时间。")
@@ -501,7 +502,7 @@ def check_in_visitor(event: Activity, visitor: str, now: datetime | None = None)
 def walk_in(event: Activity, holder: str, now: datetime | None = None) -> DoorCheck:
     """Someone without a ticket, let in at the door: a ticket for them, checked in at once."""
     holder = " ".join((holder or "").split())
-    if not holder or len(holder) > MAX_HOLDER or "\x00" in holder:
+    if is_blank(holder) or len(holder) > MAX_HOLDER or "\x00" in holder:
         raise EventError(f"请写来宾的称呼（最多 {MAX_HOLDER} 个字），例如「王女士」。")
     ticket = issue_ticket(event, holder=holder, over_capacity=True, now=now)
     return _admit(event, ticket, "walkin", now or utcnow())

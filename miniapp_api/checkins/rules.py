@@ -118,7 +118,7 @@ def check_timezone(name: str) -> str:
     name = (name or "").strip()
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise CheckinError(
             f"不认识时区「{name[:64]}」：请写 IANA 时区名，例如 Asia/Shanghai。"
         ) from None

@@ -14,6 +14,7 @@ from miniapp_api.db import db, write_transaction
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.render import describe, undrawable
+from miniapp_api.text import is_blank
 from miniapp_api.visitors import HUMAN_AGENTS
 
 # A WeChat group's own QR stops working 7 days after it is generated.
@@ -340,7 +341,7 @@ def _link_part(value: str, pattern: re.Pattern, what: str, rule: str) -> str:
 
 def _text(value: str, limit: int, what: str) -> str:
     value = (value or "").strip()
-    if not value or len(value) > limit:
+    if is_blank(value) or len(value) > limit:
         raise SetupError(f"Give the {what} of 1–{limit} characters.")
     return value
 

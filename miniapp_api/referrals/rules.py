@@ -26,6 +26,7 @@ from miniapp_api.models import (
     Visit,
     utcnow,
 )
+from miniapp_api.text import is_blank
 from miniapp_api.uploads import InvalidUpload, read_image
 from miniapp_api.visitors import HUMAN_AGENTS, normalise_phone
 
@@ -68,7 +69,7 @@ class SignUp:
 
 def clean_nickname(text: str | None) -> str:
     nickname = " ".join((text or "").split())
-    if not nickname:
+    if is_blank(nickname):  # zero-width characters alone print nothing on the poster
         raise ReferralError("请填写昵称：它会印在你的专属海报上。")
     if len(nickname) > MAX_NICKNAME:
         raise ReferralError(f"昵称最多 {MAX_NICKNAME} 个字，现在有 {len(nickname)} 个。")

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from miniapp_api.web.inputs import InputRefused
 from miniapp_api.web.params import NumberRefused
 
 MESSAGES = {
@@ -76,6 +77,15 @@ def register(app):
             return respond(400)
         return render_template(
             "errors/error.html", title="数字填得不对", hint=error.description
+        ), 400
+
+    @app.errorhandler(InputRefused)
+    def input_refused(error):
+        respond = json_responder()
+        if respond:
+            return respond(422, error.message)  # the API's status for a value it cannot take
+        return render_template(
+            "errors/error.html", title="内容里有无法保存的字符", hint=error.description
         ), 400
 
     @app.errorhandler(HTTPException)

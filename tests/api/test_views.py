@@ -246,8 +246,8 @@ def test_a_body_that_is_not_json_is_415(api):
         ('{"title": "新", "colour": "red"}', "Unknown field(s): colour"),
         ('{"title": "' + "长" * 121 + '"}', "最多 120 个字"),
         ('{"title": "  "}', "请填写标题"),
-        ('{"title": "a\\u0000b"}', "cannot be stored"),
-        ('{"title": "\\ud800"}', "cannot be stored"),
+        ('{"title": "a\\u0000b"}', "'title' holds a control character (U+0000)"),
+        ('{"title": "\\ud800"}', "'title' holds a control character (U+D800)"),
     ],
 )
 def test_bad_bodies_are_422_and_change_nothing(api, body, hint):

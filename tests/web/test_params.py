@@ -192,7 +192,10 @@ def test_every_number_in_a_query_or_form_answers_a_clear_4xx(app, admin, endpoin
             assert response.status_code == 302, (name, bad)
             continue
         shown = bad if len(bad) <= 20 else bad[:20] + "…"
-        if url.startswith("/api/v1/"):
+        if "\x00" in bad:  # refused by the gate for all text (web/inputs.py), naming the field
+            assert response.status_code == (422 if url.startswith("/api/v1/") else 400), bad
+            assert f"{name}" in response.get_data(as_text=True), bad
+        elif url.startswith("/api/v1/"):
             assert response.status_code == 422, (name, bad)
             message = response.get_json()["error"]["message"]
             assert message.startswith(f"'{name}' must be a whole number from "), (name, bad)

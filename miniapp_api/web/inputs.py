@@ -1,0 +1,92 @@
+"""One gate for the text of every request, before any view reads it: each value of the path,
+the query string, a form and a JSON body. A control character or a lone surrogate is refused
+with a 400 that names the field (a page for people, JSON under the API); the rest is put back
+in NFC, so views and rules only ever see text the databases store. JSON whole numbers beyond
+what the columns hold are refused too (forms and links go through web/params.py)."""
+
+from flask import request
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.exceptions import BadRequest
+
+from miniapp_api.numbers import MAX_INT
+from miniapp_api.text import normal, unwanted_character
+
+
+class InputRefused(BadRequest):
+    """A value no field takes; `field` names where it came, description says what to do."""
+
+    def __init__(self, field: str, message: str, hint: str):
+        self.field, self.message = field, message
+        super().__init__(hint)
+
+
+def _checked(field: str, text: str) -> str:
+    char = unwanted_character(text)
+    if char is not None:
+        raise InputRefused(
+            field,
+            f"'{field}' holds a control character ({char}) that no field takes: "
+            "send plain text without it.",
+            f"「{field}」里有一个看不见的控制字符（{char}），可能是从别处复制时带进来的。"
+            "请删掉这一项重新输入（不要粘贴），再提交一次。",
+        )
+    return normal(text)
+
+
+def _cleaned(values, where: str):
+    """A copy of a MultiDict with every key and value checked and in NFC."""
+    return ImmutableMultiDict(
+        [
+            (_checked(f"{where} name", key), _checked(key, value))
+            for key, value in values.items(multi=True)
+        ]
+    )
+
+
+def _cleaned_json(value, field: str = "body"):
+    if isinstance(value, str):
+        return _checked(field, value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        if not -MAX_INT <= value <= MAX_INT:
+            raise InputRefused(
+                field,
+                f"'{field}' must be between -{MAX_INT} and {MAX_INT}.",
+                f"「{field}」的数字太大了。",
+            )
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, list):
+        return [_cleaned_json(item, field) for item in value]
+    return {_checked(field, key): _cleaned_json(item, str(key)) for key, item in value.items()}
+
+
+def check_request() -> None:
+    if request.view_args:
+        request.view_args = {
+            name: _checked(name, value) if isinstance(value, str) else value
+            for name, value in request.view_args.items()
+        }
+    # request.args and .form are cached properties: the cleaned copies replace them.
+    request.args = _cleaned(request.args, "query")
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        request.form = _cleaned(request.form, "form")
+    if request.is_json:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:  # deeply nested: the view answers that it cannot read it
+            return
+        if body is not None:
+            body = _cleaned_json(body)
+            request._cached_json = (body, body)  # what get_json() returns from now on
+
+
+def register(app):
+    # Ahead of every other before_request hook (the schema check, the API's authentication):
+    # none of them should see such text either.
+    app.before_request_funcs.setdefault(None, []).insert(0, check_request)
