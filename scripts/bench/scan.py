@@ -2,7 +2,8 @@
 
 Starts the app under gunicorn (the production WSGI server) on loopback with a fresh SQLite
 database (or PostgreSQL: --database-url), then drives both routes with the same bounded load:
-every scan is a new person (no cookie), so each one runs the whole counting path. Prints
+every scan is a new person (a fresh visitor cookie each, as a phone has once the live code's
+one cookie check has set it), so each one runs the whole counting path. Prints
 requests/s and p99 latency of each, the ratio, and checks afterwards that every 2xx scan left
 its visit row. Bounded: a fixed number of requests per round, and a time limit per request.
 
@@ -11,6 +12,7 @@ its visit row. Bounded: a fixed number of requests per round, and a time limit p
 
 import argparse
 import http.client
+import secrets
 import statistics
 import sys
 import tempfile
@@ -47,7 +49,8 @@ def drive(port: int, path: str, requests: int, clients: int) -> dict:
                     break
                 remaining[0] -= 1
             start = time.perf_counter()
-            conn.request("GET", path, headers={"User-Agent": PHONE})
+            cookie = f"qb_v={secrets.token_urlsafe(16)}"
+            conn.request("GET", path, headers={"User-Agent": PHONE, "Cookie": cookie})
             response = conn.getresponse()
             response.read()
             elapsed = time.perf_counter() - start
