@@ -221,10 +221,10 @@ def test_stats_counts_people_per_channel_apart_from_bots(runner, client):
     make_group(campaign, cutoff=2)
     phone = {"User-Agent": "Mozilla/5.0 (iPhone) Mobile"}
     for _ in range(3):  # three people at the counter: two fit, one finds the group full
-        client.get("/j/store?c=counter", headers=phone)
+        client.get("/j/store?c=counter", headers=phone, follow_redirects=True)
         client.delete_cookie("qb_v")
     client.get("/j/store?c=live", headers={"User-Agent": "facebookexternalhit/1.1"})
-    client.get("/j/store", headers=phone)
+    client.get("/j/store", headers=phone, follow_redirects=True)
     output = runner.invoke(args=["stats", "store"]).output
     lines = {line.split()[0]: line.split()[-4:] for line in output.splitlines()[2:5]}
     assert lines["counter"] == ["3", "2", "1", "0"]

@@ -9,6 +9,7 @@ from test_browser import WECHAT_IPHONE, browser  # noqa: F401  (the Chromium fix
 from miniapp_api import create_app
 from miniapp_api.db import db
 from miniapp_api.migrations import migrate
+from miniapp_api.models import Campaign
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -116,9 +117,14 @@ def xss_site(tmp_path_factory):
         for n, payload in enumerate(PAYLOADS):
             # The title is plain text: the payload's first characters go there too.
             campaign = make_campaign(
-                slug=f"x{n}", title=f"门店会员群{n} {payload}"[:120], promise=payload,
-                description=f"说明 **{n}** {payload}", rules=f"1. 群规\n2. 第{n}条\n\n{payload}",
+                slug=f"x{n}", description=f"说明 **{n}** {payload}",
+                rules=f"1. 群规\n2. 第{n}条\n\n{payload}",
             )  # fmt: skip
+            # Stored as an old row would hold them: the forms now refuse what a poster cannot
+            # print (such as the NUL in one payload), but no stored row may break a page.
+            Campaign.update(title=f"门店会员群{n} {payload}"[:120], promise=payload).where(
+                Campaign.id == campaign.id
+            ).execute()
             make_group(campaign, f"宝妈群{n}")
     db.close_all()
     with LiveServer({k: v for k, v in config.items() if k != "TESTING"}) as base_url:

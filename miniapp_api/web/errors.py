@@ -84,6 +84,11 @@ def register(app):
         respond = json_responder()
         if respond:
             return respond(422, error.message)  # the API's status for a value it cannot take
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == (
+            "application/json"
+        ):
+            # A page's own script (the door's camera) shows the message where it shows answers.
+            return {"status": "refused", "message": error.description}, 400
         return render_template(
             "errors/error.html", title="内容里有无法保存的字符", hint=error.description
         ), 400

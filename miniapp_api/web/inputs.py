@@ -6,7 +6,7 @@ what the columns hold are refused too (forms and links go through web/params.py)
 
 from flask import request
 from werkzeug.datastructures import ImmutableMultiDict
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, NotFound
 
 from miniapp_api.numbers import MAX_INT
 from miniapp_api.text import normal, unwanted_character
@@ -65,8 +65,14 @@ def _cleaned_json(value, field: str = "body"):
 
 def check_request() -> None:
     if request.view_args:
+        # A path is an address, not a field someone typed: one no page has is simply not found.
+        if any(
+            isinstance(value, str) and unwanted_character(value)
+            for value in request.view_args.values()
+        ):
+            raise NotFound()
         request.view_args = {
-            name: _checked(name, value) if isinstance(value, str) else value
+            name: normal(value) if isinstance(value, str) else value
             for name, value in request.view_args.items()
         }
     # request.args and .form are cached properties: the cleaned copies replace them.

@@ -262,11 +262,14 @@ def test_dashboard_costs_the_same_queries_however_much_data(client, login_as):
 
 
 def test_a_referral_campaign_funnel_goes_on_to_members_and_friends(app):
+    from helpers import sent_to_group
+
     from miniapp_api.referrals import rules as referrals
 
     campaign = make_campaign()
     referrals.set_up_program(campaign)
     first = referrals.sign_up(campaign.id, nickname="阿花", visitor="a", agent="wechat").member
+    sent_to_group(campaign.id, "b")  # a friend counts once the live code has sent them
     referrals.sign_up(
         campaign.id, nickname="小李", visitor="b", agent="wechat", referrer_code=first.code
     )
