@@ -1,12 +1,15 @@
 """Run the app under gunicorn on a loopback port, as production would (tests and benchmarks)."""
 
+import http.client
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +63,43 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50"
+
+
+def scan_many(base_url, path, scans, clients=16, keep_cookie=True, agent=PHONE):
+    """`scans` GETs of `path` over `clients` keep-alive connections, each a new phone: the
+    first answer (a redirect that sets the visitor cookie) is followed with that cookie
+    (keep_cookie), or without it, as a client that keeps none. [(status, body), ...]"""
+    host = urlsplit(base_url).netloc
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+    todo = iter(range(scans))
+
+    def client():
+        conn = http.client.HTTPConnection(host, timeout=30)
+        while True:
+            with lock:
+                if next(todo, None) is None:
+                    break
+            headers = {"User-Agent": agent}
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            body = response.read().decode()
+            if response.status == 302:
+                if keep_cookie:
+                    headers["Cookie"] = response.getheader("Set-Cookie").split(";")[0]
+                conn.request("GET", response.getheader("Location"), headers=headers)
+                response = conn.getresponse()
+                body = response.read().decode()
+            with lock:
+                results.append((response.status, body))
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    return results

@@ -1,52 +1,15 @@
 """Concurrent scans against a live multi-process server never overfill a group."""
 
-import http.client
 import threading
-from urllib.parse import urlsplit
 
 import pytest
 from helpers import make_campaign, make_channel, make_group, sent_to_group
-from liveserver import LiveServer
+from liveserver import LiveServer, scan_many
 
 from miniapp_api.models import Group, Visit
 
 PHONE = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Mobile Safari/537.36"
 SCANS, CLIENTS, CUTOFF = 400, 16, 100
-
-
-def scan_many(base_url: str, path: str) -> list[tuple[int, str]]:
-    """SCANS scans spread over CLIENTS threads, each a new phone that keeps cookies: the first
-    request has none and is sent back with one set, the second brings it (a new person)."""
-    host = urlsplit(base_url).netloc
-    results: list[tuple[int, str]] = []
-    lock = threading.Lock()
-    todo = iter(range(SCANS))
-
-    def client():
-        conn = http.client.HTTPConnection(host, timeout=30)
-        while True:
-            with lock:
-                if next(todo, None) is None:
-                    break
-            conn.request("GET", path, headers={"User-Agent": PHONE})
-            response = conn.getresponse()
-            body = response.read().decode()
-            if response.status == 302:
-                cookie = response.getheader("Set-Cookie").split(";")[0]
-                headers = {"User-Agent": PHONE, "Cookie": cookie}
-                conn.request("GET", response.getheader("Location"), headers=headers)
-                response = conn.getresponse()
-                body = response.read().decode()
-            with lock:
-                results.append((response.status, body))
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 @pytest.mark.slow
@@ -66,7 +29,7 @@ def test_concurrent_scans_fill_groups_exactly_to_their_cutoffs(app, database_url
         "PLACES_PER_ADDRESS": 0,
     }
     with LiveServer(config) as base_url:
-        results = scan_many(base_url, "/j/rush?c=live")
+        results = scan_many(base_url, "/j/rush?c=live", SCANS, CLIENTS, agent=PHONE)
 
     statuses = [status for status, _ in results]
     assert len(results) == SCANS

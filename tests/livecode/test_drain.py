@@ -1,16 +1,14 @@
 """One client cannot drain a campaign: places per network address per hour, and clients that
 do not keep the visitor cookie take no place at all."""
 
-import http.client
 import threading
 from collections import Counter
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 from helpers import browser, make_campaign, make_channel, make_group, shanghai
-from liveserver import LiveServer
+from liveserver import LiveServer, scan_many
 
 from miniapp_api.console.attention import needs_attention
 from miniapp_api.livecode.rules import record_scan
@@ -114,39 +112,6 @@ def test_the_held_back_page_says_what_to_do(client, app):
 SCANS, CLIENTS, BROWSERS, CUTOFF, LIMIT = 2000, 16, 50, 200, 100
 
 
-def hammer(host: str, scans: int, keep_cookie: bool, statuses: list, lock) -> None:
-    """`scans` requests over CLIENTS connections, each a new person: the first answer's
-    redirect is followed without its cookie (a client that keeps none), or with it (a script
-    that plays along, one new cookie per request)."""
-    todo = iter(range(scans))
-
-    def client():
-        conn = http.client.HTTPConnection(host, timeout=30)
-        while True:
-            with lock:
-                if next(todo, None) is None:
-                    break
-            headers = {"User-Agent": PHONE}
-            conn.request("GET", "/j/rush?c=live", headers=headers)
-            response = conn.getresponse()
-            response.read()
-            if response.status == 302:
-                if keep_cookie:
-                    headers["Cookie"] = response.getheader("Set-Cookie").split(";")[0]
-                conn.request("GET", response.getheader("Location"), headers=headers)
-                response = conn.getresponse()
-                response.read()
-            with lock:
-                statuses.append(response.status)
-        conn.close()
-
-    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-
-
 @pytest.mark.slow
 def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_count(
     app, database_url
@@ -165,7 +130,6 @@ def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_coun
     lock = threading.Lock()
 
     with LiveServer(config) as base_url:
-        host = urlsplit(base_url).netloc
 
         def browser():
             session = requests.Session()
@@ -176,7 +140,14 @@ def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_coun
                     statuses.append(response.status_code)
 
         # 2,000 cookie-less requests and 50 real browsers, at once, from one address.
-        threads = [threading.Thread(target=hammer, args=(host, SCANS, False, statuses, lock))]
+        def cookieless():
+            results = scan_many(
+                base_url, "/j/rush?c=live", SCANS, CLIENTS, keep_cookie=False, agent=PHONE
+            )
+            with lock:
+                statuses.extend(status for status, _ in results)
+
+        threads = [threading.Thread(target=cookieless)]
         threads += [threading.Thread(target=browser) for _ in range(BROWSERS)]
         for t in threads:
             t.start()
@@ -184,7 +155,8 @@ def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_coun
             t.join(timeout=300)
         browsers_counted = sum(g.sent for g in Group.select())
         # Then 2,000 that do keep each cookie they are given: the address's limit holds them.
-        hammer(host, SCANS, True, statuses, lock)
+        farm = scan_many(base_url, "/j/rush?c=live", SCANS, CLIENTS, agent=PHONE)
+        statuses.extend(status for status, _ in farm)
 
     assert len(statuses) == 2 * SCANS + 2 * BROWSERS
     assert not [s for s in statuses if s >= 500]
