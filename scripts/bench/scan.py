@@ -3,7 +3,8 @@
 Starts the app under gunicorn (the production WSGI server) on loopback with a fresh SQLite
 database (or PostgreSQL: --database-url), then drives both routes with the same bounded load:
 every scan is a new person (a fresh visitor cookie each, as a phone has once the live code's
-one cookie check has set it), so each one runs the whole counting path. Prints
+one cookie check has set it, from an address of its own behind one proxy), so each one runs
+the whole counting path, the per-address limit included. Prints
 requests/s and p99 latency of each, the ratio, and checks afterwards that every 2xx scan left
 its visit row. Bounded: a fixed number of requests per round, and a time limit per request.
 
@@ -49,8 +50,12 @@ def drive(port: int, path: str, requests: int, clients: int) -> dict:
                     break
                 remaining[0] -= 1
             start = time.perf_counter()
-            cookie = f"qb_v={secrets.token_urlsafe(16)}"
-            conn.request("GET", path, headers={"User-Agent": PHONE, "Cookie": cookie})
+            headers = {
+                "User-Agent": PHONE,
+                "Cookie": f"qb_v={secrets.token_urlsafe(16)}",
+                "X-Forwarded-For": f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.7",
+            }
+            conn.request("GET", path, headers=headers)
             response = conn.getresponse()
             response.read()
             elapsed = time.perf_counter() - start
@@ -90,8 +95,9 @@ def main() -> int:
         "SECRET_KEY": "bench",
         "HASH_KEY": "bench",
         "PUBLIC_URL": "http://127.0.0.1",
-        # The load comes from one address; the per-address limit would turn it away.
-        "PLACES_PER_ADDRESS": 0,
+        # As deployed behind a proxy, with the per-address limit on: each scan comes from an
+        # address of its own (X-Forwarded-For), so each one also takes a place of its address.
+        "TRUSTED_PROXIES": 1,
     }
     create_app(config)
     with db.connection_context():
