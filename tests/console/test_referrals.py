@@ -179,6 +179,18 @@ def test_trainers_cannot_change_anything(client, login_as):
     assert Referral.get_by_id(held.id).status == "held"
 
 
+@pytest.mark.parametrize(("role", "shown"), [("trainer", False), ("operator", True)])
+def test_reward_codes_are_for_staff_who_hand_rewards_over(client, login_as, role, shown):
+    login_as(role)
+    seed()
+    code = Reward.get().code
+    page = client.get("/console/campaigns/fission/referrals").get_data(as_text=True)
+    exported = client.get("/console/campaigns/fission/rewards.csv").data.decode("utf-8-sig")
+    assert (code in page, code in exported, "兑换码" in exported) == (shown, shown, shown)
+    if not shown:
+        assert "仅运营可见" in page
+
+
 def test_csv_exports_carry_nicknames_never_keys_or_hashes(client, login_as):
     login_as("trainer")
     campaign = make_campaign(slug="fission")

@@ -6,7 +6,7 @@ import re
 from flask import abort, flash, redirect, render_template, request, url_for
 from peewee import JOIN, fn
 
-from miniapp_api.accounts.access import current_staff, editor_required, staff_required
+from miniapp_api.accounts.access import can_edit, current_staff, editor_required, staff_required
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
@@ -241,15 +241,18 @@ def export_rewards(slug):
         .order_by(Reward.issued_at, Reward.id)
         .objects()
     )
+    # A reward code is what a member shows to be handed the reward: trainers, who only look,
+    # do not get it (they could pass it on), as they do not get VIP invitations' links.
+    codes = can_edit()
     lines = (
         (
             local_time(r.issued_at, "%Y-%m-%d %H:%M:%S"),
             r.nickname,
             r.name,
-            r.code,
+            *([r.code] if codes else []),
             local_time(r.redeemed_at, "%Y-%m-%d %H:%M:%S"),
         )
         for r in rows
     )
-    header = ["发放时间", "会员", "奖励", "兑换码", "兑换时间"]
+    header = ["发放时间", "会员", "奖励", *(["兑换码"] if codes else []), "兑换时间"]
     return csv_response(f"{campaign.slug}-rewards.csv", header, lines)
