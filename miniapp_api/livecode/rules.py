@@ -204,6 +204,15 @@ def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:
     )
 
 
+def todays_group(campaign_id: int, visitor: str, now: datetime, tz: str) -> Group | None:
+    """The group the live code sent this visitor to today, while it still takes them (active,
+    its QR working); None when they were not sent today. Shown on pages after the join page."""
+    counted = _counted_today(campaign_id, visitor, local_day(now, tz))
+    if counted is None or counted.group_id is None:
+        return None
+    return _showable(counted.group_id, now)
+
+
 def record_scan(
     campaign_id: int,
     channel_id: int | None,

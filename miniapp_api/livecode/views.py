@@ -44,7 +44,7 @@ def scan(slug):
         tz=current_app.config["TIMEZONE"],
     )
     member_code = request.args.get("r")
-    member = None
+    member = invited_by = None
     if campaign.referral_count_on:
         if result.outcome == "sent":
             signals = referrals.Signals(visitor.ip_hash, device_hash())
@@ -56,6 +56,12 @@ def scan(slug):
                 # A friend who signed up before being sent to a group counts from now.
                 referrals.settle_pending(campaign.id, visitor.key, visitor.agent, signals)
         member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+        # A friend's landing page says who invited them (not to the inviter herself).
+        invited_by = (
+            referrals.inviter(campaign.id, member_code)
+            if member_code and (member is None or member.code != member_code)
+            else None
+        )
     event = events.next_event(campaign.id) if campaign.has_events else None
     # The campaign's daily challenge, when there is one to join: a card under the group QR.
     challenge_offer = (
@@ -78,6 +84,7 @@ def scan(slug):
         event=event,
         challenge_offer=challenge_offer,
         outcome=result.outcome,
+        invited_by=invited_by,
         retry_url=entry_url(),
     )
     response = make_response(page)

@@ -659,6 +659,35 @@ def progress(member: Member) -> dict:
     }
 
 
+def inviter(campaign_id: int, code: str | None) -> str | None:
+    """The nickname of the member whose poster carries `code`: the friend it brought sees who
+    invited them (the name is printed on that poster already)."""
+    member = _member_by_code(campaign_id, code)
+    return member.nickname if member else None
+
+
+def rank_of(member: Member) -> int | None:
+    """The member's place on the leaderboard, in its order (more counted friends first, then
+    who joined first); None before her first counted friend."""
+    fresh = Member.get_by_id(member.id)
+    if fresh.referrals <= 0:
+        return None
+    ahead = Member.select().where(
+        (Member.campaign == fresh.campaign_id)
+        & (
+            (Member.referrals > fresh.referrals)
+            | (
+                (Member.referrals == fresh.referrals)
+                & (
+                    (Member.created_at < fresh.created_at)
+                    | ((Member.created_at == fresh.created_at) & (Member.id < fresh.id))
+                )
+            )
+        )
+    )
+    return ahead.count() + 1
+
+
 def leaderboard(campaign_id: int, size: int) -> list[dict]:
     rows = (
         Member.select(Member.nickname, Member.referrals)

@@ -15,8 +15,8 @@ from flask import (
     url_for,
 )
 
-from miniapp_api.livecode.rules import SLUG
-from miniapp_api.models import Campaign, Member
+from miniapp_api.livecode.rules import SLUG, todays_group
+from miniapp_api.models import Campaign, Member, utcnow
 from miniapp_api.posters.rules import member_poster
 from miniapp_api.referrals import rules
 from miniapp_api.visitors import phone_hash
@@ -100,12 +100,15 @@ def me(slug):
     member = _member(campaign)
     if member is None:
         return redirect(url_for("referrals.join_form", slug=slug))
+    config = current_app.config
     response = Response(
         render_template(
             "referrals/me.html",
             campaign=campaign,
             member=member,
             progress=rules.progress(member),
+            # The group the live code sent her to today: signing up is not the end of joining.
+            group=todays_group(campaign.id, member.visitor, utcnow(), config["TIMEZONE"]),
         )
     )
     response.headers["Cache-Control"] = "no-store"  # progress changes as friends join
@@ -128,9 +131,12 @@ def poster(slug):
 def leaderboard(slug):
     campaign, program = _campaign_with_program(slug)
     rows = rules.leaderboard(campaign.id, program.leaderboard_size)
+    member = _member(campaign)
     return render_template(
         "referrals/leaderboard.html",
         campaign=campaign,
         rows=rows,
         hidden=program.leaderboard_size == 0,
+        member=member,
+        rank=rules.rank_of(member) if member else None,
     )

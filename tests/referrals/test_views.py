@@ -214,3 +214,45 @@ def test_a_campaign_can_keep_its_leaderboard_private(app, fission_campaign):
     referrals.set_up_program(fission_campaign, leaderboard_size=0)
     page = amy.client.get("/r/fission/top").get_data(as_text=True)
     assert "不公开排行榜" in page and "王*明" not in page
+
+
+def test_a_friends_landing_page_says_who_invited_them(app, fission_campaign):
+    amy = Phone(app)
+    amy.sign_up(nickname="王小明")
+    code = member_of(amy).code
+    friend = Phone(app).open_join(code).get_data(as_text=True)
+    assert "王小明 邀请你加入" in friend
+    # Not on her own page, nor on a code that belongs to nobody.
+    assert "邀请你加入" not in amy.open_join(code).get_data(as_text=True)
+    assert "邀请你加入" not in Phone(app).open_join("zzzzzzzz").get_data(as_text=True)
+
+
+def test_after_signing_up_the_member_page_shows_her_group(app, fission_campaign):
+    amy = Phone(app)
+    amy.sign_up(nickname="阿花")
+    page = amy.client.get("/r/fission/me").get_data(as_text=True)
+    assert "老带新1群" in page and "/j/qr/" in page
+    # Signed up without being sent to a group (the form page alone): a way to the group.
+    stranger = Phone(app)
+    form = stranger.client.get("/r/fission/join").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form)[1]
+    stranger.client.post("/r/fission/join", data={"csrf_token": token, "nickname": "小李"})
+    page = stranger.client.get("/r/fission/me").get_data(as_text=True)
+    assert "/j/qr/" not in page and 'href="/j/fission"' in page
+
+
+def test_the_leaderboard_shows_a_members_own_rank(app, fission_campaign):
+    referrals.set_up_program(fission_campaign, leaderboard_size=1, max_per_day=100)
+    amy, ben = Phone(app), Phone(app)
+    amy.sign_up(nickname="王小明")
+    ben.sign_up(nickname="李大海")
+    for n in range(2):
+        Phone(app).sign_up(member_of(amy).code, nickname=f"朋友{n}")
+    Phone(app).sign_up(member_of(ben).code, nickname="朋友9")
+    top = ben.client.get("/r/fission/top").get_data(as_text=True)
+    assert "王*明" in top and "李*海" not in top  # only the first place is shown
+    assert "你排第 <strong>2</strong> 名，邀请了 1 位朋友" in top
+    assert "你排第 <strong>1</strong> 名" in amy.client.get("/r/fission/top").get_data(as_text=True)
+    newcomer = Phone(app)
+    newcomer.sign_up(nickname="新来的")
+    assert "你还没有确认的邀请" in newcomer.client.get("/r/fission/top").get_data(as_text=True)
