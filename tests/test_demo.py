@@ -69,3 +69,14 @@ def test_the_metrics_page_prints_the_plans_table():
     for row in demo_plan.stickiness_by_day():
         shown = metrics.shown(row["responded"], row["called"])
         assert f"| {row['called']} | {row['responded']} | {shown} |" in table
+
+
+def test_no_demo_funnel_step_is_more_than_its_first_step(app):
+    """The demo's members scanned the live code before signing up, as friends do: a funnel
+    of 120 % would teach a class the wrong thing."""
+    from miniapp_api.console import stats
+
+    demo.load()
+    for campaign in Campaign.select():
+        steps = stats.funnel(campaign)
+        assert all(step["count"] <= steps[0]["count"] for step in steps), (campaign.slug, steps)
