@@ -493,6 +493,18 @@ def test_the_printable_sheet_qr_decodes_to_the_personal_link(client, login_as):
     assert other.id != campaign.id
 
 
+def test_the_printable_sheet_lists_only_links_still_waiting_for_an_answer(client, login_as):
+    login_as("operator")
+    campaign = seed_vip()
+    invitations.invite(campaign.id, invitations.Selection(), utcnow().date())
+    invitations.answer(invitation_of("王丽"), True, utcnow())
+    invitations.answer(invitation_of("陈静"), False, utcnow())
+    invitations.mark_opened(invitation_of("李娜"), utcnow())
+    sheet = client.get(f"/console/campaigns/{campaign.slug}/vip/sheet").get_data(as_text=True)
+    assert "王丽" not in sheet and "陈静" not in sheet
+    assert "李娜" in sheet and "赵敏" in sheet  # opened, and not yet opened
+
+
 def test_the_vip_page_costs_the_same_queries_however_many_invitations(client, login_as):
     from playhouse.test_utils import count_queries
 

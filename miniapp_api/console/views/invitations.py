@@ -248,7 +248,9 @@ def vip_export(slug):
 @editor_required
 def vip_sheet(slug):
     campaign = campaign_or_404(slug)
-    invitations = list(_live_invitations(campaign).limit(2000))
+    # Links still waiting for an answer: an accepted or declined one needs no sending.
+    waiting = _live_invitations(campaign).where(Invitation.status.in_(("created", "opened")))
+    invitations = list(waiting.limit(2000))
     return render_template(
         "console/campaigns/vip_sheet.html",
         campaign=campaign,
