@@ -36,7 +36,8 @@ def configure(app, test_config):
         # How many proxies in front of the app set X-Forwarded-For (0: none).
         TRUSTED_PROXIES=0,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=4 * 1024 * 1024,
+        # A phone photo (avatars and check-in photos take up to 12 MB) with the form around it.
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
         # Tokens last as long as the login session; the referrer check is on over HTTPS.
         WTF_CSRF_TIME_LIMIT=None,
         # An official account's AppID and secret turn on WeChat web authorisation (snsapi_base):

@@ -13,8 +13,13 @@ class InvalidUpload(ValueError):
     """The upload is not a usable image; the message says what to do."""
 
 
-def read_image(data: bytes, what: str, max_bytes: int) -> Image.Image:
-    """The decoded image, or InvalidUpload naming `what` (e.g. "the group QR")."""
+def read_image(data: bytes, what: str, max_bytes: int, shrink_to: int | None = None) -> Image.Image:
+    """The decoded image, or InvalidUpload naming `what` (e.g. "the group QR").
+
+    `shrink_to`: the caller keeps at most this many pixels a side, so a JPEG is decoded at the
+    smallest power-of-two scale still larger (Pillow's draft): a phone's 48-megapixel photo
+    then costs a fraction of the memory and passes the pixel limit.
+    """
     if not data:
         raise InvalidUpload(f"The file is empty: upload {what} (PNG or JPEG).")
     if len(data) > max_bytes:
@@ -31,6 +36,8 @@ def read_image(data: bytes, what: str, max_bytes: int) -> Image.Image:
                 raise InvalidUpload(
                     f"{image.format} images are not accepted: upload a PNG or JPEG."
                 )
+            if shrink_to and image.format == "JPEG":
+                image.draft("RGB", (shrink_to, shrink_to))
             if image.width * image.height > MAX_PIXELS:
                 raise InvalidUpload("The image is too large in pixels: upload a screenshot.")
             image.load()

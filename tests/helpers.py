@@ -263,3 +263,24 @@ def sent_to_group(campaign_id, visitor, now=None):
         counted_day=now.date(),
         created_at=now,
     ).on_conflict_ignore().execute()  # counted once a day, like the live code
+
+
+def post_multipart(client, url, fields: dict, files: dict, **kw):
+    """POST a multipart form whose files may be large. Built by hand: the test client would
+    spool a large body to a temporary file it never closes (a ResourceWarning, an error here).
+    files: {name: (bytes, filename)}."""
+    boundary = "qunbook-test-boundary"
+    parts = []
+    for name, value in fields.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
+    for name, (data, filename) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+    return client.post(
+        url, data=body, content_type=f"multipart/form-data; boundary={boundary}", **kw
+    )

@@ -43,7 +43,7 @@ HINTS = {
     403: "Your role may read but not change: ask an admin or operator.",
     404: "No such resource: check the campaign slug and the ids (GET /api/v1/campaigns).",
     405: "This URL does not take that method: see /api/v1/openapi.json.",
-    413: "The body is too large: send at most 4 MB.",
+    413: "The body is too large: send at most 16 MB.",
     415: "Send the body as JSON with 'Content-Type: application/json'.",
     500: "Something went wrong on our side; nothing was changed. Try again later.",
 }

@@ -35,7 +35,7 @@ from miniapp_api.uploads import InvalidUpload, read_image
 
 MAX_DAYS = 366
 MAX_NOTE = 200
-PHOTO_BYTES = 4 * 1024 * 1024  # as for avatars
+PHOTO_BYTES = 12 * 1024 * 1024  # as for avatars: a photo straight from the album
 PHOTO_SIDE = 1280
 MAX_TASK = 4000
 MAX_REWARD = 60
@@ -296,9 +296,9 @@ def clean_photo(data: bytes | None) -> tuple[bytes, str] | tuple[None, None]:
     if not data:
         return None, None
     try:
-        image = read_image(data, "the photo", PHOTO_BYTES)
+        image = read_image(data, "the photo", PHOTO_BYTES, shrink_to=PHOTO_SIDE)
     except InvalidUpload:
-        raise CheckinError("照片要是 4 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。") from None
+        raise CheckinError("照片要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。") from None
     image = ImageOps.exif_transpose(image).convert("RGB")
     image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     out = io.BytesIO()

@@ -307,11 +307,11 @@ def test_a_note_of_10_kb_is_refused_and_nothing_stored(app, dk):
 @pytest.mark.parametrize(
     ("photo", "status", "message"),
     [
-        ((b"not an image at all", "sky.jpg"), 400, "照片要是 4 MB 以内的 JPEG 或 PNG"),
+        ((b"not an image at all", "sky.jpg"), 400, "照片要是 12 MB 以内的 JPEG 或 PNG"),
         ((b"<svg xmlns='http://www.w3.org/2000/svg'/>", "sky.svg"), 400, "照片要是"),
         ("bomb", 400, "照片要是"),
-        # Past the request limit (4 MB) the server refuses before the form is read.
-        ((b"\xff\xd8\xff" + b"0" * (4 * 1024 * 1024), "big.jpg"), 413, "超过了 4 MB"),
+        # Past the request limit (16 MB) the server refuses before the form is read.
+        ((b"\xff\xd8\xff" + b"0" * (16 * 1024 * 1024), "big.jpg"), 413, "超过了 16 MB"),
     ],
 )
 def test_a_photo_that_is_not_a_usable_image_is_refused(app, dk, photo, status, message):

@@ -3,11 +3,12 @@ poster and progress, the leaderboard; bad input gets a friendly page and stores 
 
 import io
 import itertools
+import os
 import re
 
 import pytest
 import zxingcpp
-from helpers import browser, make_campaign, make_group
+from helpers import browser, make_campaign, make_group, post_multipart
 from PIL import Image
 
 from miniapp_api.models import Member, Referral, Reward
@@ -40,6 +41,13 @@ class Phone:
     def open_join(self, code=None):
         url = "/j/fission" + (f"?r={code}" if code else "")
         return self.client.get(url)
+
+    def sign_up_with_file(self, avatar, **fields):
+        """The sign-up form with a large avatar file (see helpers.post_multipart)."""
+        page = self.open_join().get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        form = {"csrf_token": token, "nickname": "阿花", **fields}
+        return post_multipart(self.client, "/r/fission/join", form, {"avatar": avatar})
 
     def sign_up(self, code=None, **fields):
         page = self.open_join(code).get_data(as_text=True)
@@ -256,3 +264,30 @@ def test_the_leaderboard_shows_a_members_own_rank(app, fission_campaign):
     newcomer = Phone(app)
     newcomer.sign_up(nickname="新来的")
     assert "你还没有确认的邀请" in newcomer.client.get("/r/fission/top").get_data(as_text=True)
+
+
+def phone_photo(width, height, quality=95) -> bytes:
+    """A JPEG as a phone's album holds one: large in pixels, noisy, so large in bytes."""
+    noise = Image.frombytes("L", (width // 8, height // 8), os.urandom(width * height // 64))
+    image = noise.resize((width, height)).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def test_a_photo_straight_from_the_phone_is_an_avatar(app, fission_campaign):
+    photo = phone_photo(6000, 4500)  # 27 megapixels: past the pixel limit when fully decoded
+    assert len(photo) > 4 * 1024 * 1024
+    amy = Phone(app)
+    assert amy.sign_up_with_file(nickname="阿花", avatar=(photo, "IMG_0001.jpg")).status_code == 303
+    avatar = Image.open(io.BytesIO(member_of(amy).avatar))
+    assert (avatar.format, avatar.size) == ("JPEG", (256, 256))
+
+
+def test_an_avatar_past_the_limit_keeps_the_form(app, fission_campaign):
+    big = b"\xff\xd8\xff" + b"0" * (13 * 1024 * 1024)
+    response = Phone(app).sign_up_with_file(nickname="阿花", avatar=(big, "huge.jpg"))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "头像要是 12 MB 以内" in page and 'value="阿花"' in page
+    assert Member.select().count() == 0

@@ -41,7 +41,7 @@ def test_a_too_large_csv_is_told_about_the_file_and_its_limit(client, login_as):
     row = "V001,王丽,杭州,100,,\r\n".encode()
     body = (
         b'--x\r\nContent-Disposition: form-data; name="file"; filename="customers.csv"\r\n\r\n'
-        + row * (5 * 1024 * 1024 // len(row))
+        + row * (17 * 1024 * 1024 // len(row))
         + b"\r\n--x--\r\n"
     )
     # Built by hand: the test client would spool a body this size to a file it never closes.
@@ -50,4 +50,4 @@ def test_a_too_large_csv_is_told_about_the_file_and_its_limit(client, login_as):
     )
     assert response.status_code == 413
     text = response.get_data(as_text=True)
-    assert "文件太大" in text and "超过了 4 MB" in text and "表格可以分成几份" in text
+    assert "文件太大" in text and "超过了 16 MB" in text and "表格可以分成几份" in text
