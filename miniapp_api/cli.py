@@ -12,6 +12,7 @@ the rules that need only peewee would add 0.1 s to the 0.1 s it takes now.
 """
 
 import functools
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -293,14 +294,19 @@ def stats(campaign):
     click.echo(f"{found.slug}  {found.title}")
     click.echo(f"  {'channel':<20} {'scans':>7} {'sent':>7} {'full':>7} {'bots':>7}")
     for row in channel_stats(found):
-        name = f"{row['code']} {row['label']}".strip()
-        click.echo(
-            f"  {name:<20} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}"
-        )
+        name = pad(f"{row['code']} {row['label']}".strip(), 20)
+        click.echo(f"  {name} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}")
     click.echo("  scans: people's visits; sent: counted into a group (once a day each);")
     click.echo("  full: found every group full; bots: bots and link previews, never counted.")
     for g in found.groups.order_by(Group.position, Group.id):
         click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
+
+
+def pad(text: str, width: int) -> str:
+    """`text` left-aligned in `width` terminal columns: a Chinese character takes two, which
+    str.ljust does not know, so columns after a Chinese label slid right."""
+    used = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+    return text + " " * max(width - used, 0)
 
 
 @click.command("attention")

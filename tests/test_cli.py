@@ -2,8 +2,10 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -230,6 +232,15 @@ def test_stats_counts_people_per_channel_apart_from_bots(runner, client):
     assert lines["counter"] == ["3", "2", "1", "0"]
     assert lines["live"] == ["0", "0", "0", "1"]
     assert lines["（无渠道）"] == ["1", "0", "1", "0"]
+    # The figures line up under their headings, Chinese labels and all (two columns each).
+    table = output.splitlines()[1:5]
+    ends = {tuple(m.end() for m in re.finditer(r"\S+", shown(line)))[-4:] for line in table}
+    assert len(ends) == 1, table
+
+
+def shown(line: str) -> str:
+    """The line as a terminal shows it: each wide (Chinese) character two columns."""
+    return "".join(c + " " if unicodedata.east_asian_width(c) in "WF" else c for c in line)
 
 
 def test_create_staff_from_the_command_line(runner):
