@@ -14,6 +14,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from miniapp_api.checkins.events import here_url
+from miniapp_api.csvexport import to_csv
 from miniapp_api.livecode.rules import NAMED_CHARS, join_url
 from miniapp_api.localtime import to_local
 from miniapp_api.markdown_text import plain_text
@@ -22,6 +23,7 @@ from miniapp_api.posters import render
 
 CAMPAIGN_LAYOUT = "campaign"
 MEMBER_LAYOUT = "member"
+INDEX_NAME = "名单.csv"
 DOOR_LAYOUT = "door"
 CHECKIN_LAYOUT = "checkin"
 # FreeType faces are shared by the cached fonts and are not safe to draw with from two
@@ -154,8 +156,9 @@ def checkin_poster(
 
 def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str, progress=iter):
     """One poster per member into a zip, named by position and member code (never the
-    nickname, which can hold anything); written to a temporary file first, so a failed run
-    leaves no half zip. `progress` wraps the members, e.g. with a progress bar."""
+    nickname, which can hold anything), with 名单.csv saying whose poster each file is;
+    written to a temporary file first, so a failed run leaves no half zip. `progress` wraps
+    the members, e.g. with a progress bar."""
     layout = render.load_layout(MEMBER_LAYOUT)
     suffix = "jpg" if fmt == "jpeg" else fmt
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -163,11 +166,16 @@ def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str
     try:
         # Stored, not deflated: JPEG and PNG are compressed already.
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as archive:
+            index = []
             for number, member in enumerate(progress(members), start=1):
                 data = render.render_poster(
                     layout, member_content(campaign, member, public_url), fmt
                 )
-                archive.writestr(f"{number:04d}-{member.code}.{suffix}", data)
+                name = f"{number:04d}-{member.code}.{suffix}"
+                archive.writestr(name, data)
+                index.append((name, member.nickname, member.code))
+            # Whose poster is whose, for the staff who print and hand them out.
+            archive.writestr(INDEX_NAME, to_csv(["文件", "昵称", "推荐码"], index))
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Personal posters: every member's poster decodes to that member's own join URL, one by one
 from the phone page and 200 at a time from the CLI into a zip."""
 
+import csv
 import io
 import zipfile
 
@@ -42,12 +43,19 @@ def test_a_batch_of_200_posters_decodes_each_to_its_own_member(app, runner, tmp_
     assert result.exit_code == 0, result.output
     assert "Wrote 200 posters" in result.output
     with zipfile.ZipFile(out) as archive:
-        names = archive.namelist()
+        names = [name for name in archive.namelist() if name != "名单.csv"]
         assert len(names) == 200
         for name, member in zip(names, everyone, strict=True):
             assert name.endswith(f"-{member.code}.jpg")
             url = f"{PUBLIC_URL}/j/fission?r={member.code}"
             assert decode(archive.read(name)) == [url], name
+        # Whose poster is whose: the list in the zip names each file's member.
+        index = list(csv.reader(io.StringIO(archive.read("名单.csv").decode("utf-8-sig"))))
+        assert index[0] == ["文件", "昵称", "推荐码"]
+        assert index[1:] == [
+            [name, member.nickname, member.code]
+            for name, member in zip(names, everyone, strict=True)
+        ]
     assert not (tmp_path / "out" / "posters.zip.partial").exists()
 
 
@@ -82,6 +90,6 @@ def test_png_posters_decode_too(app, runner, tmp_path):
         == 0
     )
     with zipfile.ZipFile(out) as archive:
-        [name] = archive.namelist()
-        assert name.endswith(".png")
+        name, index = archive.namelist()
+        assert name.endswith(".png") and index == "名单.csv"
         assert decode(archive.read(name)) == [f"{PUBLIC_URL}/j/fission?r={member.code}"]
