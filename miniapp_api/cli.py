@@ -352,8 +352,15 @@ def serve(host, port, workers, threads):
     from flask import current_app
     from gunicorn.app.base import BaseApplication
 
+    from miniapp_api.config import record_public_url, served_at, use_public_url
+
     app = current_app._get_current_object()
     port = port or app.config["PORT"]
+    # Unless QUNBOOK_PUBLIC_URL says otherwise, QR codes point where this server listens, and
+    # the commands run later from this folder (render-posters ...) read it from the instance.
+    if app.config["PUBLIC_URL_FROM"] != "QUNBOOK_PUBLIC_URL":
+        use_public_url(app, served_at(host, port), "qunbook serve")
+    record_public_url(app)
 
     class Server(BaseApplication):
         def load_config(self):
@@ -368,6 +375,8 @@ def serve(host, port, workers, threads):
             return app
 
     click.echo(f"Qunbook: handbook at http://{host}:{port}/handbook/ · demo at /j/demo?c=counter")
+    click.echo(f"QR codes and links point at {public()}")
+    warn_if_only_this_computer("QR codes printed now")
     Server().run()
 
 
@@ -379,6 +388,19 @@ def setting(name: str):
 
 def public() -> str:
     return setting("PUBLIC_URL")
+
+
+def warn_if_only_this_computer(what: str):
+    """Loudly, on stderr: a printed poster that leads nowhere is the worst failure."""
+    from miniapp_api.config import only_this_computer
+
+    if only_this_computer(public()):
+        click.echo(
+            f"WARNING: {what} point at {public()}, which only this computer opens: a phone "
+            "that scans them gets nothing. Set QUNBOOK_PUBLIC_URL to the address phones reach "
+            "(e.g. https://qun.example.cn) and render the posters again.",
+            err=True,
+        )
 
 
 def find_group(campaign, ref: str):
@@ -475,6 +497,7 @@ def render_posters(campaign, out_dir, formats):
             name = f"{found.slug}-{channel.code if channel else 'all'}.{suffix}"
             (out / name).write_bytes(data)
     click.echo(f"Wrote {len(jobs)} posters to {out}/")
+    warn_if_only_this_computer("these posters' QR codes")
 
 
 @click.command("member-posters")
@@ -507,6 +530,7 @@ def member_posters(campaign, out_path, fmt):
 
     count = posters.write_member_posters(found, members, out, fmt, public(), progress)
     click.echo(f"Wrote {count} posters to {out}")
+    warn_if_only_this_computer("these posters' QR codes")
 
 
 ALL = [

@@ -2,12 +2,15 @@
 
 The embedded kit keeps its SQLite file, generated secrets and poster cache in an instance
 folder: QUNBOOK_INSTANCE_DIR, or instance/ in the current directory (never inside a venv).
+There `qunbook serve` also records the public URL it serves at, for the commands run later.
 """
 
+import ipaddress
 import json
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -24,7 +27,8 @@ def configure(app, test_config):
     app.config.from_mapping(
         PORT=port,
         # Printed into every QR: change it (and re-render posters) if WeChat blocks a domain.
-        PUBLIC_URL=f"http://127.0.0.1:{port}",
+        # Unset: the URL this instance was last served at, else this computer at PORT.
+        PUBLIC_URL=None,
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         TIMEZONE="Asia/Shanghai",
         HANDBOOK_DIR=str(kit.built_handbook()),
@@ -56,13 +60,64 @@ def configure(app, test_config):
     if embedded:
         path = Path(app.instance_path) / "qunbook.sqlite3"
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
-    app.config["PUBLIC_URL"] = str(app.config["PUBLIC_URL"]).rstrip("/")
-    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+    decide_public_url(app)
     load_secrets(app, embedded)
     check_wechat(app)
     if app.config["TRUSTED_PROXIES"]:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+
+PUBLIC_URL_FILE = "public-url.txt"
+
+
+def decide_public_url(app):
+    """The one address printed into every QR and link, the same for the server, every command
+    and the API: the setting (QUNBOOK_PUBLIC_URL), else the one this instance was last served
+    at (recorded by `qunbook serve`), else this computer at PORT. PUBLIC_URL_FROM says which:
+    `qunbook serve` keeps a setting and replaces the others with where it listens."""
+    stored = Path(app.instance_path) / PUBLIC_URL_FILE
+    if app.config["PUBLIC_URL"]:
+        url, source = app.config["PUBLIC_URL"], "QUNBOOK_PUBLIC_URL"
+    elif stored.is_file() and stored.read_text().strip():
+        url, source = stored.read_text().strip(), str(stored)
+    else:
+        url, source = served_at("127.0.0.1", app.config["PORT"]), "QUNBOOK_PORT"
+    use_public_url(app, url, source)
+
+
+def use_public_url(app, url: str, source: str):
+    app.config["PUBLIC_URL"] = str(url).rstrip("/")
+    app.config["PUBLIC_URL_FROM"] = source
+    app.config["SESSION_COOKIE_SECURE"] = app.config["PUBLIC_URL"].startswith("https://")
+
+
+def record_public_url(app):
+    """Called by `qunbook serve`: the commands run later from this folder print this URL."""
+    path = Path(app.instance_path) / PUBLIC_URL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(app.config["PUBLIC_URL"] + "\n")
+
+
+def served_at(host: str, port: int) -> str:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return f"http://{host or '127.0.0.1'}:{port}"  # a name, e.g. localhost
+    if address.is_unspecified:  # every address: this computer reaches it at 127.0.0.1
+        return f"http://127.0.0.1:{port}"
+    return f"http://[{address}]:{port}" if address.version == 6 else f"http://{address}:{port}"
+
+
+def only_this_computer(url: str) -> bool:
+    """A loopback address: a phone that scans a QR pointing there opens nothing."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_wechat(app):

@@ -19,6 +19,7 @@ from miniapp_api import playbooks
 from miniapp_api.accounts.access import current_staff, editor_required, staff_required
 from miniapp_api.accounts.rules import audit
 from miniapp_api.checkins import events
+from miniapp_api.config import only_this_computer
 from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import MAX_PAGE, paginate
@@ -39,6 +40,19 @@ from miniapp_api.web.params import form_number, query_number
 @staff_required()
 def home():
     return render_template("console/home.html")
+
+
+def loopback_note() -> str | None:
+    """Said on every console page that gives out a printable QR (posters, the VIP sheet, the
+    door poster): a QR pointing at this computer leads a scanning phone nowhere."""
+    url = current_app.config["PUBLIC_URL"]
+    if not only_this_computer(url):
+        return None
+    return (
+        f"注意：现在海报和二维码里印的地址是 {url}，只有这台电脑打得开，手机扫了什么也打不开。"
+        "打印或发出之前，请把 QUNBOOK_PUBLIC_URL 设成手机打得开的地址（例如 "
+        "https://qun.example.cn），重启服务后再下载。"
+    )
 
 
 def campaign_or_404(slug: str) -> Campaign:
@@ -195,6 +209,7 @@ def _campaign_page(found: Campaign, status: int = 200):
         live_url=livecode.join_url(public_url, found.slug),
         events=events.events_of(found.id),
         unprintable=unprintable_note(found, channels),
+        loopback=loopback_note(),
     )
     return page, status
 

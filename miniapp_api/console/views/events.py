@@ -24,7 +24,7 @@ from miniapp_api.accounts.rules import audit
 from miniapp_api.checkins import events
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
-from miniapp_api.console.views.campaigns import campaign_or_404, page_number
+from miniapp_api.console.views.campaigns import campaign_or_404, loopback_note, page_number
 from miniapp_api.posters.rules import door_poster as render_door_poster
 from miniapp_api.web.localtime import local_time
 
@@ -83,6 +83,7 @@ def door(slug, event_id):
         recent=events.recent_check_ins(event),
         how=HOW,
         here_url=events.here_url(current_app.config["PUBLIC_URL"], campaign.slug, event.id),
+        loopback=loopback_note(),
     )
 
 

@@ -25,7 +25,12 @@ from miniapp_api.accounts.access import (
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
-from miniapp_api.console.views.campaigns import campaign_or_404, csv_response, page_number
+from miniapp_api.console.views.campaigns import (
+    campaign_or_404,
+    csv_response,
+    loopback_note,
+    page_number,
+)
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.models import Customer, Invitation, utcnow
@@ -256,6 +261,7 @@ def vip_sheet(slug):
         campaign=campaign,
         invitations=invitations,
         link_of=link_of,
+        loopback=loopback_note(),
     )
 
 
