@@ -33,6 +33,13 @@ class Moment:
     value: datetime | date
     pattern: str = "%Y-%m-%d %H:%M:%S"
 
+    def text(self) -> str:
+        return self.value.strftime(self.pattern)
+
+    def shown(self) -> datetime:
+        """The time as far as the pattern shows it: the xlsx cell holds no hidden seconds."""
+        return datetime.strptime(self.text(), self.pattern)
+
     def number_format(self) -> str:
         shown = self.pattern
         for piece, excel in DATE_FORMAT_PIECES.items():
@@ -48,7 +55,7 @@ def neutralise(value) -> str:
 def as_text(value) -> str:
     """A cell as CSV writes it."""
     if isinstance(value, Moment):
-        return value.value.strftime(value.pattern)
+        return value.text()
     return neutralise(value)
 
 
@@ -84,7 +91,7 @@ def to_xlsx(header: list[str], rows: Iterable[Iterable], title: str = "Sheet1") 
 
 def _xlsx_cell(sheet, value) -> WriteOnlyCell:
     if isinstance(value, Moment):
-        cell = WriteOnlyCell(sheet, value=value.value)
+        cell = WriteOnlyCell(sheet, value=value.shown())
         cell.number_format = value.number_format()
         return cell
     if isinstance(value, int | float) and not isinstance(value, bool):
