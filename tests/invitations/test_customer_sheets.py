@@ -59,7 +59,7 @@ def test_amounts_in_a_currency_format_are_read(amount, fen):
 
 @pytest.mark.parametrize("amount", ["12?800", "??12", "12,800.50?", "?-12"])
 def test_a_question_mark_is_a_lost_sign_only_in_front_of_an_amount(amount):
-    with pytest.raises(ValueError, match="金额|负数"):
+    with pytest.raises(ValueError, match=r"金额|负数"):
         customers.parse_amount(amount)
 
 
@@ -216,3 +216,12 @@ def test_a_sheet_saved_by_calc_as_xlsx_gbk_csv_or_utf8_csv_imports_alike(app, ca
         LONG_ID: ("王丽", "杭州", 1_280_050, date(2026, 10, 20), "hashed:13800138000"),
         "000123": ("陈静", "苏州", 600_000, date(2026, 11, 1), None),
     }
+
+
+def test_cli_imports_an_xlsx(app, runner, tmp_path):
+    path = tmp_path / "客户.xlsx"
+    path.write_bytes(xlsx_bytes([[LONG_ID, "王丽", "杭州", "¥12,800.50"], ["V2", "", "杭州", 1]]))
+    result = runner.invoke(args=["import-customers", str(path)])
+    assert result.exit_code == 1 and "2 rows: 1 new" in result.output
+    assert "row 3: 姓名是空的" in result.output and "Traceback" not in result.output
+    assert Customer.get().external_id == LONG_ID
