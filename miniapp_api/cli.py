@@ -436,10 +436,11 @@ def local(moment: datetime) -> datetime:
 
 
 @click.command("import-customers")
-@click.argument("csv_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sheet_file", type=click.Path(dir_okay=False, path_type=Path))
 @fail_clearly
-def import_customers_command(csv_file):
-    """Import customers for VIP selection from a CSV (UTF-8 or GBK), keyed by customer id.
+def import_customers_command(sheet_file):
+    """Import customers for VIP selection from an .xlsx or a CSV (UTF-8 or GBK), keyed by
+    customer id.
 
     Columns: 客户编号,姓名,地区,累计消费[,最近活跃][,手机]. Bad rows are listed by row
     number and skipped; the rest are imported. Exits 1 when any row was refused.
@@ -448,11 +449,14 @@ def import_customers_command(csv_file):
     from miniapp_api.invitations.customers import CustomerFileError
     from miniapp_api.visitors import phone_hash
 
-    if not csv_file.is_file():
-        raise CustomerFileError(f"No file at {csv_file}: give the path of the exported CSV.")
-    data = csv_file.read_bytes()
+    if not sheet_file.is_file():
+        raise CustomerFileError(
+            f"No file at {sheet_file}: give the path of the saved .xlsx or exported CSV."
+        )
+    data = sheet_file.read_bytes()
     key = setting("HASH_KEY")
-    with click.progressbar(length=max(data.count(b"\n"), 1), label="Importing customers") as bar:
+    length = customers.rows_in(data)
+    with click.progressbar(length=length, label="Importing customers") as bar:
         report = customers.import_customers(
             data, lambda phone: phone_hash(key, phone), progress=bar.update
         )

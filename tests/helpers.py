@@ -5,7 +5,10 @@ import io
 import os
 import re
 import secrets
+import shutil
+import subprocess
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg2
@@ -29,6 +32,37 @@ def unavailable(what: str, why: str):
     if REQUIRE_ALL:
         pytest.fail(f"{what} is required here (QUNBOOK_TEST_REQUIRE_ALL=1): {why}")
     pytest.skip(f"{what} not available: {why}")
+
+
+def calc_convert(files: list[Path], target: str, outdir: Path) -> list[Path]:
+    """Open every file in LibreOffice Calc and save it as `target` (an extension, or
+    "csv:<filter>:<options>"), in one soffice run: what a person does who opens an export and
+    saves it again. Each file keeps its stem; a fresh profile, so runs never share one."""
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        unavailable("LibreOffice Calc (soffice)", "apt-get install libreoffice-calc-nogui")
+    profile = outdir.parent / f"{outdir.name}-profile"
+    done = subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            target,
+            "--outdir",
+            str(outdir),
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    extension = target.split(":")[0]
+    saved = [outdir / f"{f.stem}.{extension}" for f in files]
+    missing = [p.name for p in saved if not p.is_file()]
+    assert not missing, f"soffice did not write {missing}: {done.stdout} {done.stderr}"
+    return saved
 
 
 class PostgresSchema:

@@ -49,8 +49,8 @@ def test_console_exports_visits_and_groups(client, login_as):
     rows = list(csv.reader(io.StringIO(visits.data.decode("utf-8-sig"))))
     assert rows[0] == ["时间", "渠道", "访客类型", "结果", "群"]
     assert [r[1:] for r in rows[1:]] == [
-        ["'=门店前台", "mobile", "sent", "'@宝妈群"],
-        ["", "bot", "bot", "'@宝妈群"],
+        ["'=门店前台", "手机浏览器", "已进群", "'@宝妈群"],
+        ["", "机器人", "机器人", "'@宝妈群"],
     ]
     body = visits.data.decode("utf-8-sig")
     assert "qb_v" not in body and len(rows[1]) == 5  # no visitor keys, no IP hashes

@@ -1,6 +1,7 @@
-"""Importing customers from a spreadsheet's CSV, for VIP selection.
+"""Importing customers from a spreadsheet, for VIP selection: an .xlsx workbook or a CSV.
 
-Chinese spreadsheets save CSV as UTF-8 (with or without a BOM) or as GBK; both are read.
+Chinese spreadsheets save CSV as UTF-8 (with or without a BOM) or as GBK; both are read. An
+.xlsx is read from its first sheet (openpyxl, read-only, the values the cells show).
 Every bad row is reported with its row number and what to fix, and the good rows are still
 imported. Importing the same file again changes nothing: customers are keyed by their
 external id, and the database's unique index decides (an upsert), not a prior check.
@@ -9,15 +10,22 @@ external id, and the database's unique index decides (an upsert), not a prior ch
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from miniapp_api.db import db
 from miniapp_api.models import Customer, utcnow
 from miniapp_api.visitors import normalise_phone
 
 MAX_BYTES = 20 * 1024 * 1024
+# An .xlsx is a zip: what it unpacks to is checked too, so a small file cannot fill memory.
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+XLSX_START = b"PK\x03\x04"
 MAX_ROWS = 200_000
 MAX_AMOUNT_FEN = 10**11  # 10 亿元: beyond any real customer, inside a 64-bit column
 BATCH = 500
@@ -32,6 +40,8 @@ COLUMNS = {
 }
 REQUIRED = ("external_id", "name", "region", "purchase_total")
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+# How Excel, WPS and Calc write a long number they took an id for: 3.3010619851212E+017.
+SCIENTIFIC_ID = re.compile(r"[0-9](?:\.[0-9]+)?[eE]\+[0-9]{1,3}")
 # A cell a spreadsheet would run as a formula (ASCII and full-width forms).
 FORMULA = re.compile(r"^[=+\-@＝＋－＠\t\r]")
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日")
@@ -50,11 +60,15 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)
 
 
-def decode(data: bytes) -> str:
+def check_size(data: bytes) -> None:
     if not data:
-        raise CustomerFileError("文件是空的：请从表格软件导出 CSV 再上传。")
+        raise CustomerFileError("文件是空的：请从表格软件保存为 .xlsx 或 CSV 再上传。")
     if len(data) > MAX_BYTES:
         raise CustomerFileError(f"文件超过 {MAX_BYTES // 1024 // 1024} MB：请分成几个文件导入。")
+
+
+def decode(data: bytes) -> str:
+    check_size(data)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -64,8 +78,95 @@ def decode(data: bytes) -> str:
             break
         return text
     raise CustomerFileError(
-        "文件编码看不懂：请在表格软件里“另存为 CSV（UTF-8）”或“CSV（逗号分隔）”再上传。"
+        "文件编码看不懂：请在表格软件里“另存为 Excel 工作簿（.xlsx）”或“CSV（UTF-8）”再上传。"
     )
+
+
+def is_xlsx(data: bytes) -> bool:
+    return data.startswith(XLSX_START)
+
+
+def rows_in(data: bytes) -> int:
+    """About how many rows the file has, for a progress bar (at least 1)."""
+    if not is_xlsx(data):
+        return max(data.count(b"\n"), 1)
+    try:
+        book = open_workbook(data)
+    except CustomerFileError:
+        return 1  # import_customers says what is wrong with the file
+    try:
+        return max((book.worksheets[0].max_row or 1) - 1, 1)
+    finally:
+        book.close()
+
+
+def spreadsheet_rows(data: bytes):
+    """The file's rows as lists of text, whichever kind it is; the header first."""
+    if is_xlsx(data):
+        return xlsx_rows(data)
+    return csv.reader(io.StringIO(decode(data), newline=""))
+
+
+def open_workbook(data: bytes):
+    check_size(data)
+    unreadable = CustomerFileError(
+        "这个 .xlsx 文件打不开：请在表格软件里重新“另存为 Excel 工作簿（.xlsx）”再上传。"
+    )
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise unreadable from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise CustomerFileError("这个 .xlsx 解开后太大：请分成几个文件导入。")
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise unreadable from None
+
+
+def xlsx_rows(data: bytes):
+    book = open_workbook(data)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = _trimmed([cell_text(v) for v in next(rows, ())])
+        yield header
+        for values in rows:
+            # Columns in a workbook cannot shift as a stray comma shifts a CSV line: cells
+            # right of the header (notes staff keep beside the list) are left out.
+            cells = [cell_text(v) for v in values[: len(header)]]
+            yield cells + [""] * (len(header) - len(cells))
+    finally:
+        book.close()
+
+
+def _trimmed(cells: list[str]) -> list[str]:
+    while cells and not cells[-1].strip():
+        cells.pop()
+    return cells
+
+
+# A spreadsheet keeps 15 significant digits of a number: a longer one is not what was typed.
+EXACT_DIGITS = 15
+
+
+def cell_text(value) -> str:
+    """A workbook cell as the text the spreadsheet shows, so CSV and .xlsx rows are checked
+    alike. A number too long to be exact is written as the spreadsheet shows it
+    (3.20102198001011E+17), which the checks below refuse with the reason."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int) and abs(value) < 10**EXACT_DIGITS:
+        return str(value)
+    if isinstance(value, int | float):
+        return f"{value:.{EXACT_DIGITS}g}".replace("e", "E")
+    return str(value)
 
 
 def header_map(header: list[str]) -> dict[str, int]:
@@ -90,9 +191,17 @@ AMOUNT = re.compile(r"-?[0-9]{1,30}(?:\.[0-9]+)?")
 SCIENTIFIC = re.compile(r"-?[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")  # how Excel shows 1E+26
 
 
+# What a currency format adds around an amount: the yen/yuan sign (half- and full-width),
+# thousands separators and spaces (also the no-break and thin ones accounting formats use).
+AMOUNT_DECORATION = re.compile(r"[¥￥,，\s\u00a0\u2009\u202f\u3000]")
+
+
 def parse_amount(text: str) -> int:
-    cleaned = text.replace(",", "").replace("，", "").replace("¥", "").replace("￥", "").strip()
-    cleaned = cleaned.removesuffix("元").strip()
+    cleaned = AMOUNT_DECORATION.sub("", text).removesuffix("元")
+    if cleaned[:1] in ("?", "？") and AMOUNT.fullmatch(cleaned[1:]):
+        # GBK has no half-width ¥: a sheet saved as GBK CSV writes it as "?". Only in front
+        # of an amount, where the sign stood; a "?" anywhere else is still refused.
+        cleaned = cleaned[1:]
     # Decimal() alone also reads "1e3", "٣" and "NaN": an amount is ASCII digits and a point.
     if SCIENTIFIC.fullmatch(cleaned):
         raise ValueError(
@@ -148,6 +257,11 @@ def parse_row(cells: list[str], columns: dict[str, int], width: int, today: date
     external_id = cell("external_id")
     if not external_id:
         raise ValueError("客户编号是空的：每位客户要有编号，重复导入时靠它认人")
+    if SCIENTIFIC_ID.fullmatch(external_id):
+        raise ValueError(
+            f"客户编号「{external_id}」被表格转换成了科学计数法，后几位已经丢了：在表格里选中"
+            "客户编号这一列，设置单元格格式为「文本」，再从原系统重新粘贴编号后保存，重新导入"
+        )
     if not EXTERNAL_ID.match(external_id):
         raise ValueError(f"客户编号「{external_id[:20]}」只能用字母、数字、. _ -，最长 64 位")
     name = cell("name")
@@ -185,13 +299,13 @@ def import_customers(data: bytes, hash_phone, today: date | None = None, progres
     """Read the file, store the good rows, report the bad ones by row number (the header is
     row 1, as the spreadsheet numbers it). `progress(n)` is told how many rows were read."""
     today = today or utcnow().date()
-    reader = csv.reader(io.StringIO(decode(data), newline=""))
+    reader = spreadsheet_rows(data)
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
-        raise CustomerFileError(
-            "文件里没有表头：第一行要写 客户编号,姓名,地区,累计消费 …"
-        ) from None
+        header = []
+    if not any(h.strip() for h in header):
+        raise CustomerFileError("文件里没有表头：第一行要写 客户编号,姓名,地区,累计消费 …")
     columns = header_map(header)
     report = ImportReport()
     seen: dict[str, int] = {}

@@ -72,6 +72,23 @@ class Scan:
     group: Group | None
 
 
+# A visit's stored codes as staff read them: who came (visitors.classify_agent) and what came
+# of it (Scan.outcome), in one table for every export and page. "bot" is both.
+VISIT_LABELS = {
+    "wechat": "微信",
+    "mobile": "手机浏览器",
+    "desktop": "电脑浏览器",
+    "preview": "链接预览",
+    "bot": "机器人",
+    "sent": "已进群",
+    "repeat": "重复扫码",
+    "moved": "原群失效，换群",
+    "full": "群都满了",
+    "unproven": "未确认（没带 Cookie）",
+    "limited": "同一网络太多，未放行",
+}
+
+
 def qr_expires_at(group: Group) -> datetime | None:
     return group.qr_generated_at + QR_LIFETIME if group.qr_generated_at else None
 

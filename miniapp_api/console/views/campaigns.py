@@ -24,15 +24,15 @@ from miniapp_api.console.attention import count_by_campaign, group_state, needs_
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.console.stats import channel_stats
-from miniapp_api.csvexport import to_csv
+from miniapp_api.csvexport import XLSX_MIMETYPE, to_csv, to_xlsx
 from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
-from miniapp_api.livecode.rules import QR_LIFETIME, SetupError
+from miniapp_api.livecode.rules import QR_LIFETIME, VISIT_LABELS, SetupError
 from miniapp_api.localtime import to_utc
 from miniapp_api.models import MAX_INT, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.rules import unprintable_note
-from miniapp_api.web.localtime import local_time
+from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import form_number, query_number
 
 
@@ -376,9 +376,10 @@ def move_group(slug, group_id):
     return _back(found)
 
 
-@bp.get("/campaigns/<slug>/visits.csv")
+@bp.get("/campaigns/<slug>/visits.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/visits.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_visits(slug):
+def export_visits(slug, kind):
     """Every visit of the campaign, oldest first, in local time. Never visitor keys or IP
     hashes: an export leaves the system, so it carries nothing that identifies a person."""
     found = campaign_or_404(slug)
@@ -393,26 +394,26 @@ def export_visits(slug):
     )
     rows = (
         (
-            local_time(at, "%Y-%m-%d %H:%M:%S"),
+            local_moment(at),
             labels.get(channel_id, ""),
-            agent,
-            outcome,
+            VISIT_LABELS.get(agent, agent),
+            VISIT_LABELS.get(outcome, outcome),
             names.get(group_id, ""),
         )
         for at, channel_id, agent, outcome, group_id in visits
     )
-    return csv_response(
-        f"{found.slug}-visits.csv", ["时间", "渠道", "访客类型", "结果", "群"], rows
-    )
+    header = ["时间", "渠道", "访客类型", "结果", "群"]
+    return sheet_response(f"{found.slug}-visits", kind, header, rows)
 
 
-@bp.get("/campaigns/<slug>/groups.csv")
+@bp.get("/campaigns/<slug>/groups.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/groups.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_groups(slug):
+def export_groups(slug, kind):
     found = campaign_or_404(slug)
 
     def local(moment):
-        return local_time(moment, "%Y-%m-%d %H:%M")
+        return local_moment(moment, "%Y-%m-%d %H:%M")
 
     rows = (
         (
@@ -427,14 +428,19 @@ def export_groups(slug):
         for g in found.groups.order_by(Group.position, Group.id)
     )
     header = ["顺序", "群", "截止人数", "已送人数", "状态", "二维码生成", "二维码过期"]
-    return csv_response(f"{found.slug}-groups.csv", header, rows)
+    return sheet_response(f"{found.slug}-groups", kind, header, rows)
 
 
-def csv_response(filename: str, header: list[str], rows) -> Response:
+def sheet_response(name: str, kind: str, header: list[str], rows) -> Response:
+    """An export as `name`.csv or `name`.xlsx (kind), the same rows either way."""
+    if kind == "xlsx":
+        data, mimetype = to_xlsx(header, rows), XLSX_MIMETYPE
+    else:
+        data, mimetype = to_csv(header, rows), "text/csv"
     return Response(
-        to_csv(header, rows),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}.{kind}"'},
     )
 
 

@@ -13,12 +13,13 @@ from miniapp_api.checkins import events as event_rules
 from miniapp_api.checkins import overview, rules
 from miniapp_api.checkins.stickiness import figures
 from miniapp_api.console.blueprint import bp
-from miniapp_api.console.views.campaigns import campaign_or_404, csv_response
+from miniapp_api.console.views.campaigns import campaign_or_404, sheet_response
 from miniapp_api.console.views.referrals import hand_over
+from miniapp_api.csvexport import Moment
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.metrics import percent
 from miniapp_api.models import MAX_INT, Activity, utcnow
-from miniapp_api.web.localtime import local_time
+from miniapp_api.web.localtime import local_moment, local_time
 from miniapp_api.web.params import form_number, query_number
 
 # Strict shapes, ASCII digits only: what the date and datetime-local inputs send.
@@ -309,9 +310,10 @@ def save_event(slug, event_id):
 # ---------------------------------------------------------------- exports
 
 
-@bp.get("/campaigns/<slug>/stickiness.csv")
+@bp.get("/campaigns/<slug>/stickiness.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/stickiness.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_stickiness(slug):
+def export_stickiness(slug, kind):
     """Every activity's called, responded and stickiness, as the dashboard's table; days and
     events still to come say so instead."""
     campaign = campaign_or_404(slug)
@@ -320,7 +322,7 @@ def export_stickiness(slug):
             f.title,
             KIND_LABELS.get(f.kind, f.kind),
             f.number or "",
-            local_time(f.starts_at, "%Y-%m-%d %H:%M"),
+            local_moment(f.starts_at, "%Y-%m-%d %H:%M"),
             f.called if f.started else "",
             f.responded if f.started else "",
             percent(f.stickiness) if f.started else "未开始",
@@ -328,12 +330,13 @@ def export_stickiness(slug):
         for f in figures(campaign.id, now=utcnow())
     )
     header = ["活动", "类型", "第几天", "开始时间", "应到（被召集）", "响应", "粘性"]
-    return csv_response(f"{campaign.slug}-stickiness.csv", header, rows)
+    return sheet_response(f"{campaign.slug}-stickiness", kind, header, rows)
 
 
-@bp.get("/campaigns/<slug>/check-ins.csv")
+@bp.get("/campaigns/<slug>/check-ins.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/check-ins.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_check_ins(slug):
+def export_check_ins(slug, kind):
     """Every check-in and door check-in, oldest first. Staff see full nicknames; never a
     phone, a visitor key or a photo's bytes (whether there is a photo, yes)."""
     campaign = campaign_or_404(slug)
@@ -348,11 +351,11 @@ def export_check_ins(slug):
             note,
             "有" if has_photo else "",
             "已隐藏" if hidden else "",
-            to_local(at, tz).strftime("%Y-%m-%d %H:%M:%S"),
+            Moment(to_local(at, tz).replace(tzinfo=None)),
         )
         for at, _kind, number, title, name, how, note, has_photo, hidden in (
             overview.check_in_rows(campaign.id)
         )
     )
     header = ["活动", "第几天", "会员", "方式", "心得", "照片", "打卡墙", f"时间（{tz}）"]
-    return csv_response(f"{campaign.slug}-check-ins.csv", header, rows)
+    return sheet_response(f"{campaign.slug}-check-ins", kind, header, rows)

@@ -27,15 +27,15 @@ from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
 from miniapp_api.console.views.campaigns import (
     campaign_or_404,
-    csv_response,
     loopback_note,
     page_number,
+    sheet_response,
 )
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.models import Customer, Invitation, utcnow
 from miniapp_api.visitors import phone_hash
-from miniapp_api.web.localtime import local_time
+from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import NumberRefused, form_number, number_in
 
 STATE_LABELS = {
@@ -221,9 +221,10 @@ def _live_invitations(campaign):
     )
 
 
-@bp.get("/campaigns/<slug>/vip.csv")
+@bp.get("/campaigns/<slug>/vip.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/vip.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def vip_export(slug):
+def vip_export(slug, kind):
     """For phone outreach: name, region, state and the personal link. No phone hashes.
 
     A personal link lets whoever holds it answer for the customer, so only the roles that
@@ -241,11 +242,11 @@ def vip_export(slug):
             i.customer.region,
             STATE_LABELS[invitations.state(i, now)],
             *([link_of(i)] if with_links else []),
-            local_time(i.expires_at, "%Y-%m-%d"),
+            local_moment(i.expires_at, "%Y-%m-%d"),
         )
         for i in _live_invitations(campaign)
     )
-    return csv_response(f"{campaign.slug}-vip-invitations.csv", header, rows)
+    return sheet_response(f"{campaign.slug}-vip-invitations", kind, header, rows)
 
 
 # The sheet and its QR codes are nothing but personal links: for the roles that send them.

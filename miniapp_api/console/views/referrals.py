@@ -10,11 +10,11 @@ from miniapp_api.accounts.access import can_edit, current_staff, editor_required
 from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
-from miniapp_api.console.views.campaigns import campaign_or_404, csv_response, page_number
+from miniapp_api.console.views.campaigns import campaign_or_404, page_number, sheet_response
 from miniapp_api.models import Member, Referral, Reward
 from miniapp_api.numbers import whole_number
 from miniapp_api.referrals import rules
-from miniapp_api.web.localtime import local_time
+from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import form_number
 
 STATUS_LABELS = {
@@ -188,9 +188,10 @@ def hand_over(campaign, reward_id: int) -> None:
         flash("这份奖励之前已经兑换过了。", "info")
 
 
-@bp.get("/campaigns/<slug>/referrals.csv")
+@bp.get("/campaigns/<slug>/referrals.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/referrals.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_referrals(slug):
+def export_referrals(slug, kind):
     """Every referral (both levels). Nicknames only: no visitor keys, IP or phone hashes."""
     campaign = campaign_or_404(slug)
     _program_or_404(campaign)
@@ -215,7 +216,7 @@ def export_referrals(slug):
     )
     lines = (
         (
-            local_time(at, "%Y-%m-%d %H:%M:%S"),
+            local_moment(at),
             referrer,
             code,
             friend_name or "",
@@ -226,12 +227,13 @@ def export_referrals(slug):
         for at, referrer, code, friend_name, level, status, reason in rows
     )
     header = ["时间", "推荐人", "推荐码", "朋友", "级别", "状态", "原因"]
-    return csv_response(f"{campaign.slug}-referrals.csv", header, lines)
+    return sheet_response(f"{campaign.slug}-referrals", kind, header, lines)
 
 
-@bp.get("/campaigns/<slug>/rewards.csv")
+@bp.get("/campaigns/<slug>/rewards.csv", defaults={"kind": "csv"})
+@bp.get("/campaigns/<slug>/rewards.xlsx", defaults={"kind": "xlsx"})
 @staff_required()
-def export_rewards(slug):
+def export_rewards(slug, kind):
     campaign = campaign_or_404(slug)
     _program_or_404(campaign)
     rows = (
@@ -246,13 +248,13 @@ def export_rewards(slug):
     codes = can_edit()
     lines = (
         (
-            local_time(r.issued_at, "%Y-%m-%d %H:%M:%S"),
+            local_moment(r.issued_at),
             r.nickname,
             r.name,
             *([r.code] if codes else []),
-            local_time(r.redeemed_at, "%Y-%m-%d %H:%M:%S"),
+            local_moment(r.redeemed_at),
         )
         for r in rows
     )
     header = ["发放时间", "会员", "奖励", *(["兑换码"] if codes else []), "兑换时间"]
-    return csv_response(f"{campaign.slug}-rewards.csv", header, lines)
+    return sheet_response(f"{campaign.slug}-rewards", kind, header, lines)
