@@ -202,9 +202,9 @@ def test_wrong_method_is_405_json(api):
     error_of(api.open("PUT", "/campaigns/x"), 405)
 
 
-def test_a_body_over_4_mb_is_413_json(api):
+def test_a_body_over_the_request_limit_is_413_json(api):
     make_campaign(slug="store")
-    body = '{"title": "' + "长" * (2 * 1024 * 1024) + '"}'  # 3 bytes each in UTF-8
+    body = '{"title": "' + "长" * (6 * 1024 * 1024) + '"}'  # 3 bytes each: over 16 MB
     response = api.open("PATCH", "/campaigns/store", data=body, content_type="application/json")
     error_of(response, 413)
     assert Campaign.get().title == "门店会员群"

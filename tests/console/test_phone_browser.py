@@ -129,7 +129,10 @@ def console_pages(app) -> list[str]:
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/console") or "GET" not in rule.methods:
             continue
-        if rule.rule.endswith((".csv", ".png", ".jpg")) or rule.endpoint == "accounts.login":
+        if (
+            rule.rule.endswith((".csv", ".xlsx", ".png", ".jpg"))
+            or rule.endpoint == "accounts.login"
+        ):
             continue
         if not rule.arguments:
             pages.append(urls.build(rule.endpoint))
