@@ -311,7 +311,9 @@ def _channel(campaign: Campaign, channel_id: int) -> Channel:
     return channel
 
 
-@bp.post("/campaigns/<slug>/channels/<int:channel_id>/<any(archive, restore, delete):action>")
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/archive", defaults={"action": "archive"})
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/restore", defaults={"action": "restore"})
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/delete", defaults={"action": "delete"})
 @editor_required
 def change_channel(slug, channel_id, action):
     found = campaign_or_404(slug)
