@@ -42,11 +42,11 @@ def register_database(app):
 def register_web(app):
     """Server-side sessions, CSRF tokens on every form, security headers, friendly errors,
     numbers in paths read by the bounded `<int:…>` converter, every text checked and in NFC,
-    WeChat's way back to members' pages."""
+    WeChat's way back to members' pages, archived campaigns' pages closed."""
     from flask_wtf.csrf import CSRFProtect
 
     from miniapp_api import markdown_text
-    from miniapp_api.web import errors, headers, inputs, localtime, params, wechat
+    from miniapp_api.web import archived, errors, headers, inputs, localtime, params, wechat
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
@@ -57,6 +57,7 @@ def register_web(app):
     localtime.register(app)
     params.register(app)
     inputs.register(app)
+    archived.register(app)  # an archived campaign's public pages: one friendly page
     app.register_blueprint(wechat.bp)  # /wx/back: WeChat web authorisation's callback
     app.json.ensure_ascii = False  # Chinese stays readable in the API's answers
 

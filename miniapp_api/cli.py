@@ -324,6 +324,97 @@ def attention():
     click.echo("Nothing needs attention.")
 
 
+def _lifecycle_target(campaign: str, channel: str | None):
+    """The campaign, and the channel when --channel names one (a SetupError otherwise)."""
+    from miniapp_api.livecode.rules import SetupError, find_campaign
+    from miniapp_api.models import Channel
+
+    found = find_campaign(campaign)
+    if channel is None:
+        return found, None
+    row = Channel.get_or_none((Channel.campaign == found) & (Channel.code == channel))
+    if row is None:
+        raise SetupError(f"No channel {channel!r} in {campaign!r}: see the campaign's page.")
+    return found, row
+
+
+CHANNEL_OPTION = click.option("--channel", type=TEXT, help="A channel's code: act on it alone.")
+
+
+@click.command("archive")
+@click.argument("campaign", type=TEXT)
+@CHANNEL_OPTION
+@fail_clearly
+def archive(campaign, channel):
+    """Archive a campaign (its public pages close, it leaves `attention`) or one channel."""
+    from miniapp_api.accounts.rules import audit
+    from miniapp_api.livecode import lifecycle
+
+    found, row = _lifecycle_target(campaign, channel)
+    if row is None:
+        changed = lifecycle.archive_campaign(found.id)
+        done = f"Archived {campaign}: its pages now say it is over; `qunbook restore` undoes it."
+    else:
+        changed = lifecycle.archive_channel(row.id)
+        done = f"Archived channel {channel}: its poster still leads to {campaign}."
+    if not changed:
+        click.echo("Archived already: nothing changed.")
+        return
+    audit(
+        None,
+        f"{'channel' if row else 'campaign'}.archive",
+        f"campaign:{campaign}",
+        **({"code": channel} if row else {}),
+        via="cli",
+    )
+    click.echo(done)
+
+
+@click.command("restore")
+@click.argument("campaign", type=TEXT)
+@CHANNEL_OPTION
+@fail_clearly
+def restore(campaign, channel):
+    """Put an archived campaign, or one archived channel, back to work."""
+    from miniapp_api.accounts.rules import audit
+    from miniapp_api.livecode import lifecycle
+
+    found, row = _lifecycle_target(campaign, channel)
+    changed = (
+        lifecycle.restore_campaign(found.id) if row is None else lifecycle.restore_channel(row.id)
+    )
+    if not changed:
+        click.echo("Not archived: nothing changed.")
+        return
+    audit(
+        None,
+        f"{'channel' if row else 'campaign'}.restore",
+        f"campaign:{campaign}",
+        **({"code": channel} if row else {}),
+        via="cli",
+    )
+    click.echo(f"Restored {channel or campaign}.")
+
+
+@click.command("delete")
+@click.argument("campaign", type=TEXT)
+@CHANNEL_OPTION
+@fail_clearly
+def delete(campaign, channel):
+    """Delete a campaign without member data, or a channel nobody scanned; archive otherwise."""
+    from miniapp_api.accounts.rules import audit
+    from miniapp_api.livecode import lifecycle
+
+    found, row = _lifecycle_target(campaign, channel)
+    if row is None:
+        lifecycle.delete_campaign(found)
+        audit(None, "campaign.delete", f"campaign:{campaign}", title=found.title, via="cli")
+    else:
+        lifecycle.delete_channel(row)
+        audit(None, "channel.delete", f"campaign:{campaign}", code=channel, via="cli")
+    click.echo(f"Deleted {channel or campaign}.")
+
+
 @click.command("create-staff")
 @click.argument("username", type=TEXT)
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
@@ -549,6 +640,9 @@ ALL = [
     list_groups,
     stats,
     attention,
+    archive,
+    restore,
+    delete,
     create_staff,
     serve,
     render_posters,

@@ -545,8 +545,21 @@ CREATE UNIQUE INDEX "referral_campaign_id_friend_key_level" ON "referral" ("camp
 """,
 }
 
+# 8. Campaign lifecycle (issue 13): campaigns and channels can be archived. NULL while they
+#    run, so existing rows stay running and the column needs no default.
+STEP_8 = {
+    "sqlite": """
+ALTER TABLE "campaign" ADD COLUMN "archived_at" DATETIME;
+ALTER TABLE "channel" ADD COLUMN "archived_at" DATETIME;
+""",
+    "postgresql": """
+ALTER TABLE "campaign" ADD COLUMN "archived_at" TIMESTAMP;
+ALTER TABLE "channel" ADD COLUMN "archived_at" TIMESTAMP;
+""",
+}
+
 # Append only; never edit a step that has shipped.
-STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7]
+STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8]
 LATEST = len(STEPS)
 
 

@@ -42,12 +42,17 @@ class Campaign(BaseModel):
     # Set by the first scan that found no open group; cleared when staff add room.
     all_full_since = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # Set when staff archive it (schema step 8): its public pages stop serving and it leaves
+    # 需要处理; its figures stay. NULL while it runs.
+    archived_at = DateTimeField(null=True)
 
 
 class Channel(BaseModel):
     campaign = ForeignKeyField(Campaign, backref="channels", on_delete="CASCADE")
     code = CharField(max_length=32)
     label = CharField(max_length=60)
+    # Archived: its poster's link still reaches the campaign, counted without the channel.
+    archived_at = DateTimeField(null=True)
 
     class Meta:
         indexes = ((("campaign", "code"), True),)

@@ -423,6 +423,15 @@ def seed(version: int) -> list[tuple[str, int, dict]]:
             photo_digest=None,
             **answer,
         )
+    if version >= 7:
+        add(
+            "address_quota",
+            campaign_id=campaign,
+            ip_hash="i" * 64,
+            window_start=AT,
+            taken=5,
+            refused=2,
+        )
     return made
 
 
@@ -442,6 +451,11 @@ def test_an_upgrade_keeps_every_row_and_ends_at_the_fresh_schema(open_empty, ver
     if 1 <= version < 3:
         # Step 3's column, on campaigns that existed before it: the model's default.
         assert db.execute_sql("SELECT DISTINCT template FROM campaign").fetchall() == [("",)]
+    if version:
+        # Step 8's columns: campaigns and channels that existed before it keep running.
+        for table in ("campaign", "channel"):
+            sql = f'SELECT DISTINCT archived_at FROM "{table}"'  # noqa: S608
+            assert db.execute_sql(sql).fetchall() == [(None,)], table
     versions = db.execute_sql("SELECT version FROM schemaversion ORDER BY version").fetchall()
     assert [v for (v,) in versions] == list(range(1, migrations.LATEST + 1))
     # The current code reads the old rows and adds new ones (PostgreSQL's sequences moved on).

@@ -37,10 +37,13 @@ DESCRIPTIONS = {
     405: "Method not allowed on this URL.",
     413: "Body too large.",
     415: "The body is not JSON.",
+    409: "It holds member data: archive it instead of deleting it.",
     422: "The body or a parameter breaks a rule; the message says what to do.",
 }
 READ_ERRORS = (401, 404, 405, 422)
 WRITE_ERRORS = (401, 403, 404, 405, 413, 415, 422)
+# Archive, restore and delete take no body.
+STATE_ERRORS = (401, 403, 404, 405, 422)
 
 
 def _ok(code: int, schema: dict, description: str = "OK") -> dict:
@@ -64,6 +67,12 @@ ACTIVITY_PARAM = {
     "in": "path",
     "required": True,
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_INT},
+}
+CHANNEL_PARAM = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": CHANNEL_CODE.pattern, "maxLength": 32},
 }
 GROUP_PARAM = {
     "name": "group_id",
@@ -95,6 +104,7 @@ def openapi_document(public_url: str) -> dict:
         "join_url": {"type": "string"},
         "all_full_since": {"type": "string", "format": "date-time", "nullable": True},
         "created_at": {"type": "string", "format": "date-time"},
+        "archived_at": {"type": "string", "format": "date-time", "nullable": True},
     }
     group_props = {
         "id": {"type": "integer"},
@@ -132,11 +142,12 @@ def openapi_document(public_url: str) -> dict:
         },
         "Channel": {
             "type": "object",
-            "required": ["code", "label", "join_url"],
+            "required": ["code", "label", "join_url", "archived_at"],
             "properties": {
                 "code": {"type": "string"},
                 "label": {"type": "string"},
                 "join_url": {"type": "string"},
+                "archived_at": {"type": "string", "format": "date-time", "nullable": True},
             },
             "additionalProperties": False,
         },
@@ -353,6 +364,48 @@ def openapi_document(public_url: str) -> dict:
                 "summary": "Change a campaign's text (Markdown is sanitised on public pages)",
                 "requestBody": _body(edit_campaign),
                 "responses": {**_ok(200, _ref("Campaign")), **_errors(*WRITE_ERRORS)},
+            },
+            "delete": {
+                "summary": "Delete a campaign without member data: no members, no counted "
+                "visits, no answered invitations, no check-ins (409 otherwise: archive it)",
+                "responses": {"204": {"description": "Deleted"}, **_errors(409, *STATE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/archive": {
+            "parameters": [SLUG_PARAM],
+            "post": {
+                "summary": "Archive: public pages close with a friendly page, the attention list "
+                "drops it, figures stay readable (no change if archived already)",
+                "responses": {**_ok(200, _ref("Campaign")), **_errors(*STATE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/restore": {
+            "parameters": [SLUG_PARAM],
+            "post": {
+                "summary": "Put an archived campaign back to work",
+                "responses": {**_ok(200, _ref("Campaign")), **_errors(*STATE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/channels/{code}/archive": {
+            "parameters": [SLUG_PARAM, CHANNEL_PARAM],
+            "post": {
+                "summary": "Archive a channel: its poster still leads to the campaign, counted "
+                "without the channel",
+                "responses": {**_ok(200, _ref("Channel")), **_errors(*STATE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/channels/{code}/restore": {
+            "parameters": [SLUG_PARAM, CHANNEL_PARAM],
+            "post": {
+                "summary": "Count an archived channel's scans under it again",
+                "responses": {**_ok(200, _ref("Channel")), **_errors(*STATE_ERRORS)},
+            },
+        },
+        "/campaigns/{slug}/channels/{code}": {
+            "parameters": [SLUG_PARAM, CHANNEL_PARAM],
+            "delete": {
+                "summary": "Delete a channel nobody has scanned (409 otherwise: archive it)",
+                "responses": {"204": {"description": "Deleted"}, **_errors(409, *STATE_ERRORS)},
             },
         },
         "/campaigns/{slug}/channels": {

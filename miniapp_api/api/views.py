@@ -15,6 +15,7 @@ from miniapp_api.api.schema import MAX_INT, openapi_document
 from miniapp_api.checkins import overview, stickiness
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
+from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SetupError, UnprintableText
 from miniapp_api.models import Campaign, Channel, Group, utcnow
@@ -31,6 +32,7 @@ ERROR_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "too_large",
+    409: "conflict",
     415: "unsupported_media_type",
     422: "invalid",
     429: "too_many_requests",
@@ -180,6 +182,7 @@ def campaign_json(c: Campaign) -> dict:
         "join_url": livecode.join_url(current_app.config["PUBLIC_URL"], c.slug),
         "all_full_since": iso(c.all_full_since),
         "created_at": iso(c.created_at),
+        "archived_at": iso(c.archived_at),
     }
 
 
@@ -189,6 +192,7 @@ def channel_json(campaign: Campaign, ch: Channel) -> dict:
         "code": ch.code,
         "label": ch.label,
         "join_url": livecode.join_url(public_url, campaign.slug, ch.code),
+        "archived_at": iso(ch.archived_at),
     }
 
 
@@ -322,6 +326,65 @@ def add_channel(slug):
         via="api",
     )
     return jsonify(channel_json(campaign, channel)), 201
+
+
+@bp.delete("/campaigns/<slug>")
+@editor
+def delete_campaign(slug):
+    campaign = _campaign(slug)
+    _lifecycle(lifecycle.delete_campaign, campaign)
+    audit(g.api_staff, "campaign.delete", f"campaign:{slug}", title=campaign.title, via="api")
+    return "", 204
+
+
+@bp.post("/campaigns/<slug>/archive", defaults={"action": "archive"})
+@bp.post("/campaigns/<slug>/restore", defaults={"action": "restore"})
+@editor
+def change_campaign(slug, action):
+    campaign = _campaign(slug)
+    change = lifecycle.archive_campaign if action == "archive" else lifecycle.restore_campaign
+    if change(campaign.id):  # already so: no change, no audit entry
+        audit(g.api_staff, f"campaign.{action}", f"campaign:{slug}", via="api")
+    return jsonify(campaign_json(Campaign.get_by_id(campaign.id)))
+
+
+def _channel(campaign: Campaign, code: str) -> Channel:
+    channel = Channel.get_or_none((Channel.campaign == campaign) & (Channel.code == code))
+    if channel is None:
+        raise ApiError(404, f"No channel '{code}' in '{campaign.slug}': list them first.")
+    return channel
+
+
+@bp.delete("/campaigns/<slug>/channels/<code>")
+@editor
+def delete_channel(slug, code):
+    campaign = _campaign(slug)
+    channel = _channel(campaign, code)
+    _lifecycle(lifecycle.delete_channel, channel)
+    audit(g.api_staff, "channel.delete", f"campaign:{slug}", code=code, via="api")
+    return "", 204
+
+
+@bp.post("/campaigns/<slug>/channels/<code>/archive", defaults={"action": "archive"})
+@bp.post("/campaigns/<slug>/channels/<code>/restore", defaults={"action": "restore"})
+@editor
+def change_channel(slug, code, action):
+    campaign = _campaign(slug)
+    channel = _channel(campaign, code)
+    change = lifecycle.archive_channel if action == "archive" else lifecycle.restore_channel
+    if change(channel.id):
+        audit(g.api_staff, f"channel.{action}", f"campaign:{slug}", code=code, via="api")
+    return jsonify(channel_json(campaign, Channel.get_by_id(channel.id)))
+
+
+def _lifecycle(call, *args):
+    """A delete the rules refuse: 409 with the English advice (archive instead)."""
+    try:
+        call(*args)
+    except lifecycle.KeepInstead as error:
+        raise ApiError(409, error.english) from None
+    except SetupError as error:
+        raise ApiError(404, str(error)) from None
 
 
 @bp.get("/campaigns/<slug>/groups")

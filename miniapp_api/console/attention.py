@@ -22,7 +22,8 @@ def _item(kind: str, campaign: str, group: str, message: str) -> dict:
 
 def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> list[dict]:
     """Expired, expiring or missing group QR codes, campaigns with no open group, groups near
-    their cut-off, scans held back by the per-address limit; each a dict of kind, campaign
+    their cut-off, scans held back by the per-address limit, in campaigns that are not
+    archived (staff put those away on purpose); each a dict of kind, campaign
     (slug), group (name, "" for the campaign) and message. Four queries, whatever the number
     of campaigns and groups."""
     now = now or utcnow()
@@ -33,7 +34,7 @@ def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> l
             Group.name, Group.cutoff, Group.sent, Group.active, Group.qr_generated_at, Campaign.slug
         )
         .join(Campaign)
-        .where(Group.active)
+        .where(Group.active & Campaign.archived_at.is_null())
         .order_by(Campaign.slug, Group.position, Group.id)
         .objects()
     )
@@ -70,7 +71,9 @@ def _campaign_items(now: datetime, tz: str) -> list[dict]:
         for row in Group.select(Group.campaign).where(open_condition(now)).distinct()
     }
     items = []
-    campaigns = Campaign.select(Campaign.id, Campaign.slug, Campaign.all_full_since)
+    campaigns = Campaign.select(Campaign.id, Campaign.slug, Campaign.all_full_since).where(
+        Campaign.archived_at.is_null()
+    )
     for campaign in campaigns.order_by(Campaign.slug):
         if campaign.id not in open_campaigns:
             message = "没有开着的群：扫码的人只能看到“群已满员”，请添加群或上传新的二维码"
@@ -91,7 +94,11 @@ def _address_items(now: datetime) -> list[dict]:
             fn.COUNT(AddressQuota.id).alias("addresses"),
         )
         .join(Campaign)
-        .where((AddressQuota.window_start > now - HELD_BACK_SHOWN) & (AddressQuota.refused > 0))
+        .where(
+            (AddressQuota.window_start > now - HELD_BACK_SHOWN)
+            & (AddressQuota.refused > 0)
+            & Campaign.archived_at.is_null()
+        )
         .group_by(Campaign.slug)
         .order_by(Campaign.slug)
         .dicts()

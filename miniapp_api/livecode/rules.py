@@ -154,7 +154,8 @@ def hot_sql(p: str) -> dict[str, str]:
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
             " WHERE a.campaign_id = c.id AND a.kind = 'event'),"
-            " EXISTS (SELECT 1 FROM challenge x WHERE x.campaign_id = c.id AND NOT x.hidden)"
+            " EXISTS (SELECT 1 FROM challenge x WHERE x.campaign_id = c.id AND NOT x.hidden),"
+            " c.archived_at, ch.archived_at"
             " FROM campaign c LEFT JOIN channel ch"
             f" ON ch.campaign_id = c.id AND ch.code = {p}"
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
@@ -187,7 +188,9 @@ def hot_sql(p: str) -> dict[str, str]:
 
 
 def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
-    """The campaign of a live code and the id of its channel (None if unknown), in one query."""
+    """The campaign of a live code and the id of its channel (None if unknown or archived:
+    campaign.channel_archived tells which), in one query. An archived campaign is found too,
+    with its archived_at set: the caller shows it as closed rather than unknown."""
     if not SLUG.match(slug):
         return None, None
     code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
@@ -202,7 +205,10 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
     campaign.has_events = bool(row[9])
     # Likewise for a challenge members can see.
     campaign.has_challenge = bool(row[10])
-    return campaign, row[7]
+    campaign.archived_at = row[11]
+    # An archived channel's poster still leads to the campaign, counted without the channel.
+    campaign.channel_archived = row[12] is not None
+    return campaign, None if campaign.channel_archived else row[7]
 
 
 def local_day(now: datetime, tz: str) -> date:

@@ -7,6 +7,7 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
+from miniapp_api.web.archived import closed_page
 from miniapp_api.web.visitor import (
     current_visitor,
     device_hash,
@@ -25,7 +26,10 @@ def scan(slug):
     campaign, channel_id = find_live_code(slug, code)
     if campaign is None:
         abort(404)
-    if code and channel_id is None:
+    if campaign.archived_at is not None:
+        # Nothing recorded, nothing counted: the campaign is over.
+        return closed_page(campaign.title, campaign.staff_contact)
+    if code and channel_id is None and not campaign.channel_archived:
         # Never a dead end: the member can still join without the channel being known.
         return render_template("livecode/unknown_channel.html", campaign=campaign), 404
 

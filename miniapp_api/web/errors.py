@@ -8,6 +8,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from miniapp_api.accounts.access import current_staff
+from miniapp_api.models import Staff
 from miniapp_api.web.inputs import InputRefused
 from miniapp_api.web.params import NumberRefused
 
@@ -51,6 +53,33 @@ def relative_redirect(error: RequestRedirect):
     url = urlsplit(error.new_url)
     path = "/" + url.path.lstrip("/")  # never "//host", which browsers read as another site
     return redirect(urlunsplit(("", "", path, url.query, "")), error.code)
+
+
+# What each role may do, in the words of the console's navigation.
+ROLE_CAN = {
+    "admin": "管理员：可以查看和修改一切，包括员工账号和审计日志。",
+    "operator": (
+        "运营：可以建活动、改群和渠道、上传二维码、发奖和导入客户；员工账号和审计日志归管理员。"
+    ),
+    "trainer": "培训师：可以查看所有活动、数据、名单和手册，但不能新建或修改任何东西。",
+}
+
+
+def forbidden_page(staff: Staff) -> str:
+    """A console page, with its navigation, that says what this role may do and whom to ask
+    (the active admins, by name) rather than a bare Forbidden."""
+    admins = (
+        Staff.select(Staff.username, Staff.display_name)
+        .where((Staff.role == "admin") & Staff.active)
+        .order_by(Staff.id)
+    )
+    names = [a.display_name or a.username for a in admins]
+    return render_template(
+        "console/forbidden.html",
+        role_can=ROLE_CAN[staff.role],
+        admins=names,
+        trainer=staff.role == "trainer",
+    )
 
 
 def megabytes(size: int) -> str:
@@ -98,6 +127,8 @@ def register(app):
         respond = json_responder()
         if respond:
             response = respond(error.code or 500)
+        elif error.code == 403 and current_staff() is not None:
+            response = current_app.make_response((forbidden_page(current_staff()), 403))
         else:
             title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
             hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))

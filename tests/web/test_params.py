@@ -33,6 +33,7 @@ NUMBERS = {
     "api.list_campaigns": {"page": (QUERY, {}), "per_page": (QUERY, {})},
     "api.campaign_stats": {"days": (QUERY, {})},
     "console.campaigns": {"page": (QUERY, {})},
+    "console.archived_campaigns": {"page": (QUERY, {})},
     "console.audit": {"page": (QUERY, {})},
     "console.dashboard": {"days": (QUERY, {})},
     "console.referrals": {"page": (QUERY, {})},

@@ -26,6 +26,7 @@ from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.console.stats import channel_stats
 from miniapp_api.csvexport import XLSX_MIMETYPE, to_csv, to_xlsx
 from miniapp_api.db import db
+from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
 from miniapp_api.livecode.rules import QR_LIFETIME, VISIT_LABELS, SetupError
@@ -113,10 +114,16 @@ def page_url(number: int) -> str:
     return url_for(request.endpoint, **args)
 
 
-def campaign_page(number: int = 1, per_page: int | None = None, attention: list | None = None):
-    """One page of campaigns, newest first, each with its group count, open groups, people
-    sent and needs-attention flags (from `attention` when the caller has the list already);
-    four queries at most, however many campaigns and groups."""
+def campaign_page(
+    number: int = 1,
+    per_page: int | None = None,
+    attention: list | None = None,
+    archived: bool = False,
+):
+    """One page of running (or, with archived=True, archived) campaigns, newest first, each
+    with its group count, open groups, people sent and needs-attention flags (from `attention`
+    when the caller has the list already); four queries at most, however many campaigns and
+    groups."""
     open_groups = fn.SUM(livecode.open_condition(utcnow()).cast("integer"))
     query = (
         Campaign.select(
@@ -126,6 +133,7 @@ def campaign_page(number: int = 1, per_page: int | None = None, attention: list 
             fn.COALESCE(open_groups, 0).alias("open_count"),
         )
         .join(Group, JOIN.LEFT_OUTER)
+        .where(Campaign.archived_at.is_null(not archived))
         .group_by(Campaign.id)
         .order_by(Campaign.created_at.desc(), Campaign.id.desc())
     )
@@ -140,7 +148,14 @@ def campaign_page(number: int = 1, per_page: int | None = None, attention: list 
 @staff_required()
 def campaigns():
     page = campaign_page(page_number())
-    return render_template("console/campaigns/list.html", page=page)
+    return render_template("console/campaigns/list.html", page=page, archived=False)
+
+
+@bp.get("/campaigns/archived")
+@staff_required()
+def archived_campaigns():
+    page = campaign_page(page_number(), archived=True)
+    return render_template("console/campaigns/list.html", page=page, archived=True)
 
 
 def _new_form(key: str, status: int = 200):
@@ -195,7 +210,8 @@ def _campaign_page(found: Campaign, status: int = 200):
         g.state = group_state(g, now)
         g.expires_at = livecode.qr_expires_at(g)
     public_url = current_app.config["PUBLIC_URL"]
-    channels = list(found.channels.order_by(Channel.id))
+    # Running channels first; archived ones below them, marked.
+    channels = list(found.channels.order_by(Channel.archived_at.is_null(False), Channel.id))
     for c in channels:
         c.live_url = livecode.join_url(public_url, found.slug, c.code)
     page = render_template(
@@ -258,6 +274,85 @@ def add_channel(slug):
         label=channel.label,
     )
     flash(f"已添加渠道 {channel.label}：海报和活码链接见下方。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/archive")
+@editor_required
+def archive_campaign(slug):
+    found = campaign_or_404(slug)
+    if lifecycle.archive_campaign(found.id):
+        audit(current_staff(), "campaign.archive", f"campaign:{found.slug}")
+        flash(
+            f"「{found.title}」已归档：对外页面不再开放，也不再出现在“需要处理”里；"
+            "数据照旧可查，随时可以恢复。",
+            "info",
+        )
+    else:
+        flash(f"「{found.title}」已经归档过了。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/restore")
+@editor_required
+def restore_campaign(slug):
+    found = campaign_or_404(slug)
+    if lifecycle.restore_campaign(found.id):
+        audit(current_staff(), "campaign.restore", f"campaign:{found.slug}")
+        flash(f"「{found.title}」已恢复：活码和对外页面重新开放，请检查群二维码是否过期。", "info")
+    else:
+        flash(f"「{found.title}」没有归档，正在运行。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/delete")
+@editor_required
+def delete_campaign(slug):
+    found = campaign_or_404(slug)
+    try:
+        lifecycle.delete_campaign(found)
+    except SetupError as error:
+        flash(f"没有删除：{error}", "error")
+        return _back(found)
+    audit(current_staff(), "campaign.delete", f"campaign:{found.slug}", title=found.title)
+    flash(f"「{found.title}」已删除。", "info")
+    return redirect(url_for("console.campaigns"))
+
+
+def _channel(campaign: Campaign, channel_id: int) -> Channel:
+    channel = Channel.get_or_none((Channel.id == channel_id) & (Channel.campaign == campaign))
+    if channel is None:
+        abort(404)
+    return channel
+
+
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/archive", defaults={"action": "archive"})
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/restore", defaults={"action": "restore"})
+@bp.post("/campaigns/<slug>/channels/<int:channel_id>/delete", defaults={"action": "delete"})
+@editor_required
+def change_channel(slug, channel_id, action):
+    found = campaign_or_404(slug)
+    channel = _channel(found, channel_id)
+    if action == "delete":
+        try:
+            lifecycle.delete_channel(channel)
+        except SetupError as error:
+            flash(f"没有删除：{error}", "error")
+            return _back(found)
+        changed, done = True, "已删除"
+    elif action == "archive":
+        changed, done = lifecycle.archive_channel(channel.id), "已归档：海报仍能把人带到活动"
+    else:
+        changed, done = lifecycle.restore_channel(channel.id), "已恢复"
+    if changed:
+        audit(
+            current_staff(),
+            f"channel.{action}",
+            f"campaign:{found.slug}",
+            code=channel.code,
+            label=channel.label,
+        )
+    flash(f"渠道「{channel.label}」{done if changed else '没有变化'}。", "info")
     return _back(found)
 
 

@@ -1,0 +1,140 @@
+"""A campaign's and a channel's life after the work: archive (stop serving, keep the figures),
+restore, and delete what holds no member's data.
+
+Archiving is a conditional UPDATE on archived_at, so two staff archiving at once make one
+change and one audit entry. Deleting is one conditional DELETE whose NOT EXISTS clauses are the
+rule; on PostgreSQL the row is locked first, so a member signing up at that moment either
+commits before the check sees her or waits and then finds the campaign gone.
+
+What counts as member data (a campaign with any of it is archived, never deleted):
+- a member (a sign-up, with her referrals and rewards);
+- a visit that counted a person (counted_day set): the campaign's figures. Bots, link
+  checkers and scans held back counted nobody and go with the campaign;
+- an invitation a customer answered (accepted or declined); unanswered ones go with it;
+- a check-in or a door scan (any response).
+"""
+
+from datetime import datetime
+
+from peewee import SQL, fn
+
+from miniapp_api.db import db, is_sqlite
+from miniapp_api.livecode.rules import SetupError
+from miniapp_api.models import (
+    Campaign,
+    Channel,
+    Invitation,
+    Member,
+    Response,
+    Visit,
+    utcnow,
+)
+
+
+class KeepInstead(SetupError):
+    """A delete refused because the row holds data; archive it instead. str() is the
+    console's Chinese; `english` is for the API and the command line."""
+
+    def __init__(self, chinese: str, english: str):
+        super().__init__(chinese)
+        self.english = english
+
+
+def archive_campaign(campaign_id: int, now: datetime | None = None) -> bool:
+    """Archive a running campaign; False when it was archived already (nothing changed)."""
+    return _set_archived(Campaign, campaign_id, now or utcnow())
+
+
+def restore_campaign(campaign_id: int) -> bool:
+    """Put an archived campaign back to work; False when it was running already."""
+    return _set_archived(Campaign, campaign_id, None)
+
+
+def archive_channel(channel_id: int, now: datetime | None = None) -> bool:
+    return _set_archived(Channel, channel_id, now or utcnow())
+
+
+def restore_channel(channel_id: int) -> bool:
+    return _set_archived(Channel, channel_id, None)
+
+
+def _set_archived(model, row_id: int, at: datetime | None) -> bool:
+    # The WHERE clause is the state change: only one of two concurrent archives updates a row.
+    was = model.archived_at.is_null() if at else model.archived_at.is_null(False)
+    return model.update(archived_at=at).where((model.id == row_id) & was).execute() == 1
+
+
+def _member_data(campaign_id):
+    """(Chinese, English, condition) for each kind of member data, for the DELETE's WHERE and
+    for saying what was found."""
+    return [
+        ("报名的成员", "members", Member.select(SQL("1")).where(Member.campaign == campaign_id)),
+        (
+            "计入人数的扫码",
+            "counted visits",
+            Visit.select(SQL("1")).where(
+                (Visit.campaign == campaign_id) & Visit.counted_day.is_null(False)
+            ),
+        ),
+        (
+            "已答复的 VIP 邀请",
+            "answered invitations",
+            Invitation.select(SQL("1")).where(
+                (Invitation.campaign == campaign_id)
+                & Invitation.status.in_(("accepted", "declined"))
+            ),
+        ),
+        (
+            "打卡或签到",
+            "check-ins",
+            Response.select(SQL("1")).where(Response.campaign == campaign_id),
+        ),
+    ]
+
+
+def _lock(model, row_id: int) -> None:
+    # SQLite runs one writer at a time and the DELETE is one statement; PostgreSQL needs the
+    # row lock that an insert referencing the row waits on.
+    if not is_sqlite():
+        model.select(model.id).where(model.id == row_id).for_update().execute()
+
+
+def delete_campaign(campaign: Campaign) -> None:
+    """Delete a campaign that holds no member data, with its groups, channels and uncounted
+    visits; raise KeepInstead naming what it holds otherwise."""
+    with db.atomic():
+        _lock(Campaign, campaign.id)
+        checks = _member_data(campaign.id)
+        where = Campaign.id == campaign.id
+        for _, _, rows in checks:
+            where &= ~fn.EXISTS(rows)
+        if Campaign.delete().where(where).execute() == 1:
+            return
+        found = [(zh, en) for zh, en, rows in checks if rows.exists()]
+    if not found:  # gone already: deleted by someone else a moment ago
+        raise SetupError(f"No campaign {campaign.slug!r}: it was deleted already.")
+    raise KeepInstead(
+        f"活动「{campaign.title}」已有{'、'.join(zh for zh, _ in found)}，不能删除，"
+        "请改为归档：归档后它不再对外服务、不再出现在“需要处理”里，数据照旧可查。",
+        f"Campaign {campaign.slug!r} holds {', '.join(en for _, en in found)}: it cannot be "
+        "deleted. Archive it instead (it stops serving and leaves the attention list; its "
+        "figures stay readable).",
+    )
+
+
+def delete_channel(channel: Channel) -> None:
+    """Delete a channel nobody has scanned; raise KeepInstead when visits name it."""
+    with db.atomic():
+        _lock(Channel, channel.id)
+        scanned = Visit.select(SQL("1")).where(Visit.channel == channel.id)
+        deleted = Channel.delete().where((Channel.id == channel.id) & ~fn.EXISTS(scanned))
+        if deleted.execute() == 1:
+            return
+        if not scanned.exists():
+            raise SetupError(f"No channel {channel.code!r}: it was deleted already.")
+    raise KeepInstead(
+        f"渠道「{channel.label}」已有扫码记录，不能删除，请改为归档："
+        "归档后它的海报仍能把人带到活动，只是不再记在这个渠道名下。",
+        f"Channel {channel.code!r} has visits: it cannot be deleted. Archive it instead (its "
+        "poster still leads to the campaign, counted without the channel).",
+    )
