@@ -2,7 +2,9 @@
 
 Posters are drawn with Pillow, which has no font fallback: one font must cover both the
 Chinese and the Latin text. The full Noto Sans CJK collection is ~20 MB per weight, so we
-keep the Simplified Chinese face, cut down to GB2312 plus the Latin and punctuation that
+keep the Simplified Chinese face, cut down to what GB 18030-2022 implementation level 1 asks
+of a font for Chinese (every character GBK's two bytes encode, all CJK Unified Ideographs and
+Extension A: names such as 王玥, 张喆, 刘䶮 print whole) plus the Latin and punctuation that
 posters use, without hinting or vertical-writing tables.
 
     apt-get install fonts-noto-cjk          # provides the .ttc files read below
@@ -26,6 +28,8 @@ WEIGHTS = {"Regular": "NotoSansCJK-Regular.ttc", "Bold": "NotoSansCJK-Bold.ttc"}
 
 POSTER_SYMBOLS = "·•—¥✓→★％…“”‘’"
 EXTRA_RANGES = [
+    (0x3400, 0x4DBF),  # CJK Unified Ideographs Extension A
+    (0x4E00, 0x9FFF),  # CJK Unified Ideographs (Noto has up to U+9FEF: GB 18030's level 1)
     (0x0020, 0x007E),  # ASCII
     (0x00A0, 0x00FF),  # Latin-1 letters and signs
     (0x2000, 0x206F),  # general punctuation
@@ -40,20 +44,21 @@ COPYRIGHT_LINE = (
 )
 
 
-def gb2312_characters() -> set[str]:
-    """Every character GB2312 can encode: symbols, kana, Greek, Cyrillic and 6763 hanzi."""
+def gbk_characters() -> set[str]:
+    """Every character GB 18030's two-byte part (GBK) encodes: GB2312's symbols, kana, Greek
+    and Cyrillic, and 21,886 hanzi and compatibility ideographs."""
     chars = set()
-    for high in range(0xA1, 0xF8):
-        for low in range(0xA1, 0xFF):
+    for high in range(0x81, 0xFF):
+        for low in [*range(0x40, 0x7F), *range(0x80, 0xFF)]:
             try:
-                chars.add(bytes([high, low]).decode("gb2312"))
+                chars.add(bytes([high, low]).decode("gb18030"))
             except UnicodeDecodeError:
                 continue
     return chars
 
 
 def wanted_codepoints() -> list[int]:
-    points = {ord(ch) for ch in gb2312_characters()}
+    points = {ord(ch) for ch in gbk_characters()}
     points.update(ord(ch) for ch in POSTER_SYMBOLS)
     for first, last in EXTRA_RANGES:
         points.update(range(first, last + 1))

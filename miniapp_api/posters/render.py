@@ -241,13 +241,12 @@ def describe(chars: list[str], separator: str = ", ") -> str:
     )
 
 
-def printable(text: str, drop: bool = False) -> str:
+def printable(text: str) -> str:
     """`text` as a poster prints it: invisible controls and modifiers removed, and each other
-    character the font lacks shown as □ (or dropped, with `drop`), so stored text can never
-    stop a poster from rendering."""
-    mark = "" if drop else MISSING_MARK
+    character the font lacks (an emoji in a nickname) shown as □, never dropped in silence,
+    so stored text can never stop a poster from rendering."""
     return "".join(
-        mark if _unprintable(char) else char
+        MISSING_MARK if _unprintable(char) else char
         for char in text
         if not (_invisible(char) or MODIFIERS.match(char))
     )
@@ -587,8 +586,8 @@ def render_poster(layout: dict, content: dict, fmt: str = "png") -> bytes:
         else:
             text = _layer_text(layer, values)
             if text:
-                drop = layer.get("drop_missing_glyphs", False)  # e.g. nicknames full of emoji
-                _draw_text(canvas, layer, printable(text, drop))
+                # Never dropped in silence: a name keeps a mark where a character was.
+                _draw_text(canvas, layer, printable(text))
     buffer = io.BytesIO()
     if fmt == "jpeg":
         # 4:4:4 keeps the red text and the QR edges free of chroma bleed.

@@ -312,7 +312,7 @@ def test_invisible_controls_and_modifiers_are_left_off_the_poster(campaign):
     assert pixels(campaign, **typed) == pixels(campaign, **plain)
 
 
-def test_a_layer_that_drops_what_the_font_lacks_drops_it(campaign):
+def test_a_nickname_keeps_a_visible_mark_where_the_font_lacks_a_character(campaign):
     member = render.load_layout("member")
     content = {
         "avatar": red_square_png(),
@@ -320,7 +320,9 @@ def test_a_layer_that_drops_what_the_font_lacks_drops_it(campaign):
         "title": "群",
         "subtitle": "券",
     }
-    assert pixels(member, **content) == pixels(member, **{**content, "nickname": "小美"})
+    # The emoji prints as □ (never dropped in silence); the invisible override disappears.
+    assert pixels(member, **content) == pixels(member, **{**content, "nickname": "小美□"})
+    assert pixels(member, **content) != pixels(member, **{**content, "nickname": "小美"})
 
 
 def test_very_long_stored_text_still_renders_within_its_lines(campaign):
