@@ -10,7 +10,10 @@ from PIL import Image
 
 from miniapp_api.posters import render
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢欧阳司马诸葛"
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董"
+    "袁潘蒋蔡余杜叶程魏苏吕丁任沈姚卢欧阳司马诸葛"
+)
 # Given-name characters people really use, the among them (玥, 喆, 䶮 of Ext A).
 GIVEN = "玥喆䶮昊晗婕琪琳瑶璇珺琰祎禕堃垚淼焱鑫磊晞暄曦栩翊羿骞犇芃茜菁萱蔚钰锟镕珏璟瑜"
 EMOJI = "🌸🎁☕👍😊🐱"
