@@ -143,14 +143,29 @@ def init_db():
 
 @click.command("demo")
 @click.option("--reset", is_flag=True, help="Delete the demo campaign and load it afresh.")
+@click.option(
+    "--trainer",
+    is_flag=True,
+    help="Also make the class's read-only login (demo-trainer) and print its new password.",
+)
 @fail_clearly
-def demo_command(reset):
+def demo_command(reset, trainer):
     """Load the demo campaign the handbook links to (keeps it fresh on every run)."""
     from flask import current_app
 
     from miniapp_api import demo
+    from miniapp_api.accounts.rules import DEMO_TRAINER, demo_trainer
 
     click.echo(demo.load(reset=reset, tz=current_app.config["TIMEZONE"]))
+    if trainer:
+        password = demo_trainer()
+        where = (
+            "from any address (QUNBOOK_DEMO_TRAINER_ANYWHERE is set)"
+            if current_app.config["DEMO_TRAINER_ANYWHERE"]
+            else "on this machine only; set QUNBOOK_DEMO_TRAINER_ANYWHERE=1 for students' phones"
+        )
+        click.echo(f"Read-only trainer login: {DEMO_TRAINER} / {password}  ({where})")
+        click.echo(f"Console: {public()}/console/login")
 
 
 @click.command("create-campaign")

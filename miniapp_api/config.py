@@ -37,6 +37,9 @@ def configure(app, test_config):
         # Generous for a store's Wi-Fi full of real people; past it a scan is recorded and
         # flagged, and the page asks the person to switch to mobile data or ask staff.
         PLACES_PER_ADDRESS=100,
+        # The class's read-only login (`qunbook demo --trainer`) from any address, not only
+        # from the machine serving the kit: set it when students log in on their own phones.
+        DEMO_TRAINER_ANYWHERE=False,
         # How many proxies in front of the app set X-Forwarded-For (0: none).
         TRUSTED_PROXIES=0,
         SESSION_COOKIE_SAMESITE="Lax",

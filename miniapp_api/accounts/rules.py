@@ -70,6 +70,24 @@ def create_staff(username: str, password: str, role: str, display_name: str = ""
         raise StaffError(f"Staff {username!r} exists already.") from None
 
 
+# The read-only login `qunbook demo --trainer` makes for a class. Its password is printed on
+# a projector, so by default it logs in only on the machine serving the kit (see the view).
+DEMO_TRAINER = "demo-trainer"
+
+
+def demo_trainer() -> str:
+    """Create the class's read-only trainer login, or give it a new password; returns the
+    password (from `secrets`: the last class's one stops working)."""
+    password = secrets.token_urlsafe(9)
+    staff = Staff.get_or_none(Staff.username == DEMO_TRAINER)
+    if staff is None:
+        create_staff(DEMO_TRAINER, password, "trainer", "演示带教")
+    else:
+        Staff.update(role="trainer", active=True).where(Staff.id == staff.id).execute()
+        change_password(staff, password)
+    return password
+
+
 def check_password_strength(password: str) -> None:
     if not password or len(password) < MIN_PASSWORD:
         raise StaffError(f"Use a password of at least {MIN_PASSWORD} characters.")

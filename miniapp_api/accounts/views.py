@@ -4,12 +4,14 @@ A new API token is shown once, in the answer to the POST that made it: only its 
 stored, and it never passes through the session or a flash message.
 """
 
+import ipaddress
 import re
 import unicodedata
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -20,6 +22,7 @@ from flask import (
 
 from miniapp_api.accounts.access import current_staff, staff_required
 from miniapp_api.accounts.rules import (
+    DEMO_TRAINER,
     LoginRefused,
     StaffError,
     audit,
@@ -64,11 +67,27 @@ def login():
         flash(refused.message, "error")
         status = 429 if refused.throttled else 401
         return render_template("accounts/login.html", next=request.form.get("next", "")), status
+    if staff.username == DEMO_TRAINER and not _demo_trainer_may_log_in_here():
+        flash(
+            "演示带教账号只能在运行小程序的这台电脑上登录。要让学员用自己的手机登录，"
+            "请运行小程序时设置 QUNBOOK_DEMO_TRAINER_ANYWHERE=1。",
+            "error",
+        )
+        return render_template("accounts/login.html", next=request.form.get("next", "")), 403
     session.clear()
     session.rotate = True  # a new token, so a session fixed before login is useless
     session["staff_id"] = staff.id
     audit(staff, "staff.login", f"staff:{staff.username}")
     return redirect(_safe_next(request.form.get("next")))
+
+
+def _demo_trainer_may_log_in_here() -> bool:
+    if current_app.config["DEMO_TRAINER_ANYWHERE"]:
+        return True
+    try:
+        return ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
 
 
 @bp.post("/logout")

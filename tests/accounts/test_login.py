@@ -246,3 +246,45 @@ def test_a_hash_made_with_cheaper_parameters_is_upgraded_at_login(
     assert staff_actions.login().status_code == 302
     upgraded = Staff.get_by_id(staff.id).password_hash
     assert upgraded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_the_class_trainer_login_is_read_only_and_local_by_default(app, runner):
+    result = runner.invoke(args=["demo", "--trainer"])
+    assert result.exit_code == 0, result.output
+    password = re.search(r"demo-trainer / (\S+)", result.output)[1]
+    assert "this machine only" in result.output and "/console/login" in result.output
+    trainer = Staff.get(Staff.username == "demo-trainer")
+    assert trainer.role == "trainer" and password not in trainer.password_hash
+
+    phone = StaffActions(app.test_client())
+    phone.client.environ_base["REMOTE_ADDR"] = "192.168.1.23"  # a student's phone
+    refused = phone.login("demo-trainer", password)
+    assert refused.status_code == 403 and "只能在运行小程序的这台电脑上登录" in refused.get_data(
+        as_text=True
+    )
+    assert phone.client.get("/console/").status_code == 302  # not logged in
+
+    here = StaffActions(app.test_client())  # the test client is 127.0.0.1: the kit's machine
+    assert here.login("demo-trainer", password).headers["Location"] == "/console/"
+    assert here.client.get("/console/").status_code == 200
+    # Read-only: making a campaign is refused.
+    assert (
+        here.post(
+            "/console/campaigns/new", {"slug": "x", "title": "试"}, page="/console/"
+        ).status_code
+        == 403
+    )
+
+    # Another class: a new password, the old one stops working.
+    again = runner.invoke(args=["demo", "--trainer"])
+    assert re.search(r"demo-trainer / (\S+)", again.output)[1] != password
+    assert StaffActions(app.test_client()).login("demo-trainer", password).status_code == 401
+
+
+def test_students_phones_may_log_in_when_the_trainer_allows_it(app, runner):
+    app.config["DEMO_TRAINER_ANYWHERE"] = True
+    result = runner.invoke(args=["demo", "--trainer"])
+    password = re.search(r"demo-trainer / (\S+)", result.output)[1]
+    phone = StaffActions(app.test_client())
+    phone.client.environ_base["REMOTE_ADDR"] = "192.168.1.23"
+    assert phone.login("demo-trainer", password).headers["Location"] == "/console/"
