@@ -566,6 +566,9 @@ def import_customers_command(sheet_file):
         report = customers.import_customers(
             data, lambda phone: phone_hash(key, phone), progress=bar.update
         )
+        # The row count was an estimate (a header line, a last line without a line break):
+        # a finished import shows a full bar, not one stuck at 99 %.
+        bar.update(max(bar.length - bar.pos, 0))
     click.echo(
         f"{report.rows} rows: {report.created} new, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.errors)} refused."

@@ -143,6 +143,24 @@ def test_cli_import_reports_rows_and_exits_1_when_some_were_refused(app, runner,
     assert runner.invoke(args=["import-customers", str(tmp_path / "nope.csv")]).exit_code != 0
 
 
+def test_cli_import_ends_with_a_full_progress_bar(app, runner, tmp_path, monkeypatch):
+    import click
+
+    bars = []
+    real = click.progressbar
+
+    def watched(*args, **kw):
+        bars.append(real(*args, **kw))
+        return bars[-1]
+
+    monkeypatch.setattr(click, "progressbar", watched)
+    path = tmp_path / "客户.csv"
+    path.write_bytes(csv_bytes(GOOD))  # a header line, then the rows
+    assert runner.invoke(args=["import-customers", str(path)]).exit_code == 0
+    [bar] = bars
+    assert bar.pos == bar.length  # 100 %, not stuck one row short
+
+
 # ---------------------------------------------------------------- selection and invitations
 
 
