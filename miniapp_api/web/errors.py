@@ -55,6 +55,17 @@ def relative_redirect(error: RequestRedirect):
     return redirect(urlunsplit(("", "", path, url.query, "")), error.code)
 
 
+# The same errors as staff meet them inside the console.
+CONSOLE_MESSAGES = {
+    400: ("请求有误", "页面可能已经过期：请返回上一页，刷新后再提交一次。"),
+    404: (
+        "没有这个页面",
+        "活动、群或记录可能已经删除或归档，也可能是链接输错了：从下面的活动列表重新进入。",
+    ),
+    405: ("无法这样打开", "这个地址只接受表单提交：请返回上一页，用页面上的按钮操作。"),
+    413: ("文件太大", "上传的文件超过了 {limit}：照片可以先压缩，表格可以分成几份。"),
+}
+
 # What each role may do, in the words of the console's navigation.
 ROLE_CAN = {
     "admin": "管理员：可以查看和修改一切，包括员工账号和审计日志。",
@@ -129,6 +140,12 @@ def register(app):
             response = respond(error.code or 500)
         elif error.code == 403 and current_staff() is not None:
             response = current_app.make_response((forbidden_page(current_staff()), 403))
+        elif request.path.startswith("/console/") and current_staff() is not None:
+            # Staff stay in the console: its navigation, and words for staff, not members.
+            title, hint = CONSOLE_MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
+            hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))
+            page = render_template("console/error.html", title=title, hint=hint)
+            response = current_app.make_response((page, error.code))
         else:
             title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
             hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))

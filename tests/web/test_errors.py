@@ -51,3 +51,16 @@ def test_a_too_large_csv_is_told_about_the_file_and_its_limit(client, login_as):
     assert response.status_code == 413
     text = response.get_data(as_text=True)
     assert "文件太大" in text and "超过了 16 MB" in text and "表格可以分成几份" in text
+
+
+def test_staff_meet_errors_inside_the_console_with_a_way_on(client, login_as):
+    login_as("operator")
+    missing = client.get("/console/campaigns/没有这个活动")
+    page = missing.get_data(as_text=True)
+    assert missing.status_code == 404 and "没有这个页面" in page
+    assert 'href="/console/campaigns"' in page and "扫描海报" not in page
+    wrong = client.get("/console/campaigns/x/archive")  # a form's address, opened as a link
+    assert wrong.status_code == 405 and "用页面上的按钮操作" in wrong.get_data(as_text=True)
+    # Members (no login) keep the member-facing page.
+    stranger = client.application.test_client().get("/console/campaigns/没有这个活动")
+    assert stranger.status_code in (302, 404)
