@@ -60,10 +60,11 @@ def check_webhook(url: str) -> str | None:
 def post_json(url: str, payload: dict, timeout: float = TIMEOUT) -> None:
     """POST payload as JSON; raise SendFailed unless a 2xx answer came (with errcode 0 when
     the answer is WeCom's JSON)."""
+    if check_webhook(url):  # never file: or another scheme urllib would open
+        raise SendFailed(f"提醒地址不对：{webhook_host(url)}")
     body = json.dumps(payload, ensure_ascii=False).encode()
-    request = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json; charset=utf-8"}
-    )
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
             text = answer.read(4096)
@@ -184,10 +185,15 @@ def recent_alerts(campaign_id: int | None = None, limit: int = 30) -> list[Alert
     return list(query.order_by(Alert.sent_at.is_null(False), unsent_first.desc()).limit(limit))
 
 
-def all_full_notified(campaign: Campaign) -> bool:
+def all_full_notified(campaign_id: int) -> bool:
     """Whether staff were sent the alert for this campaign's current all-full episode: the
-    all-full page may say so only then."""
-    if campaign.all_full_since is None:
+    all-full page may say so only then (two queries, on that page only)."""
+    campaign = (
+        Campaign.select(Campaign.id, Campaign.all_full_since)
+        .where(Campaign.id == campaign_id)
+        .get_or_none()
+    )
+    if campaign is None or campaign.all_full_since is None:
         return False
     cause = all_full_cause(campaign)
     return Alert.select().where((Alert.cause == cause) & Alert.sent_at.is_null(False)).exists()

@@ -77,7 +77,7 @@ def expiring_campaign(url, slug="mendian"):
 
 
 def test_one_wecom_alert_per_cause_and_a_new_qr_is_a_new_cause(app, receiver):
-    campaign, group = expiring_campaign(receiver.url)
+    _, group = expiring_campaign(receiver.url)
 
     assert alerts.send_due_alerts(NOW) == {"sent": 1, "failed": 0}
     assert alerts.send_due_alerts(NOW + timedelta(minutes=1)) == {"sent": 0, "failed": 0}
@@ -149,7 +149,7 @@ def test_two_processes_at_the_same_moment_send_nothing_twice(app, receiver):
             start.wait()
             with db.connection_context():  # each its own connection, like another process
                 alerts.send_due_alerts(NOW)
-        except Exception as e:  # noqa: BLE001  (reported below)
+        except Exception as e:  # reported below
             errors.append(e)
 
     threads = [threading.Thread(target=run) for _ in range(4)]
@@ -177,5 +177,44 @@ def test_all_full_event_and_nothing_without_a_webhook(app, receiver):
     kinds = sorted(a.kind for a in Alert.select())
     assert kinds == ["no-open-group", "qr-expired"]
     assert len(receiver.bodies) == 2
-    assert alerts.all_full_notified(Campaign.get_by_id(full.id))
-    assert not alerts.all_full_notified(Campaign.get_by_id(quiet.id))
+    assert alerts.all_full_notified(full.id)
+    assert not alerts.all_full_notified(quiet.id)
+
+
+def test_the_all_full_page_says_staff_were_told_only_once_they_were(app, client, receiver):
+    campaign = make_campaign(slug="store", title="门店会员群")
+    Campaign.update(alert_webhook=receiver.url).where(Campaign.id == campaign.id).execute()
+    make_group(campaign, "满群", cutoff=1, sent=1)
+    agent = {"User-Agent": "Mozilla/5.0 MicroMessenger/8.0"}
+
+    first = client.get("/j/store", headers=agent).get_data(as_text=True)
+    assert "群已满员" in first and "工作人员已经收到提醒" not in first
+    assert "需要处理" in first
+
+    receiver.failures = 1  # the alert has not reached anyone yet: the page must not say so
+    alerts.send_due_alerts(utcnow())
+    assert "工作人员已经收到提醒" not in client.get("/j/store", headers=agent).get_data(
+        as_text=True
+    )
+
+    alerts.send_due_alerts(utcnow() + timedelta(minutes=2))
+    assert next(b["text"]["content"] for b in receiver.bodies).startswith(
+        "【群书提醒】「门店会员群」"
+    )
+    assert "工作人员已经收到提醒" in client.get("/j/store", headers=agent).get_data(as_text=True)
+
+
+def test_send_alerts_command_uses_the_global_webhook(app, runner, receiver):
+    app.config["ALERT_WEBHOOK"] = receiver.url
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "过期群", qr_age=timedelta(days=8))
+    result = runner.invoke(args=["send-alerts"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "Alerts sent: 1, failed (tried again later): 0.\n"
+    assert len(receiver.bodies) == 1
+    receiver.server.shutdown()
+    receiver.server.server_close()
+    Group.update(qr_digest="f" * 64).where(Group.campaign == campaign.id).execute()  # new cause
+    result = runner.invoke(args=["send-alerts"])
+    assert result.exit_code == 1 and "failed (tried again later): 1" in result.output
+    assert "secret-key-123" not in result.output
