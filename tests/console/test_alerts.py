@@ -12,7 +12,7 @@ from helpers import make_campaign, make_group
 from miniapp_api.console import alerts
 from miniapp_api.db import db
 from miniapp_api.livecode.rules import QR_LIFETIME
-from miniapp_api.models import Alert, Campaign, Group, utcnow
+from miniapp_api.models import Alert, AuditEntry, Campaign, Group, utcnow
 
 NOW = utcnow().replace(microsecond=0)
 
@@ -218,3 +218,32 @@ def test_send_alerts_command_uses_the_global_webhook(app, runner, receiver):
     result = runner.invoke(args=["send-alerts"])
     assert result.exit_code == 1 and "failed (tried again later): 1" in result.output
     assert "secret-key-123" not in result.output
+
+
+def test_staff_set_the_webhook_and_see_alerts_without_its_key(app, client, login_as, receiver):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "过期群", qr_age=timedelta(days=8))
+    actions = login_as("operator")
+    page = "/console/campaigns/store"
+
+    refused = actions.post(
+        f"{page}/alert-webhook", {"alert_webhook": "file:///etc/passwd"}, page=page
+    )
+    assert refused.status_code == 400 and "https://" in refused.get_data(as_text=True)
+    assert Campaign.get().alert_webhook == ""
+
+    saved = actions.post(f"{page}/alert-webhook", {"alert_webhook": receiver.url}, page=page)
+    assert saved.status_code == 302
+    assert Campaign.get().alert_webhook == receiver.url
+    receiver.failures = 1
+    alerts.send_due_alerts(utcnow())
+
+    for url in (page, "/console/attention"):
+        text = client.get(url).get_data(as_text=True)
+        assert "发送失败（第 1 次）：HTTP 500" in text and "过期群" in text, url
+        assert "secret-key-123" not in text, url
+    detail = AuditEntry.get(AuditEntry.action == "campaign.alert_webhook").detail
+    assert "secret-key-123" not in detail and "127.0.0.1" in detail
+
+    alerts.send_due_alerts(utcnow() + timedelta(minutes=2))
+    assert "已发送" in client.get("/console/attention").get_data(as_text=True)
