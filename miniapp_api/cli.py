@@ -339,6 +339,21 @@ def attention():
     click.echo("Nothing needs attention.")
 
 
+@click.command("send-alerts")
+@fail_clearly
+def send_alerts():
+    """Send due alerts to the campaigns' webhooks, each cause once (for cron, every minute)."""
+    from miniapp_api.console.alerts import send_due_alerts
+    from miniapp_api.models import utcnow
+
+    counts = send_due_alerts(
+        utcnow(), default_webhook=setting("ALERT_WEBHOOK") or "", tz=setting("TIMEZONE")
+    )
+    click.echo(f"Alerts sent: {counts['sent']}, failed (tried again later): {counts['failed']}.")
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
 def _lifecycle_target(campaign: str, channel: str | None):
     """The campaign, and the channel when --channel names one (a SetupError otherwise)."""
     from miniapp_api.livecode.rules import SetupError, find_campaign
@@ -658,6 +673,7 @@ ALL = [
     list_groups,
     stats,
     attention,
+    send_alerts,
     archive,
     restore,
     delete,

@@ -54,6 +54,9 @@ def configure(app, test_config):
         WECHAT_AUTHORIZE_URL=wechat.AUTHORIZE_URL,
         WECHAT_EXCHANGE_URL=wechat.EXCHANGE_URL,
         WECHAT_TIMEOUT=5,
+        # Where `qunbook send-alerts` sends alerts for campaigns without a webhook of their own
+        # (a WeCom group robot's webhook URL, or any URL taking a JSON POST); "" sends none.
+        ALERT_WEBHOOK="",
     )
     app.config.from_prefixed_env("QUNBOOK")
     if test_config:

@@ -558,8 +558,37 @@ ALTER TABLE "channel" ADD COLUMN "archived_at" TIMESTAMP;
 """,
 }
 
+# 9. Alerts pushed to staff (issue 13): one row per cause, unique, claimed by a conditional
+#    UPDATE before sending; each campaign's webhook, "" (the global default) on existing rows.
+STEP_9 = {
+    "sqlite": """
+CREATE TABLE IF NOT EXISTS "alert" ("id" INTEGER NOT NULL PRIMARY KEY, "campaign_id" INTEGER NOT
+    NULL, "cause" VARCHAR(200) NOT NULL, "kind" VARCHAR(24) NOT NULL, "message" TEXT NOT NULL,
+    "created_at" DATETIME NOT NULL, "attempts" INTEGER NOT NULL CHECK (attempts >= 0),
+    "next_attempt_at" DATETIME NOT NULL, "claimed_until" DATETIME, "sent_at" DATETIME,
+    "last_error" VARCHAR(300) NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id")
+    ON DELETE CASCADE);
+CREATE INDEX "alert_campaign_id" ON "alert" ("campaign_id");
+CREATE UNIQUE INDEX "alert_cause" ON "alert" ("cause");
+CREATE INDEX "alert_sent_at_next_attempt_at" ON "alert" ("sent_at", "next_attempt_at");
+ALTER TABLE "campaign" ADD COLUMN "alert_webhook" VARCHAR(500) NOT NULL DEFAULT '';
+""",
+    "postgresql": """
+CREATE TABLE IF NOT EXISTS "alert" ("id" SERIAL NOT NULL PRIMARY KEY, "campaign_id" INTEGER NOT
+    NULL, "cause" VARCHAR(200) NOT NULL, "kind" VARCHAR(24) NOT NULL, "message" TEXT NOT NULL,
+    "created_at" TIMESTAMP NOT NULL, "attempts" INTEGER NOT NULL CHECK (attempts >= 0),
+    "next_attempt_at" TIMESTAMP NOT NULL, "claimed_until" TIMESTAMP, "sent_at" TIMESTAMP,
+    "last_error" VARCHAR(300) NOT NULL, FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id")
+    ON DELETE CASCADE);
+CREATE INDEX "alert_campaign_id" ON "alert" ("campaign_id");
+CREATE UNIQUE INDEX "alert_cause" ON "alert" ("cause");
+CREATE INDEX "alert_sent_at_next_attempt_at" ON "alert" ("sent_at", "next_attempt_at");
+ALTER TABLE "campaign" ADD COLUMN "alert_webhook" VARCHAR(500) NOT NULL DEFAULT '';
+""",
+}
+
 # Append only; never edit a step that has shipped.
-STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8]
+STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8, STEP_9]
 LATEST = len(STEPS)
 
 

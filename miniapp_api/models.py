@@ -45,6 +45,9 @@ class Campaign(BaseModel):
     # Set when staff archive it (schema step 8): its public pages stop serving and it leaves
     # 需要处理; its figures stay. NULL while it runs.
     archived_at = DateTimeField(null=True)
+    # Where alerts about this campaign go (schema step 9): a WeCom group robot's webhook or any
+    # URL taking a JSON POST; "" sends to QUNBOOK_ALERT_WEBHOOK. Holds a key: never log it.
+    alert_webhook = CharField(max_length=500, default="", constraints=[SQL("DEFAULT ''")])
 
 
 class Channel(BaseModel):
@@ -454,6 +457,30 @@ class Response(BaseModel):
         )
 
 
+class Alert(BaseModel):
+    """One message to staff per cause (schema step 9), e.g. "qr-expiring:<group id>:<digest>".
+
+    The unique cause makes it once per cause whoever notices it; the conditional UPDATE that
+    claims it before sending (claimed_until) makes it once across processes. A failed send
+    waits until next_attempt_at.
+    """
+
+    campaign = ForeignKeyField(Campaign, backref="alerts", on_delete="CASCADE")
+    cause = CharField(max_length=200, unique=True)
+    kind = CharField(max_length=24)
+    message = TextField()
+    created_at = DateTimeField(default=utcnow)
+    attempts = IntegerField(default=0, constraints=[Check("attempts >= 0")])
+    next_attempt_at = DateTimeField()
+    claimed_until = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+    # Why the last attempt failed, without the webhook's key.
+    last_error = CharField(max_length=300, default="")
+
+    class Meta:
+        indexes = ((("sent_at", "next_attempt_at"), False),)
+
+
 class SchemaVersion(BaseModel):
     version = IntegerField(primary_key=True)
     applied_at = DateTimeField(default=utcnow)
@@ -473,5 +500,6 @@ MODELS = [
     *REFERRAL_MODELS,
     *VIP_MODELS,
     *CHECKIN_MODELS,
+    Alert,
     SchemaVersion,
 ]

@@ -432,6 +432,20 @@ def seed(version: int) -> list[tuple[str, int, dict]]:
             taken=5,
             refused=2,
         )
+    if version >= 9:
+        add(
+            "alert",
+            campaign_id=campaign,
+            cause=f"qr-expiring:{group}:{'d' * 64}",
+            kind="qr-expiring",
+            message="群二维码 20 小时内过期，请在微信里重新生成并上传",
+            created_at=AT,
+            attempts=1,
+            next_attempt_at=AT,
+            claimed_until=None,
+            sent_at=AT,
+            last_error="",
+        )
     return made
 
 
@@ -456,6 +470,10 @@ def test_an_upgrade_keeps_every_row_and_ends_at_the_fresh_schema(open_empty, ver
         for table in ("campaign", "channel"):
             sql = f'SELECT DISTINCT archived_at FROM "{table}"'  # noqa: S608
             assert db.execute_sql(sql).fetchall() == [(None,)], table
+    if version:
+        # Step 9's column: campaigns that existed before it send to the global default.
+        sql = "SELECT DISTINCT alert_webhook FROM campaign"
+        assert db.execute_sql(sql).fetchall() == [("",)]
     versions = db.execute_sql("SELECT version FROM schemaversion ORDER BY version").fetchall()
     assert [v for (v,) in versions] == list(range(1, migrations.LATEST + 1))
     # The current code reads the old rows and adds new ones (PostgreSQL's sequences moved on).

@@ -4,6 +4,7 @@ from flask import Blueprint, Response, abort, current_app, make_response, render
 
 from miniapp_api.checkins import events
 from miniapp_api.checkins import rules as checkins
+from miniapp_api.console import alerts
 from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
@@ -90,6 +91,7 @@ def scan(slug):
         outcome=result.outcome,
         invited_by=invited_by,
         retry_url=entry_url(),
+        staff_alerted=result.group is None and alerts.all_full_notified(campaign.id),
     )
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.

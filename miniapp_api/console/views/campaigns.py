@@ -20,6 +20,7 @@ from miniapp_api.accounts.access import current_staff, editor_required, staff_re
 from miniapp_api.accounts.rules import audit
 from miniapp_api.checkins import events
 from miniapp_api.config import only_this_computer
+from miniapp_api.console import alerts
 from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import MAX_PAGE, paginate
@@ -226,6 +227,9 @@ def _campaign_page(found: Campaign, status: int = 200):
         events=events.events_of(found.id),
         unprintable=unprintable_note(found, channels),
         loopback=loopback_note(),
+        alerts=alerts.recent_alerts(found.id, limit=10),
+        webhook_host=alerts.webhook_host(found.alert_webhook),
+        global_webhook=bool(current_app.config["ALERT_WEBHOOK"]),
     )
     return page, status
 
@@ -274,6 +278,28 @@ def add_channel(slug):
         label=channel.label,
     )
     flash(f"已添加渠道 {channel.label}：海报和活码链接见下方。", "info")
+    return _back(found)
+
+
+@bp.post("/campaigns/<slug>/alert-webhook")
+@editor_required
+@refused_here
+def set_alert_webhook(slug):
+    found = campaign_or_404(slug)
+    url = (request.form.get("alert_webhook") or "").strip()
+    if url and (problem := alerts.check_webhook(url)):
+        raise SetupError(problem)
+    Campaign.update(alert_webhook=url).where(Campaign.id == found.id).execute()
+    # The audit log keeps the host only: the URL's key is a secret.
+    audit(
+        current_staff(),
+        "campaign.alert_webhook",
+        f"campaign:{found.slug}",
+        host=alerts.webhook_host(url) if url else "",
+    )
+    flash(
+        f"提醒会发到 {alerts.webhook_host(url)}。" if url else "已改用全局设置的提醒地址。", "info"
+    )
     return _back(found)
 
 
@@ -542,4 +568,6 @@ def sheet_response(name: str, kind: str, header: list[str], rows) -> Response:
 @bp.get("/attention")
 @staff_required()
 def attention():
-    return render_template("console/attention.html", items=needs_attention(tz=_tz()))
+    return render_template(
+        "console/attention.html", items=needs_attention(tz=_tz()), alerts=alerts.recent_alerts()
+    )
