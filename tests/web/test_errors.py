@@ -57,7 +57,7 @@ def test_staff_meet_errors_inside_the_console_with_a_way_on(client, login_as):
     login_as("operator")
     missing = client.get("/console/campaigns/没有这个活动")
     page = missing.get_data(as_text=True)
-    assert missing.status_code == 404 and "没有这个页面" in page
+    assert missing.status_code == 404 and "没有找到这个页面" in page and "从下面的活动列表" in page
     assert 'href="/console/campaigns"' in page and "扫描海报" not in page
     wrong = client.get("/console/campaigns/x/archive")  # a form's address, opened as a link
     assert wrong.status_code == 405 and "用页面上的按钮操作" in wrong.get_data(as_text=True)
