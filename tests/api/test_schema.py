@@ -27,6 +27,12 @@ CHECKS = [
 ]
 
 
+def lifecycle_last(operation) -> int:
+    if operation.method.upper() == "DELETE":
+        return 3
+    return {"archive": 1, "restore": 2}.get(operation.path.rsplit("/", 1)[-1], 0)
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_api_keeps_its_description(app, mode):
     campaign = make_campaign(slug="store", title="门店会员群")
@@ -39,6 +45,9 @@ def test_api_keeps_its_description(app, mode):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == 19
+    # Archiving and deleting the known campaign would leave every later operation a 404:
+    # they go last (archive, then restore, then the deletes), so the rest reach real work.
+    operations.sort(key=lifecycle_last)
     statuses = Counter()
 
     for operation in operations:
@@ -67,3 +76,6 @@ def test_api_keeps_its_description(app, mode):
     print(f"\nschemathesis {mode.value}: {statuses.total()} cases, statuses {dict(statuses)}")
     assert statuses.total() >= 13 * EXAMPLES // 2  # hypothesis may stop early on few inputs
     assert not [code for code in statuses if code >= 500]
+    # The run reaches real work, not only 404s (with the known campaign deleted early, 110 of
+    # 1,900 positive cases succeeded; in this order, 789).
+    assert statuses[200] + statuses[201] >= statuses.total() // 6, statuses
