@@ -76,6 +76,7 @@ def test_api_keeps_its_description(app, mode):
     print(f"\nschemathesis {mode.value}: {statuses.total()} cases, statuses {dict(statuses)}")
     assert statuses.total() >= 13 * EXAMPLES // 2  # hypothesis may stop early on few inputs
     assert not [code for code in statuses if code >= 500]
-    # The run reaches real work, not only 404s (with the known campaign deleted early, 110 of
-    # 1,900 positive cases succeeded; in this order, 789).
-    assert statuses[200] + statuses[201] >= statuses.total() // 6, statuses
+    # The run reaches real work, not only 404s. With the known campaign deleted early, 110 of
+    # 1,900 positive cases succeeded (33 negative ones); in this order, about 790 (about 300).
+    share = 4 if mode == GenerationMode.POSITIVE else 10
+    assert statuses[200] + statuses[201] >= statuses.total() // share, statuses
