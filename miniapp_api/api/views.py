@@ -17,7 +17,7 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
 from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
-from miniapp_api.livecode.rules import SetupError, UnprintableText
+from miniapp_api.livecode.rules import Refused, SetupError
 from miniapp_api.models import Campaign, Channel, Group, utcnow
 from miniapp_api.web.errors import answer_in_json
 from miniapp_api.web.params import NumberRefused, query_number
@@ -157,7 +157,7 @@ def _rules(call, *args, **kwargs):
     """Run a set-up rule; its refusal becomes a 422 carrying the rule's own advice."""
     try:
         return call(*args, **kwargs)
-    except UnprintableText as error:
+    except Refused as error:
         raise ApiError(422, error.english) from None
     except SetupError as error:
         raise ApiError(422, str(error)) from None
@@ -383,8 +383,8 @@ def _lifecycle(call, *args):
         call(*args)
     except lifecycle.KeepInstead as error:
         raise ApiError(409, error.english) from None
-    except SetupError as error:
-        raise ApiError(404, str(error)) from None
+    except Refused as error:  # deleted a moment ago by someone else
+        raise ApiError(404, error.english) from None
 
 
 @bp.get("/campaigns/<slug>/groups")

@@ -19,7 +19,7 @@ from datetime import datetime
 from peewee import SQL, fn
 
 from miniapp_api.db import db, is_sqlite
-from miniapp_api.livecode.rules import SetupError
+from miniapp_api.livecode.rules import Refused
 from miniapp_api.models import (
     Campaign,
     Channel,
@@ -31,13 +31,8 @@ from miniapp_api.models import (
 )
 
 
-class KeepInstead(SetupError):
-    """A delete refused because the row holds data; archive it instead. str() is the
-    console's Chinese; `english` is for the API and the command line."""
-
-    def __init__(self, chinese: str, english: str):
-        super().__init__(chinese)
-        self.english = english
+class KeepInstead(Refused):
+    """A delete refused because the row holds data; archive it instead."""
 
 
 def archive_campaign(campaign_id: int, now: datetime | None = None) -> bool:
@@ -112,7 +107,10 @@ def delete_campaign(campaign: Campaign) -> None:
             return
         found = [(zh, en) for zh, en, rows in checks if rows.exists()]
     if not found:  # gone already: deleted by someone else a moment ago
-        raise SetupError(f"No campaign {campaign.slug!r}: it was deleted already.")
+        raise Refused(
+            f"活动「{campaign.title}」已经被删除了。",
+            f"No campaign {campaign.slug!r}: it was deleted already.",
+        )
     raise KeepInstead(
         f"活动「{campaign.title}」已有{'、'.join(zh for zh, _ in found)}，不能删除，"
         "请改为归档：归档后它不再对外服务、不再出现在“需要处理”里，数据照旧可查。",
@@ -131,7 +129,10 @@ def delete_channel(channel: Channel) -> None:
         if deleted.execute() == 1:
             return
         if not scanned.exists():
-            raise SetupError(f"No channel {channel.code!r}: it was deleted already.")
+            raise Refused(
+                f"渠道「{channel.label}」已经被删除了。",
+                f"No channel {channel.code!r}: it was deleted already.",
+            )
     raise KeepInstead(
         f"渠道「{channel.label}」已有扫码记录，不能删除，请改为归档："
         "归档后它的海报仍能把人带到活动，只是不再记在这个渠道名下。",

@@ -35,22 +35,28 @@ class SetupError(ValueError):
 HELD_BACK = ("unproven", "limited")
 
 
-class UnprintableText(SetupError):
+class Refused(SetupError):
+    """A set-up refusal said in both of its surfaces' languages: str() is the console's
+    Chinese, `english` is for the API and the command line."""
+
+    def __init__(self, chinese: str, english: str):
+        super().__init__(chinese)
+        self.english = english
+
+
+class UnprintableText(Refused):
     """Poster text (a campaign's title or promise, a channel's label) holding characters the
-    poster font cannot draw. The message is the console's, in Chinese like the other set-up
-    messages staff read there; `english` is for the API and the command line."""
+    poster font cannot draw."""
 
     def __init__(self, label: str, field: str, chars: list[str]):
         named, more = chars[:NAMED_CHARS], len(chars) - NAMED_CHARS
         super().__init__(
             f"{label}里有海报印不出的字符：{describe(named, '、')}"
             f"{f' 等 {len(chars)} 个' if more > 0 else ''}。"
-            "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。"
-        )
-        self.english = (
+            "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
             f"'{field}' has characters the poster font cannot print: {describe(named)}"
             f"{f' and {more} more' if more > 0 else ''}; "
-            "remove them or write them as words (e.g. 礼物 for 🎁)."
+            "remove them or write them as words (e.g. 礼物 for 🎁).",
         )
         self.chars = chars
 
