@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qunbook-installed
 
-.PHONY: run test smoke handbook clean
+.PHONY: run test smoke handbook messages clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Qunbook needs Python 3.11 or newer: set PYTHON=python3.11 (or newer) and run make again.")'
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml
 
 handbook: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/handbook
+
+# After adding or changing a message: bring the English catalogue in step, then translate
+# what it adds (miniapp_api/translations/en/LC_MESSAGES/messages.po).
+messages: $(STAMP)
+	$(BIN)/python scripts/messages.py
 
 run: handbook
 	$(BIN)/qunbook init-db

@@ -40,17 +40,28 @@ def register_database(app):
 
 
 def register_web(app):
-    """Server-side sessions, CSRF tokens on every form, security headers, friendly errors,
-    numbers in paths read by the bounded `<int:…>` converter, every text checked and in NFC,
-    WeChat's way back to members' pages, archived campaigns' pages closed."""
+    """Server-side sessions, CSRF tokens on every form, the page's language, security
+    headers, friendly errors, numbers in paths read by the bounded `<int:…>` converter, every
+    text checked and in NFC, WeChat's way back to members' pages, archived campaigns' pages
+    closed."""
     from flask_wtf.csrf import CSRFProtect
 
     from miniapp_api import markdown_text
-    from miniapp_api.web import archived, errors, headers, inputs, localtime, params, wechat
+    from miniapp_api.web import (
+        archived,
+        errors,
+        headers,
+        inputs,
+        language,
+        localtime,
+        params,
+        wechat,
+    )
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
     CSRFProtect(app)
+    language.register(app)  # Chinese, or English when the staff member or browser asks
     headers.register(app)
     errors.register(app)
     markdown_text.register(app)

@@ -135,6 +135,8 @@ class Staff(BaseModel):
     password_hash = CharField(max_length=255)
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
+    # The console's language: "zh", "en", or "" to follow the browser (web/language.py).
+    language = CharField(max_length=8, default="", constraints=[SQL("DEFAULT ''")])
 
 
 class StaffSession(BaseModel):

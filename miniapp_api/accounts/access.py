@@ -8,7 +8,7 @@ import functools
 
 from flask import abort, g, redirect, request, session, url_for
 
-from miniapp_api.accounts.roles import EDITORS
+from miniapp_api.accounts.roles import EDITORS, role_name
 from miniapp_api.models import Staff
 
 
@@ -47,4 +47,4 @@ editor_required = staff_required(*EDITORS)
 
 
 def template_helpers() -> dict:
-    return {"current_staff": current_staff, "can_edit": can_edit}
+    return {"current_staff": current_staff, "can_edit": can_edit, "role_name": role_name}

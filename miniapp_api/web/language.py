@@ -1,0 +1,38 @@
+"""Which language a page speaks: the staff member's own setting, else what the browser asks
+for (Accept-Language), else Chinese. The API answers in English whatever it is sent: its
+messages sit beside stable machine codes that programs read.
+
+Flask-Babel picks the locale; templates and code translate through miniapp_api.i18n, whose
+catalogue is compiled from the .po file when first used."""
+
+from flask import has_request_context, request
+from flask_babel import Babel, get_locale
+
+from miniapp_api import i18n
+from miniapp_api.accounts.access import current_staff
+
+API_PREFIX = "/api/"
+
+
+def choose_locale() -> str:
+    if request.path.startswith(API_PREFIX):
+        return "en"
+    staff = current_staff() if request.path.startswith("/console") else None
+    if staff is not None and staff.language in i18n.LOCALES:
+        return staff.language
+    return request.accept_languages.best_match(i18n.LOCALES, default=i18n.SOURCE)
+
+
+def _request_locale() -> str | None:
+    return str(get_locale()) if has_request_context() else None
+
+
+def register(app):
+    Babel(app, locale_selector=choose_locale, default_locale=i18n.SOURCE, configure_jinja=False)
+    i18n.request_locale = _request_locale
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
+    app.add_template_global(lambda: str(get_locale()), "current_locale")
+    app.add_template_global(
+        lambda: "zh-CN" if str(get_locale()) == "zh" else str(get_locale()), "html_lang"
+    )
