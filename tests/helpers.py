@@ -318,3 +318,40 @@ def post_multipart(client, url, fields: dict, files: dict, **kw):
     return client.post(
         url, data=body, content_type=f"multipart/form-data; boundary={boundary}", **kw
     )
+
+
+# ---------------------------------------------------------------- browsers
+
+
+def console_pages(app) -> list[str]:
+    """Every console page a person opens: each GET route, with the demo's slugs and event ids
+    filled in; downloads (CSV, PNG, photos) left out."""
+    from miniapp_api.db import db
+    from miniapp_api.models import Activity, Campaign
+
+    with db.connection_context():
+        slugs = [c.slug for c in Campaign.select().order_by(Campaign.id)]
+        events = Activity.select(Activity, Campaign).join(Campaign)
+        event_ids = [(e.campaign.slug, e.id) for e in events.where(Activity.kind == "event")]
+    urls = app.url_map.bind("localhost")
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/console") or "GET" not in rule.methods:
+            continue
+        if (
+            rule.rule.endswith((".csv", ".xlsx", ".png", ".jpg"))
+            or rule.endpoint == "accounts.login"
+        ):
+            continue
+        if not rule.arguments:
+            pages.append(urls.build(rule.endpoint))
+        elif rule.arguments == {"slug"}:
+            pages += [urls.build(rule.endpoint, {"slug": slug}) for slug in slugs]
+        elif rule.arguments == {"slug", "event_id"}:
+            pages += [
+                urls.build(rule.endpoint, {"slug": slug, "event_id": event_id})
+                for slug, event_id in event_ids
+            ]
+        else:
+            raise AssertionError(f"a console page this walk does not know how to fill: {rule}")
+    return [*pages, "/console/campaigns/new?template=store-live-code"]

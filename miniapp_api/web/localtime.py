@@ -1,17 +1,30 @@
-"""Times on pages, in the app's time zone (QUNBOOK_TIMEZONE)."""
+"""Times on pages, in the app's time zone (QUNBOOK_TIMEZONE) and the reader's language."""
 
 from datetime import datetime
 
+from babel.dates import format_datetime
 from flask import current_app
 
 from miniapp_api.csvexport import Moment
+from miniapp_api.i18n import _, current_locale
 from miniapp_api.localtime import to_local
 
 
+def _styles() -> dict[str, str]:
+    # CLDR patterns (Babel's), so English gets "1 Nov 2026, 14:00" and Chinese keeps its 年月日.
+    return {"date_time": _("yyyy年MM月dd日 HH:mm"), "day_time": _("MM月dd日 HH:mm")}
+
+
 def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
+    """`pattern` is a strftime pattern of digits (the same in every language) or one of the
+    named styles, which read as the reader's language writes dates."""
     if moment is None:
         return ""
-    return to_local(moment, current_app.config["TIMEZONE"]).strftime(pattern)
+    local = to_local(moment, current_app.config["TIMEZONE"])
+    style = _styles().get(pattern)
+    if style is not None:
+        return format_datetime(local, style, locale=current_locale())
+    return local.strftime(pattern)
 
 
 def local_moment(moment: datetime | None, pattern: str = "%Y-%m-%d %H:%M:%S") -> Moment | None:

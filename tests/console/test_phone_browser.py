@@ -9,6 +9,7 @@ import pytest
 from helpers import (
     REQUIRE_ALL,
     STAFF_PASSWORD,
+    console_pages,
     group_qr_png,
     make_channel,
     make_config,
@@ -21,7 +22,7 @@ from miniapp_api.accounts import rules as accounts
 from miniapp_api.db import db
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.migrations import migrate
-from miniapp_api.models import Activity, Campaign, Customer, Group
+from miniapp_api.models import Campaign, Customer, Group
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -115,37 +116,6 @@ def log_in(page, base):
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/console/")
     return login_width
-
-
-def console_pages(app) -> list[str]:
-    """Every console page a person opens: each GET route, with the demo's slugs and event ids
-    filled in; downloads (CSV, PNG, photos) left out."""
-    with db.connection_context():
-        slugs = [c.slug for c in Campaign.select().order_by(Campaign.id)]
-        events = Activity.select(Activity, Campaign).join(Campaign)
-        event_ids = [(e.campaign.slug, e.id) for e in events.where(Activity.kind == "event")]
-    urls = app.url_map.bind("localhost")
-    pages = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/console") or "GET" not in rule.methods:
-            continue
-        if (
-            rule.rule.endswith((".csv", ".xlsx", ".png", ".jpg"))
-            or rule.endpoint == "accounts.login"
-        ):
-            continue
-        if not rule.arguments:
-            pages.append(urls.build(rule.endpoint))
-        elif rule.arguments == {"slug"}:
-            pages += [urls.build(rule.endpoint, {"slug": slug}) for slug in slugs]
-        elif rule.arguments == {"slug", "event_id"}:
-            pages += [
-                urls.build(rule.endpoint, {"slug": slug, "event_id": event_id})
-                for slug, event_id in event_ids
-            ]
-        else:
-            raise AssertionError(f"a console page this walk does not know how to fill: {rule}")
-    return [*pages, "/console/campaigns/new?template=store-live-code"]
 
 
 def test_no_console_page_scrolls_sideways_on_a_phone(kit, phone):
