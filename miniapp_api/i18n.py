@@ -85,8 +85,14 @@ def gettext(message: str, **values) -> str:
 
 
 def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    """The form for n (`%(num)s` is n), with the other placeholders filled from values."""
     text = translations(current_locale()).ngettext(singular, plural, n)
     return text % {"num": n, **values}
+
+
+def unformatted_ngettext(singular: str, plural: str, n: int) -> str:
+    """For Jinja, which fills the placeholders itself (and escapes the values)."""
+    return translations(current_locale()).ngettext(singular, plural, n)
 
 
 _ = gettext
