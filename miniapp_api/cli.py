@@ -594,7 +594,10 @@ def serve(host, port, workers, threads):
     )
     click.echo(_("二维码和链接指向 %(url)s", url=public()))
     warn_if_only_this_computer(posters=False)
-    Server().run()
+    # The command line's language is for its own messages: each page the server answers picks
+    # its reader's, and what answers before any request exists speaks the kit's first language.
+    with i18n.speaking(i18n.SOURCE):
+        Server().run()
 
 
 def setting(name: str):
