@@ -5,23 +5,37 @@ kit. A command runs in the app's context with a database connection, and the dom
 (a missing campaign, an unreadable QR, a bad password ...) become a message and exit code 1,
 never a traceback.
 
-`qunbook --help` must answer at once, so this module imports only click at the top: a command
+It speaks the locale's language (Chinese under zh_*, English otherwise): every message is a
+Chinese msgid with its English in the catalogue. Click's own words (--help, "Usage:",
+"Error:") stay English.
+
+`qunbook --help` must answer at once, so this module imports only click at the top (and
+miniapp_api.i18n, which loads no Babel until a message is translated): a command
 builds the app (Flask and every blueprint) when it runs, and imports the rules it uses (peewee,
 Pillow, qrcode, zxing-cpp, argon2). Importing all that up front made `--help` take 0.6 s; even
 the rules that need only peewee would add 0.1 s to the 0.1 s it takes now.
 """
 
 import functools
+import os
 import unicodedata
 from datetime import datetime
 from pathlib import Path
 
 import click
 
+from miniapp_api import i18n
 from miniapp_api.accounts.roles import ROLES
+from miniapp_api.i18n import _
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.numbers import MAX_INT, whole_number
 from miniapp_api.text import normal, unwanted_character
+
+
+def cli_locale() -> str:
+    """The language the command line speaks: the locale's (LANGUAGE, LC_ALL, LC_MESSAGES,
+    LANG), Chinese for zh_*, English otherwise."""
+    return i18n.locale_from_environment(os.environ)
 
 
 class WholeNumber(click.ParamType):
@@ -37,9 +51,14 @@ class WholeNumber(click.ParamType):
             return value
         number = whole_number(value, self.low, self.high)
         if number is None:
-            self.fail(
-                f"{value!r} is not a whole number from {self.low} to {self.high}.", param, ctx
-            )
+            with i18n.speaking(cli_locale()):
+                message = _(
+                    "%(value)s 不是 %(low)s 到 %(high)s 之间的整数。",
+                    value=repr(value),
+                    low=self.low,
+                    high=self.high,
+                )
+            self.fail(message, param, ctx)
         return number
 
 
@@ -56,11 +75,13 @@ class Text(click.ParamType):
     def convert(self, value, param, ctx):
         char = unwanted_character(value)
         if char is not None:
-            self.fail(
-                f"{value!r} holds a control character ({char}): type it again without it.",
-                param,
-                ctx,
-            )
+            with i18n.speaking(cli_locale()):
+                message = _(
+                    "%(value)s 里有控制字符（%(char)s）：请去掉它重新输入。",
+                    value=repr(value),
+                    char=char,
+                )
+            self.fail(message, param, ctx)
         return normal(value)
 
 
@@ -70,28 +91,34 @@ TEXT = Text()
 def in_app_context(fn):
     """Runs the command in the app's context, as flask.cli.with_appcontext does, but imports
     Flask and builds the app only now. A test's runner (or `flask --app miniapp_api`) hands
-    over its app; `qunbook` builds one, and a missing setting becomes a message."""
+    over its app; `qunbook` builds one, and a missing setting becomes a message. The command
+    speaks the locale's language (cli_locale), its rules' messages included."""
 
     @click.pass_context
     @functools.wraps(fn)
     def wrapper(ctx, /, *args, **kwargs):
-        from flask import current_app
-        from flask.cli import ScriptInfo
-
-        from miniapp_api import create_app
-        from miniapp_api.db import ImproperlyConfigured
-
-        if current_app:
-            return fn(*args, **kwargs)
-        info = ctx.find_object(ScriptInfo) or ScriptInfo(create_app=create_app)
-        try:
-            app = info.load_app()
-        except ImproperlyConfigured as error:
-            raise click.ClickException(str(error)) from None
-        with app.app_context():
-            return fn(*args, **kwargs)
+        with i18n.speaking(cli_locale()):
+            return _in_app(ctx, fn, *args, **kwargs)
 
     return wrapper
+
+
+def _in_app(ctx, fn, *args, **kwargs):
+    from flask import current_app
+    from flask.cli import ScriptInfo
+
+    from miniapp_api import create_app
+    from miniapp_api.db import ImproperlyConfigured
+
+    if current_app:
+        return fn(*args, **kwargs)
+    info = ctx.find_object(ScriptInfo) or ScriptInfo(create_app=create_app)
+    try:
+        app = info.load_app()
+    except ImproperlyConfigured as error:
+        raise click.ClickException(str(error)) from None
+    with app.app_context():
+        return fn(*args, **kwargs)
 
 
 def fail_clearly(fn):
@@ -138,7 +165,7 @@ def init_db():
     from miniapp_api.migrations import migrate
 
     before, after = migrate()
-    click.echo(f"Database ready (schema version {before} → {after}).")
+    click.echo(_("数据库已就绪（结构版本 %(before)s → %(after)s）。", before=before, after=after))
 
 
 @click.command("demo")
@@ -159,13 +186,22 @@ def demo_command(reset, trainer):
     click.echo(demo.load(reset=reset, tz=current_app.config["TIMEZONE"]))
     if trainer:
         password = demo_trainer()
-        where = (
-            "from any address (QUNBOOK_DEMO_TRAINER_ANYWHERE is set)"
-            if current_app.config["DEMO_TRAINER_ANYWHERE"]
-            else "on this machine only; set QUNBOOK_DEMO_TRAINER_ANYWHERE=1 for students' phones"
-        )
-        click.echo(f"Read-only trainer login: {DEMO_TRAINER} / {password}  ({where})")
-        click.echo(f"Console: {public()}/console/login")
+        if current_app.config["DEMO_TRAINER_ANYWHERE"]:
+            login = _(
+                "培训师只读登录：%(user)s / %(password)s  "
+                "（任何地址都能登录：已设置 QUNBOOK_DEMO_TRAINER_ANYWHERE）",
+                user=DEMO_TRAINER,
+                password=password,
+            )
+        else:
+            login = _(
+                "培训师只读登录：%(user)s / %(password)s  （只能在这台电脑上登录；"
+                "要让学员用手机登录，请设置 QUNBOOK_DEMO_TRAINER_ANYWHERE=1）",
+                user=DEMO_TRAINER,
+                password=password,
+            )
+        click.echo(login)
+        click.echo(_("控制台：%(url)s/console/login", url=public()))
 
 
 @click.command("create-campaign")
@@ -182,7 +218,8 @@ def create_campaign(slug, title, promise, rules, contact):
     campaign = livecode.create_campaign(
         slug, title, promise=promise, rules=rules, staff_contact=contact
     )
-    click.echo(f"Created campaign {campaign.slug}: {livecode.join_url(public(), campaign.slug)}")
+    url = livecode.join_url(public(), campaign.slug)
+    click.echo(_("已创建活动 %(slug)s：%(url)s", slug=campaign.slug, url=url))
 
 
 @click.command("add-channel")
@@ -196,7 +233,8 @@ def add_channel(campaign, code, label):
     from miniapp_api.livecode.rules import find_campaign
 
     channel = livecode.add_channel(find_campaign(campaign), code, label)
-    click.echo(f"Added channel {channel.code}: {livecode.join_url(public(), campaign, code)}")
+    url = livecode.join_url(public(), campaign, code)
+    click.echo(_("已添加渠道 %(code)s：%(url)s", code=channel.code, url=url))
 
 
 @click.command("add-group")
@@ -212,8 +250,21 @@ def add_group(campaign, name, cutoff):
     from miniapp_api.livecode.rules import find_campaign
 
     group = livecode.add_group(find_campaign(campaign), name, cutoff=cutoff)
-    click.echo(f"Added group #{group.id} {group.name} (cut-off {group.cutoff}).")
-    click.echo(f"Next: qunbook upload-qr {campaign} {group.id} path/to/qr.png")
+    click.echo(
+        _(
+            "已添加群 #%(id)s %(name)s（上限 %(cutoff)s）。",
+            id=group.id,
+            name=group.name,
+            cutoff=group.cutoff,
+        )
+    )
+    click.echo(
+        _(
+            "下一步：qunbook upload-qr %(campaign)s %(id)s path/to/qr.png",
+            campaign=campaign,
+            id=group.id,
+        )
+    )
 
 
 @click.command("upload-qr")
@@ -235,12 +286,14 @@ def upload_qr(campaign, group, image, generated):
 
     target = find_group(find_campaign(campaign), group)
     if not image.is_file():
-        raise SetupError(f"No file at {image}: give the path of the group's QR image.")
+        raise SetupError(_("%(path)s 处没有文件：请给出群二维码图片的路径。", path=image))
     stored, payload, digest = check_group_qr(image.read_bytes())
     generated_at = parse_local_time(generated) if generated else utcnow()
     livecode.set_group_qr(target, stored, digest, payload, generated_at)
-    expires = local(generated_at + livecode.QR_LIFETIME)
-    click.echo(f"Stored the QR of {target.name}; it stops working at {expires:%Y-%m-%d %H:%M}.")
+    expires = local(generated_at + livecode.QR_LIFETIME).strftime("%Y-%m-%d %H:%M")
+    click.echo(
+        _("已保存 %(name)s 的二维码；它在 %(expires)s 失效。", name=target.name, expires=expires)
+    )
 
 
 @click.command("list-groups")
@@ -256,22 +309,24 @@ def list_groups(campaign):
     for found in campaigns:
         click.echo(f"{found.slug}  {found.title}")
         if found.all_full_since:
-            click.echo(
-                f"    ALL FULL since {local(found.all_full_since):%m-%d %H:%M}: members see the "
-                "all-full page. Add a group or upload a fresh QR."
+            since = f"{local(found.all_full_since):%m-%d %H:%M}"
+            full = _(
+                "%(since)s 起全部满员：成员看到的是全满页面。请加一个群或上传新的二维码。",
+                since=since,
             )
+            click.echo(f"    {full}")
         groups = found.groups.order_by(Group.position, Group.id)
         if not groups.count():
-            click.echo("    (no groups: add one with qunbook add-group)")
+            click.echo("    " + _("（还没有群：用 qunbook add-group 添加）"))
         for g in groups:
             expires = qr_expires_at(g)
             if expires is None:
-                state = "no QR uploaded"
+                state = _("未上传二维码")
             elif expires <= now:
-                state = f"QR EXPIRED {local(expires):%m-%d %H:%M}"
+                state = _("二维码已于 %(at)s 过期", at=local(expires).strftime("%m-%d %H:%M"))
             else:
-                state = f"QR expires {local(expires):%m-%d %H:%M}"
-            status = "" if g.active else "  [inactive]"
+                state = _("二维码 %(at)s 过期", at=local(expires).strftime("%m-%d %H:%M"))
+            status = "" if g.active else "  " + _("[已停用]")
             click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}  {state}{status}")
 
 
@@ -292,8 +347,16 @@ def update_group(campaign, group, cutoff, sent, active, position):
     updated = livecode.update_group(
         target, cutoff=cutoff, sent=sent, active=active, position=position
     )
-    state = "on" if updated.active else "off"
-    click.echo(f"#{updated.id} {updated.name}: {updated.sent}/{updated.cutoff}, {state}.")
+    figures = {
+        "id": updated.id,
+        "name": updated.name,
+        "sent": updated.sent,
+        "cutoff": updated.cutoff,
+    }
+    if updated.active:
+        click.echo(_("#%(id)s %(name)s：%(sent)s/%(cutoff)s，开启。", **figures))
+    else:
+        click.echo(_("#%(id)s %(name)s：%(sent)s/%(cutoff)s，关闭。", **figures))
 
 
 @click.command("stats")
@@ -307,12 +370,14 @@ def stats(campaign):
 
     found = find_campaign(campaign)
     click.echo(f"{found.slug}  {found.title}")
-    click.echo(f"  {'channel':<20} {'scans':>7} {'sent':>7} {'full':>7} {'bots':>7}")
+    # One msgid for the whole header, its columns aligned by hand (a Chinese character is two
+    # columns wide).
+    click.echo("  " + _("渠道                    扫码    进群    满员  机器人"))
     for row in channel_stats(found):
         name = pad(f"{row['code']} {row['label']}".strip(), 20)
         click.echo(f"  {name} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}")
-    click.echo("  scans: people's visits; sent: counted into a group (once a day each);")
-    click.echo("  full: found every group full; bots: bots and link previews, never counted.")
+    click.echo("  " + _("扫码：人的访问；进群：计入某个群（每人每天一次）；"))
+    click.echo("  " + _("满员：遇到所有群都满了；机器人：机器人和链接预览，从不计入。"))
     for g in found.groups.order_by(Group.position, Group.id):
         click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
 
@@ -336,7 +401,7 @@ def attention():
         click.echo(f"[{item['kind']}] {where}: {item['message']}")
     if items:
         raise SystemExit(1)
-    click.echo("Nothing needs attention.")
+    click.echo(_("没有需要处理的事。"))
 
 
 @click.command("send-alerts")
@@ -349,7 +414,13 @@ def send_alerts():
     counts = send_due_alerts(
         utcnow(), default_webhook=setting("ALERT_WEBHOOK") or "", tz=setting("TIMEZONE")
     )
-    click.echo(f"Alerts sent: {counts['sent']}, failed (tried again later): {counts['failed']}.")
+    click.echo(
+        _(
+            "已发送提醒：%(sent)s，失败（稍后重试）：%(failed)s。",
+            sent=counts["sent"],
+            failed=counts["failed"],
+        )
+    )
     if counts["failed"]:
         raise SystemExit(1)
 
@@ -364,7 +435,13 @@ def _lifecycle_target(campaign: str, channel: str | None):
         return found, None
     row = Channel.get_or_none((Channel.campaign == found) & (Channel.code == channel))
     if row is None:
-        raise SetupError(f"No channel {channel!r} in {campaign!r}: see the campaign's page.")
+        raise SetupError(
+            _(
+                "%(campaign)s 里没有渠道 %(channel)s：请看活动页。",
+                campaign=repr(campaign),
+                channel=repr(channel),
+            )
+        )
     return found, row
 
 
@@ -383,12 +460,19 @@ def archive(campaign, channel):
     found, row = _lifecycle_target(campaign, channel)
     if row is None:
         changed = lifecycle.archive_campaign(found.id)
-        done = f"Archived {campaign}: its pages now say it is over; `qunbook restore` undoes it."
+        done = _(
+            "已归档 %(campaign)s：它的页面现在显示活动已结束；`qunbook restore` 可以撤销。",
+            campaign=campaign,
+        )
     else:
         changed = lifecycle.archive_channel(row.id)
-        done = f"Archived channel {channel}: its poster still leads to {campaign}."
+        done = _(
+            "已归档渠道 %(channel)s：它的海报仍然通向 %(campaign)s。",
+            channel=channel,
+            campaign=campaign,
+        )
     if not changed:
-        click.echo("Archived already: nothing changed.")
+        click.echo(_("本来就已归档：没有改动。"))
         return
     audit(
         None,
@@ -414,7 +498,7 @@ def restore(campaign, channel):
         lifecycle.restore_campaign(found.id) if row is None else lifecycle.restore_channel(row.id)
     )
     if not changed:
-        click.echo("Not archived: nothing changed.")
+        click.echo(_("没有归档：没有改动。"))
         return
     audit(
         None,
@@ -423,7 +507,7 @@ def restore(campaign, channel):
         **({"code": channel} if row else {}),
         via="cli",
     )
-    click.echo(f"Restored {channel or campaign}.")
+    click.echo(_("已恢复 %(name)s。", name=channel or campaign))
 
 
 @click.command("delete")
@@ -442,14 +526,18 @@ def delete(campaign, channel):
     else:
         lifecycle.delete_channel(row)
         audit(None, "channel.delete", f"campaign:{campaign}", code=channel, via="cli")
-    click.echo(f"Deleted {channel or campaign}.")
+    click.echo(_("已删除 %(name)s。", name=channel or campaign))
 
 
 @click.command("create-staff")
 @click.argument("username", type=TEXT)
 @click.option("--role", type=click.Choice(ROLES), default="operator", show_default=True)
 @click.option(
-    "--name", "display_name", default="", type=TEXT, help="Shown in the console, e.g. 陈店长."
+    "--name",
+    "display_name",
+    default="",
+    type=TEXT,
+    help="Shown in the console, e.g. 陈店长.",  # i18n: content
 )
 @click.password_option(help="Asked for when not given (at least 10 characters).")
 @fail_clearly
@@ -459,7 +547,14 @@ def create_staff(username, role, display_name, password):
 
     staff = accounts.create_staff(username, password, role, display_name)
     accounts.audit(None, "staff.create", f"staff:{staff.username}", role=role, by="cli")
-    click.echo(f"Created {staff.role} {staff.username}: log in at {public()}/console/login")
+    click.echo(
+        _(
+            "已创建 %(role)s %(username)s：在 %(url)s/console/login 登录",
+            role=staff.role,
+            username=staff.username,
+            url=public(),
+        )
+    )
 
 
 @click.command("serve")
@@ -495,10 +590,19 @@ def serve(host, port, workers, threads):
         def load(self):
             return app
 
-    click.echo(f"Qunbook: handbook at http://{host}:{port}/handbook/ · demo at /j/demo?c=counter")
-    click.echo(f"QR codes and links point at {public()}")
-    warn_if_only_this_computer("QR codes printed now")
-    Server().run()
+    click.echo(
+        _(
+            "Qunbook：手册在 http://%(host)s:%(port)s/handbook/ · 演示在 /j/demo?c=counter",
+            host=host,
+            port=port,
+        )
+    )
+    click.echo(_("二维码和链接指向 %(url)s", url=public()))
+    warn_if_only_this_computer(posters=False)
+    # The command line's language is for its own messages: each page the server answers picks
+    # its reader's, and what answers before any request exists speaks the kit's first language.
+    with i18n.speaking(i18n.SOURCE):
+        Server().run()
 
 
 def setting(name: str):
@@ -511,17 +615,28 @@ def public() -> str:
     return setting("PUBLIC_URL")
 
 
-def warn_if_only_this_computer(what: str):
-    """Loudly, on stderr: a printed poster that leads nowhere is the worst failure."""
+def warn_if_only_this_computer(posters: bool):
+    """Loudly, on stderr: a printed poster that leads nowhere is the worst failure. `posters`:
+    about the posters just written, else about QR codes printed from now on."""
     from miniapp_api.config import only_this_computer
 
-    if only_this_computer(public()):
-        click.echo(
-            f"WARNING: {what} point at {public()}, which only this computer opens: a phone "
-            "that scans them gets nothing. Set QUNBOOK_PUBLIC_URL to the address phones reach "
-            "(e.g. https://qun.example.cn) and render the posters again.",
-            err=True,
+    if not only_this_computer(public()):
+        return
+    if posters:
+        warning = _(
+            "警告：这些海报的二维码指向 %(url)s，只有这台电脑打得开：用手机扫码什么也得不到。"
+            "请把 QUNBOOK_PUBLIC_URL 设成手机能访问的地址（如 https://qun.example.cn），"
+            "再重新生成海报。",
+            url=public(),
         )
+    else:
+        warning = _(
+            "警告：现在打印的二维码指向 %(url)s，只有这台电脑打得开：用手机扫码什么也得不到。"
+            "请把 QUNBOOK_PUBLIC_URL 设成手机能访问的地址（如 https://qun.example.cn），"
+            "再重新生成海报。",
+            url=public(),
+        )
+    click.echo(warning, err=True)
 
 
 def find_group(campaign, ref: str):
@@ -536,7 +651,13 @@ def find_group(campaign, ref: str):
         else query.where(Group.name == ref).first()
     )
     if group is None:
-        raise SetupError(f"No group {ref!r} in {campaign.slug}: see `qunbook list-groups`.")
+        raise SetupError(
+            _(
+                "%(campaign)s 里没有群 %(ref)s：请看 `qunbook list-groups`。",
+                campaign=campaign.slug,
+                ref=repr(ref),
+            )
+        )
     return group
 
 
@@ -549,7 +670,12 @@ def parse_local_time(text: str) -> datetime:
         except ValueError:
             continue
         return to_utc(moment, setting("TIMEZONE"))
-    raise SetupError(f"Could not read {text!r} as a time: write 2026-11-20 or '2026-11-20 14:30'.")
+    raise SetupError(
+        _(
+            "无法把 %(text)s 读成时间：请写 2026-11-20 或 '2026-11-20 14:30'。",
+            text=repr(text),
+        )
+    )
 
 
 def local(moment: datetime) -> datetime:
@@ -572,12 +698,12 @@ def import_customers_command(sheet_file):
 
     if not sheet_file.is_file():
         raise CustomerFileError(
-            f"No file at {sheet_file}: give the path of the saved .xlsx or exported CSV."
+            _("%(path)s 处没有文件：请给出保存好的 .xlsx 或导出的 CSV 的路径。", path=sheet_file)
         )
     data = sheet_file.read_bytes()
     key = setting("HASH_KEY")
     length = customers.rows_in(data)
-    with click.progressbar(length=length, label="Importing customers") as bar:
+    with click.progressbar(length=length, label=_("正在导入客户")) as bar:
         report = customers.import_customers(
             data, lambda phone: phone_hash(key, phone), progress=bar.update
         )
@@ -585,11 +711,18 @@ def import_customers_command(sheet_file):
         # a finished import shows a full bar, not one stuck at 99 %.
         bar.update(max(bar.length - bar.pos, 0))
     click.echo(
-        f"{report.rows} rows: {report.created} new, {report.updated} updated, "
-        f"{report.unchanged} unchanged, {len(report.errors)} refused."
+        _(
+            "%(rows)s 行：新增 %(created)s，更新 %(updated)s，未变 %(unchanged)s，"
+            "拒绝 %(refused)s。",
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            refused=len(report.errors),
+        )
     )
     for number, reason in report.errors:
-        click.echo(f"  row {number}: {reason}")
+        click.echo("  " + _("第 %(number)s 行：%(reason)s", number=number, reason=reason))
     if report.errors:
         raise click.exceptions.Exit(1)
 
@@ -618,14 +751,14 @@ def render_posters(campaign, out_dir, formats):
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(channel, fmt) for channel in channels for fmt in formats]
     cache = setting("POSTER_CACHE_DIR")
-    with click.progressbar(jobs, label="Rendering posters") as bar:
+    with click.progressbar(jobs, label=_("正在生成海报")) as bar:
         for channel, fmt in bar:
             data = posters.campaign_poster(cache, found, channel, public(), fmt)
             suffix = "jpg" if fmt == "jpeg" else fmt
             name = f"{found.slug}-{channel.code if channel else 'all'}.{suffix}"
             (out / name).write_bytes(data)
-    click.echo(f"Wrote {len(jobs)} posters to {out}/")
-    warn_if_only_this_computer("these posters' QR codes")
+    click.echo(_("已把 %(count)s 张海报写到 %(out)s/", count=len(jobs), out=out))
+    warn_if_only_this_computer(posters=True)
 
 
 @click.command("member-posters")
@@ -645,20 +778,20 @@ def member_posters(campaign, out_path, fmt):
     found = find_campaign(campaign)
     if referrals.program_of(found.id) is None:
         raise SetupError(
-            f"{found.slug} has no referral programme: set one up in the console (推荐) first."
+            _("%(slug)s 还没有邀请计划：请先在控制台（推荐）里设置。", slug=found.slug)
         )
     members = list(Member.select().where(Member.campaign == found).order_by(Member.id))
     if not members:
-        raise SetupError(f"{found.slug} has no members yet: nothing to render.")
+        raise SetupError(_("%(slug)s 还没有会员：没有可生成的海报。", slug=found.slug))
     out = Path(out_path or f"{found.slug}-posters.zip")
 
     def progress(items):
-        with click.progressbar(items, label="Rendering member posters") as bar:
+        with click.progressbar(items, label=_("正在生成会员海报")) as bar:
             yield from bar
 
     count = posters.write_member_posters(found, members, out, fmt, public(), progress)
-    click.echo(f"Wrote {count} posters to {out}")
-    warn_if_only_this_computer("these posters' QR codes")
+    click.echo(_("已把 %(count)s 张海报写到 %(out)s", count=count, out=out))
+    warn_if_only_this_computer(posters=True)
 
 
 ALL = [

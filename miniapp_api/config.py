@@ -136,9 +136,12 @@ def check_wechat(app):
     given = [name for name in names if app.config[name]]
     if len(given) == 1:
         missing = next(f"QUNBOOK_{name}" for name in names if name not in given)
+        # A start-up error for whoever deploys, in English as the server's log is; the menu
+        # path names WeChat's own admin pages, which are in Chinese only.
+        menu = "公众号 → 设置与开发 → 基本配置"  # i18n: content
         raise ImproperlyConfigured(
-            f"QUNBOOK_{given[0]} is set but {missing} is not: set both (公众号 → 设置与开发 → "
-            "基本配置) to identify members by WeChat, or neither to identify them by cookie."
+            f"QUNBOOK_{given[0]} is set but {missing} is not: set both ({menu}) "
+            "to identify members by WeChat, or neither to identify them by cookie."
         )
 
 

@@ -9,6 +9,7 @@ import qrcode
 from miniapp_api import demo_checkins, playbooks
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
+from miniapp_api.i18n import _
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
@@ -89,8 +90,8 @@ def load(reset: bool = False, tz: str = "Asia/Shanghai") -> str:
         _load_fission(reset)
         _load_vip(reset)
         _load_checkins(reset, tz)
-    return (
-        "Loaded the demo campaigns: /j/demo?c=counter, /j/demo-fission, "
+    return _(
+        "已载入演示活动：/j/demo?c=counter, /j/demo-fission, "
         "/vip/demo-invitation-wangli, /c/demo-challenge, /j/demo-meetup"
     )
 
@@ -136,7 +137,7 @@ def _load_vip(reset: bool) -> None:
     program = invitations.set_up_program(campaign, valid_days=365, **VIP)
     now = utcnow()
     for external_id, name, region, fen, token in VIP_CUSTOMERS:
-        customer, _ = Customer.get_or_create(
+        customer, _created = Customer.get_or_create(
             external_id=external_id,
             defaults={"name": name, "region": region, "purchase_total": fen},
         )
@@ -192,7 +193,7 @@ def renew(campaign: Campaign, tz: str = "Asia/Shanghai") -> str:
     _load_checkins(reset=False, tz=tz)
     for slug, first in ((demo_checkins.CHALLENGE_SLUG, 31), (demo_checkins.MEETUP_SLUG, 41)):
         renewed += _renew_groups(Campaign.get(Campaign.slug == slug), first_number=first)
-    return f"Demo campaigns present; renewed {renewed} expiring QR code(s)."
+    return _("演示活动已在；更新了 %(renewed)s 个快过期的二维码。", renewed=renewed)
 
 
 def _renew_groups(campaign: Campaign, first_number: int) -> int:

@@ -12,6 +12,7 @@ from miniapp_api import kit
 from miniapp_api.checkins import events
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SLUG, SetupError
 from miniapp_api.localtime import to_local, to_utc
@@ -21,12 +22,13 @@ from miniapp_api.referrals import rules as referrals
 TEMPLATES = kit.assets() / "campaign_templates.json"
 FIELDS = ("title", "promise", "description", "rules")
 LIMITS = {"title": 120, "promise": 2000, "description": 4000, "rules": 4000, "staff_contact": 120}
+# The fields' names as the console's form shows them, in the reader's language.
 LABELS = {
-    "title": "标题",
-    "promise": "承诺",
-    "description": "介绍",
-    "rules": "群规",
-    "staff_contact": "群满时联系谁",
+    "title": lazy_gettext("标题"),
+    "promise": lazy_gettext("承诺"),
+    "description": lazy_gettext("介绍"),
+    "rules": lazy_gettext("群规"),
+    "staff_contact": lazy_gettext("群满时联系谁"),
 }
 
 
@@ -43,17 +45,24 @@ def template(key: str | None) -> dict | None:
 
 def campaign_text(fields: dict, defaults: dict | None = None) -> dict:
     """The campaign's text fields, trimmed and checked; empty ones take the template's text.
-    Messages are for the console's staff, so they are Chinese and say what to do."""
+    Messages say what to do, in the language of whoever asked (the API's is English)."""
     values = {}
     for name in (*FIELDS, "staff_contact"):
         value = (fields.get(name) or "").strip() or (defaults or {}).get(name, "")
         if len(value) > LIMITS[name]:
-            raise SetupError(f"{LABELS[name]}最多 {LIMITS[name]} 个字，现在有 {len(value)} 个。")
+            raise SetupError(
+                _(
+                    "%(field)s最多 %(limit)s 个字，现在有 %(count)s 个。",
+                    field=LABELS[name],
+                    limit=LIMITS[name],
+                    count=len(value),
+                )
+            )
         values[name] = value
     if not values["title"]:
-        raise SetupError("请填写标题。")
+        raise SetupError(_("请填写标题。"))
     for name in ("title", "promise"):  # what the posters print
-        livecode.check_printable(values[name], LABELS[name], name)
+        livecode.check_printable(values[name], str(LABELS[name]), name)
     return values
 
 
@@ -71,11 +80,15 @@ def create_from_template(
     TIMEZONE: callers pass it)."""
     chosen = template(key)
     if chosen is None:
-        raise SetupError("请先从列表里选一个模板。")
+        raise SetupError(_("请先从列表里选一个模板。"))
     slug = (slug or "").strip().lower()
     if not SLUG.match(slug):
         raise SetupError(
-            f"活码地址「{slug}」不能用在链接里：请用 1–64 个小写字母、数字或连字符，如 store-2026。"
+            _(
+                "活码地址「%(slug)s」不能用在链接里：请用 1–64 个小写字母、数字或连字符，"
+                "如 store-2026。",
+                slug=slug,
+            )
         )
     values = campaign_text(fields, chosen)
     try:
@@ -98,7 +111,9 @@ def create_from_template(
     except SetupError:
         # The unique index refused the slug (perhaps a concurrent request took it).
         if Campaign.select().where(Campaign.slug == slug).exists():
-            raise SetupError(f"活码地址「{slug}」已经被另一个活动用了：请换一个。") from None
+            raise SetupError(
+                _("活码地址「%(slug)s」已经被另一个活动用了：请换一个。", slug=slug)
+            ) from None
         raise
     return campaign
 

@@ -35,6 +35,14 @@ def cheap_password_hashing():
     accounts_rules._dummy_hash.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def english_command_line(monkeypatch):
+    """The command line follows the locale (LANGUAGE first, as gettext reads it): the suite
+    speaks English there whatever the machine's locale, and subprocesses inherit it. Tests of
+    the Chinese command line set their own."""
+    monkeypatch.setenv("LANGUAGE", "en")
+
+
 @pytest.fixture
 def production_hasher(cheap_password_hashing):
     """The hasher miniapp_api.accounts.rules uses outside the tests."""

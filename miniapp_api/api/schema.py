@@ -30,6 +30,56 @@ def _errors(*codes: int) -> dict:
     }
 
 
+# The error's machine code by status, for a refusal without a more specific one.
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    409: "conflict",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "server_error",
+    503: "unavailable",
+}
+# The specific codes a refusal carries instead of its status's (ERROR_CODES) where it has one;
+# a rule's refusal carries its own `code` when the rule gives one (else "invalid").
+SPECIFIC_CODES = {
+    "campaign_not_found": "No campaign with that slug.",
+    "channel_not_found": "No channel with that code in the campaign.",
+    "group_not_found": "No group with that id in the campaign.",
+    "activity_not_found": "No activity with that id in the campaign.",
+    "no_challenge": "The campaign has no check-in challenge.",
+    "read_only_token": "A trainer's token may read but not change.",
+    "not_json": "The body is not valid JSON.",
+    "not_an_object": "The body is not a JSON object.",
+    "unknown_fields": "The body has fields the endpoint does not take.",
+    "missing_fields": "The body lacks a required field.",
+    "wrong_type": "A field has the wrong JSON type.",
+    "out_of_range": "A number is outside the range the field or parameter takes.",
+    "control_character": "A text value holds a control character.",
+    "unknown_template": "No campaign template with that key.",
+    "title_required": "A campaign needs a title or a template.",
+    "nothing_to_change": "The body changes nothing.",
+    "uri_too_long": "The URL is too long (414, answered by the server before the app).",
+    "headers_too_large": "The request headers are too large (431, likewise).",
+}
+
+
+def _code_description() -> str:
+    by_status = ", ".join(f"{status} {code}" for status, code in sorted(ERROR_CODES.items()))
+    specific = "; ".join(f"{code}: {meaning}" for code, meaning in SPECIFIC_CODES.items())
+    return (
+        "A stable machine code for programs (the message, in English, is for people). "
+        f"Where a refusal has a specific code: {specific}. A refusal by the set-up rules "
+        "(422, 409, 404) carries the rule's own code where it has one, else the status's. "
+        f"Otherwise the status's code: {by_status}."
+    )
+
+
 DESCRIPTIONS = {
     401: "No valid bearer token.",
     403: "The token's role may not change anything (trainer).",
@@ -128,8 +178,11 @@ def openapi_document(public_url: str) -> dict:
                     "required": ["status", "code", "message"],
                     "properties": {
                         "status": {"type": "integer"},
-                        "code": {"type": "string"},
-                        "message": {"type": "string"},
+                        "code": {"type": "string", "description": _code_description()},
+                        "message": {
+                            "type": "string",
+                            "description": "What went wrong and what to do, in English.",
+                        },
                     },
                 }
             },
@@ -472,7 +525,7 @@ def openapi_document(public_url: str) -> dict:
         "/campaigns/{slug}/challenge": {
             "parameters": [SLUG_PARAM],
             "get": {
-                "summary": "The campaign's challenge (打卡): settings, participants, finishers",
+                "summary": "The campaign's check-in challenge: settings, participants, finishers",
                 "responses": {**_ok(200, _ref("Challenge")), **_errors(*READ_ERRORS)},
             },
         },
@@ -484,7 +537,9 @@ def openapi_document(public_url: str) -> dict:
             "version": "1",
             "description": "Campaigns, channels, groups and figures of the Qunbook mini-app, "
             "and the stickiness of its activities (challenge days, events). "
-            "Authenticate with a personal token from the console (API 令牌).",
+            "Authenticate with a personal token from the console (API tokens). Every error is "
+            "JSON: {error: {status, code, message}}; programs read the code, people the "
+            "English message.",
         },
         "servers": [{"url": f"{public_url}/api/v1"}],
         "security": [{"bearerAuth": []}],

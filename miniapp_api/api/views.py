@@ -1,6 +1,6 @@
 """The JSON API at /api/v1: campaigns, channels, groups and their figures, and the activities
 (challenge days, events) with their stickiness, for scripts and other systems. Staff
-authenticate with a personal bearer token (console → API 令牌), never a cookie, so CSRF cannot
+authenticate with a personal bearer token (console → API tokens), never a cookie, so CSRF cannot
 reach it. Every answer is JSON, errors included."""
 
 import functools
@@ -11,7 +11,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from miniapp_api import playbooks
 from miniapp_api.accounts.roles import EDITORS
 from miniapp_api.accounts.rules import audit, staff_for_token
-from miniapp_api.api.schema import MAX_INT, openapi_document
+from miniapp_api.api.schema import ERROR_CODES, MAX_INT, openapi_document
 from miniapp_api.checkins import overview, stickiness
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
@@ -20,28 +20,15 @@ from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import Refused, SetupError
 from miniapp_api.models import Campaign, Channel, Group, utcnow
 from miniapp_api.web.errors import answer_in_json
+from miniapp_api.web.inputs import InputRefused
 from miniapp_api.web.params import NumberRefused, query_number
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 MAX_PER_PAGE = 100
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "too_large",
-    409: "conflict",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "too_many_requests",
-    500: "server_error",
-    503: "unavailable",
-}
 HINTS = {
     400: "The request could not be read: check the URL and the JSON body.",
-    401: "Send a personal API token: 'Authorization: Bearer qbk_…' (console → API 令牌).",
+    401: "Send a personal API token: 'Authorization: Bearer qbk_…' (console → API tokens).",
     403: "Your role may read but not change: ask an admin or operator.",
     404: "No such resource: check the campaign slug and the ids (GET /api/v1/campaigns).",
     405: "This URL does not take that method: see /api/v1/openapi.json.",
@@ -52,16 +39,19 @@ HINTS = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str):
+    """A refusal: its status, its English message and, where it has one, a specific machine
+    code (else the status's own, ERROR_CODES)."""
+
+    def __init__(self, status: int, message: str, code: str | None = None):
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.code = status, message, code
 
 
-def error_response(status: int, message: str | None = None):
+def error_response(status: int, message: str | None = None, code: str | None = None):
     body = {
         "error": {
             "status": status,
-            "code": ERROR_CODES.get(status, "error"),
+            "code": code or ERROR_CODES.get(status, "error"),
             "message": message or HINTS.get(status, "See /api/v1/openapi.json."),
         }
     }
@@ -77,14 +67,31 @@ answer_in_json(bp, error_response)
 
 @bp.errorhandler(ApiError)
 def api_error(error):
-    return error_response(error.status, error.message)
+    return error_response(error.status, error.message, error.code or _rule_code(error))
+
+
+def _rule_code(error: ApiError) -> str | None:
+    """The code of the rule's refusal an ApiError was raised from (by _rules, _lifecycle),
+    when the rule gives one; else the status's own code ("invalid" for a 422)."""
+    refusal = error.__cause__ or error.__context__
+    code = getattr(refusal, "code", None) if isinstance(refusal, SetupError) else None
+    return code if isinstance(code, str) and code else None
+
+
+@bp.errorhandler(InputRefused)
+def input_refused(error):
+    """A control character, or a JSON number beyond the columns (web/inputs.py): a 422 with
+    its own code, ahead of the app's handler."""
+    return error_response(422, error.message, error.code)
 
 
 @bp.errorhandler(NumberRefused)
 def number_refused(error):
     """A query number (read by web.params.query_number) that is not a whole number in range."""
     return error_response(
-        422, f"'{error.field}' must be a whole number from {error.low} to {error.high}."
+        422,
+        f"'{error.field}' must be a whole number from {error.low} to {error.high}.",
+        "out_of_range",
     )
 
 
@@ -113,7 +120,9 @@ def editor(view):
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if g.api_staff.role not in EDITORS:
-            raise ApiError(403, "Trainers' tokens are read-only: ask an admin or operator.")
+            raise ApiError(
+                403, "Trainers' tokens are read-only: ask an admin or operator.", "read_only_token"
+            )
         return view(*args, **kwargs)
 
     return wrapped
@@ -127,25 +136,31 @@ def json_body(fields: dict[str, type], required: tuple[str, ...] = ()) -> dict:
         body = request.get_json()
     except (BadRequest, RecursionError):  # json.loads recurses once per level of nesting
         raise ApiError(
-            422, 'The body is not valid JSON: send one JSON object, e.g. {"title": "…"}.'
+            422,
+            'The body is not valid JSON: send one JSON object, e.g. {"title": "…"}.',
+            "not_json",
         ) from None
     if not isinstance(body, dict):
-        raise ApiError(422, 'The body must be a JSON object, e.g. {"title": "…"}.')
+        raise ApiError(422, 'The body must be a JSON object, e.g. {"title": "…"}.', "not_an_object")
     unknown = sorted(set(body) - set(fields))
     if unknown:
         raise ApiError(
-            422, f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(fields)}."
+            422,
+            f"Unknown field(s): {', '.join(unknown)}. Allowed: {', '.join(fields)}.",
+            "unknown_fields",
         )
     missing = [name for name in required if name not in body]
     if missing:
-        raise ApiError(422, f"Missing field(s): {', '.join(missing)}.")
+        raise ApiError(422, f"Missing field(s): {', '.join(missing)}.", "missing_fields")
     for name, value in body.items():
         kind = fields[name]
         # JSON true/false are ints in Python; a count of `true` is a mistake, not 1.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise ApiError(422, f"'{name}' must be {_kind_name(kind)}.")
+            raise ApiError(422, f"'{name}' must be {_kind_name(kind)}.", "wrong_type")
         if kind is int and not -MAX_INT <= value <= MAX_INT:
-            raise ApiError(422, f"'{name}' must be between -{MAX_INT} and {MAX_INT}.")
+            raise ApiError(
+                422, f"'{name}' must be between -{MAX_INT} and {MAX_INT}.", "out_of_range"
+            )
     return body
 
 
@@ -216,7 +231,11 @@ def group_json(group: Group, now) -> dict:
 def _campaign(slug: str) -> Campaign:
     campaign = Campaign.get_or_none(Campaign.slug == slug) if livecode.SLUG.match(slug) else None
     if campaign is None:
-        raise ApiError(404, f"No campaign '{slug}': list them with GET /api/v1/campaigns.")
+        raise ApiError(
+            404,
+            f"No campaign '{slug}': list them with GET /api/v1/campaigns.",
+            "campaign_not_found",
+        )
     return campaign
 
 
@@ -268,7 +287,11 @@ def create_campaign():
     if key:
         if playbooks.template(key) is None:
             choices = ", ".join(playbooks.templates())
-            raise ApiError(422, f"No template '{key}': use one of {choices}, or leave it out.")
+            raise ApiError(
+                422,
+                f"No template '{key}': use one of {choices}, or leave it out.",
+                "unknown_template",
+            )
         campaign = _rules(
             playbooks.create_from_template,
             key,
@@ -278,7 +301,7 @@ def create_campaign():
         )
     else:
         if "title" not in body:
-            raise ApiError(422, "Give a title, or a template to take it from.")
+            raise ApiError(422, "Give a title, or a template to take it from.", "title_required")
         text = _rules(playbooks.campaign_text, body)
         campaign = _rules(livecode.create_campaign, slug, **text)
     audit(g.api_staff, "campaign.create", f"campaign:{campaign.slug}", template=key, via="api")
@@ -351,7 +374,9 @@ def change_campaign(slug, action):
 def _channel(campaign: Campaign, code: str) -> Channel:
     channel = Channel.get_or_none((Channel.campaign == campaign) & (Channel.code == code))
     if channel is None:
-        raise ApiError(404, f"No channel '{code}' in '{campaign.slug}': list them first.")
+        raise ApiError(
+            404, f"No channel '{code}' in '{campaign.slug}': list them first.", "channel_not_found"
+        )
     return channel
 
 
@@ -418,10 +443,14 @@ def update_group(slug, group_id):
     # The <int:…> converter (web.params) takes no id beyond MAX_INT: such a URL is a 404.
     group = _groups(campaign).where(Group.id == group_id).first()
     if group is None:
-        raise ApiError(404, f"No group {group_id} in '{slug}': see GET …/{slug}/groups.")
+        raise ApiError(
+            404, f"No group {group_id} in '{slug}': see GET …/{slug}/groups.", "group_not_found"
+        )
     body = json_body({"cutoff": int, "sent": int, "active": bool, "position": int})
     if not body:
-        raise ApiError(422, "Nothing to change: give cutoff, sent, active or position.")
+        raise ApiError(
+            422, "Nothing to change: give cutoff, sent, active or position.", "nothing_to_change"
+        )
     updated = _rules(livecode.update_group, group, **body)
     audit(
         g.api_staff,
@@ -475,7 +504,11 @@ def get_activity(slug, activity_id):
     figures = stickiness.figures(campaign.id, now=now)
     found = next((f for f in figures if f.activity_id == activity_id), None)
     if found is None:
-        raise ApiError(404, f"No activity {activity_id} in '{slug}': see GET …/{slug}/activities.")
+        raise ApiError(
+            404,
+            f"No activity {activity_id} in '{slug}': see GET …/{slug}/activities.",
+            "activity_not_found",
+        )
     groups = [
         {
             "group_id": row["group_id"],
@@ -494,7 +527,11 @@ def get_challenge(slug):
     campaign = _campaign(slug)
     challenge = checkins.challenge_of(campaign.id)
     if challenge is None:
-        raise ApiError(404, f"'{slug}' has no challenge: set one up in the console (打卡挑战).")
+        raise ApiError(
+            404,
+            f"'{slug}' has no challenge: set one up in the console (Check-in challenge).",
+            "no_challenge",
+        )
     figures = overview.challenge_figures(challenge, utcnow())
     return jsonify(
         {

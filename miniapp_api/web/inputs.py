@@ -8,15 +8,17 @@ from flask import request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import BadRequest, NotFound
 
+from miniapp_api.i18n import _
 from miniapp_api.numbers import MAX_INT
 from miniapp_api.text import normal, unwanted_character
 
 
 class InputRefused(BadRequest):
-    """A value no field takes; `field` names where it came, description says what to do."""
+    """A value no field takes; `field` names where it came, description says what to do (in
+    the page's language), `message` and `code` are the API's (English, and a machine code)."""
 
-    def __init__(self, field: str, message: str, hint: str):
-        self.field, self.message = field, message
+    def __init__(self, field: str, message: str, hint: str, code: str):
+        self.field, self.message, self.code = field, message, code
         super().__init__(hint)
 
 
@@ -27,8 +29,13 @@ def _checked(field: str, text: str) -> str:
             field,
             f"'{field}' holds a control character ({char}) that no field takes: "
             "send plain text without it.",
-            f"「{field}」里有一个看不见的控制字符（{char}），可能是从别处复制时带进来的。"
-            "请删掉这一项重新输入（不要粘贴），再提交一次。",
+            _(
+                "「%(field)s」里有一个看不见的控制字符（%(char)s），可能是从别处复制时带进来的。"
+                "请删掉这一项重新输入（不要粘贴），再提交一次。",
+                field=field,
+                char=char,
+            ),
+            "control_character",
         )
     return normal(text)
 
@@ -53,7 +60,8 @@ def _cleaned_json(value, field: str = "body"):
             raise InputRefused(
                 field,
                 f"'{field}' must be between -{MAX_INT} and {MAX_INT}.",
-                f"「{field}」的数字太大了。",
+                _("「%(field)s」的数字太大了。", field=field),
+                "out_of_range",
             )
         return value
     if isinstance(value, float):

@@ -10,6 +10,7 @@ from flask import request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from miniapp_api.i18n import _
 from miniapp_api.models import MAX_INT
 from miniapp_api.numbers import whole_number
 
@@ -23,14 +24,25 @@ class NumberRefused(BadRequest):
     def __init__(self, name: str, label: str, text: str, low: int, high: int, choices=()):
         self.field, self.text, self.low, self.high = name, text, low, high
         shown = text if len(text) <= 20 else text[:20] + "…"
-        wanted = (
-            "、".join(map(str, choices[:-1])) + f" 或 {choices[-1]}"
-            if choices
-            else f"{low} 到 {high} 之间的整数，只用 0–9 这几个数字"
-        )
-        super().__init__(
-            f"「{label}」要填 {wanted}（收到的是「{shown}」）。请返回上一页改正后再试。"
-        )
+        if choices:
+            message = _(
+                "「%(label)s」要填 %(choices)s 或 %(last)s（收到的是「%(shown)s」）。"
+                "请返回上一页改正后再试。",
+                label=label,
+                choices=_("、").join(map(str, choices[:-1])),
+                last=choices[-1],
+                shown=shown,
+            )
+        else:
+            message = _(
+                "「%(label)s」要填 %(low)s 到 %(high)s 之间的整数，只用 0–9 这几个数字"
+                "（收到的是「%(shown)s」）。请返回上一页改正后再试。",
+                label=label,
+                low=low,
+                high=high,
+                shown=shown,
+            )
+        super().__init__(message)
 
 
 def number_in(values, name: str, default, low: int, high: int, label: str | None = None):

@@ -7,14 +7,9 @@ run. The built handbook needs no database and stays open.
 
 from flask import current_app, render_template, request
 
+from miniapp_api.i18n import _
 from miniapp_api.migrations import check_version
 from miniapp_api.web.errors import json_responder
-
-PAGE = (
-    "系统正在升级",
-    "数据库和程序的版本还没对上，请稍后再试。"
-    "工作人员：服务日志里写着要运行的命令（通常是 qunbook init-db）。",
-)
 
 
 def register(app):
@@ -34,5 +29,9 @@ def register(app):
         respond = json_responder()
         if respond:
             return respond(503, f"The service is being upgraded. {problem}")
-        title, hint = PAGE
+        title = _("系统正在升级")
+        hint = _(
+            "数据库和程序的版本还没对上，请稍后再试。"
+            "工作人员：服务日志里写着要运行的命令（通常是 qunbook init-db）。"
+        )
         return render_template("errors/error.html", title=title, hint=hint), 503

@@ -12,36 +12,45 @@ from gunicorn import util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
+from miniapp_api.i18n import _, current_locale, lazy_gettext
+
 TOO_LARGE = {
     LimitRequestLine: (
         414,
         "URI Too Long",
         "uri_too_long",
         "The URL is too long: send long values in a JSON body instead.",
-        "链接太长了：请回到上一页重新打开，或重新扫描海报上的二维码。",
+        lazy_gettext("链接太长了：请回到上一页重新打开，或重新扫描海报上的二维码。"),
     ),
     LimitRequestHeaders: (
         431,
         "Request Header Fields Too Large",
         "headers_too_large",
         "The request headers are too large: send fewer or shorter headers.",
-        "请求太大了：请清除这个网站的 Cookie 后再打开。",
+        lazy_gettext("请求太大了：请清除这个网站的 Cookie 后再打开。"),
     ),
 }
 PAGE = (
-    '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+    '<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
     '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    "<title>打不开</title></head><body><h1>打不开这个页面</h1><p>{hint}</p></body></html>"
+    "<title>{title}</title></head><body><h1>{heading}</h1><p>{hint}</p></body></html>"
 )
 
 
 def error_body(kind: type, path: bytes) -> tuple[str, bytes]:
     """(content type, body) for a request gunicorn refused, as the app would answer it."""
-    code, _, name, message, hint = TOO_LARGE[kind]
+    code, _reason, name, message, hint = TOO_LARGE[kind]
     if path.startswith(b"/api/"):
         body = {"error": {"status": code, "code": name, "message": message}}
         return "application/json", json.dumps(body).encode()
-    return "text/html; charset=utf-8", PAGE.format(hint=hint).encode()
+    # No request exists yet, so no Accept-Language was read: the kit's first language.
+    page = PAGE.format(
+        lang="zh-CN" if current_locale() == "zh" else current_locale(),
+        title=_("打不开"),
+        heading=_("打不开这个页面"),
+        hint=str(hint),
+    )
+    return "text/html; charset=utf-8", page.encode()
 
 
 class Worker(ThreadWorker):
