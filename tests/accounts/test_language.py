@@ -93,3 +93,30 @@ def test_the_login_refusal_speaks_the_browsers_language(client, accept_language,
     )
     assert response.status_code == 401
     assert wrong in response.get_data(as_text=True)
+
+
+def test_an_english_admin_reads_these_pages_without_chinese(client, login_as):
+    import re
+
+    from helpers import make_campaign, make_group
+
+    campaign = make_campaign(slug="store", title="Store members")
+    make_group(campaign, "group-a", qr_age=None)
+    actions = login_as("admin", username="amy")
+    actions.post(LANGUAGE, {"language": "en"}, page=ACCOUNT)
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    for url in (
+        "/console/",
+        "/console/attention",
+        "/console/customers",
+        "/console/audit",
+        "/console/tokens",
+        ACCOUNT,
+        "/console/no-such-page",
+    ):
+        page = client.get(url).get_data(as_text=True)
+        # Content, not interface: the staff member's name, the language's own name.
+        page = page.replace("陈店长", "").replace("中文", "")
+        page = re.sub(r"<td>[^<]*</td>", "", page) if url == "/console/audit" else page
+        found = cjk.findall(re.sub(r"<(script|style)[^>]*>.*?</\1>", "", page, flags=re.S))
+        assert found == [], (url, "".join(found))
