@@ -18,6 +18,7 @@ from peewee import IntegrityError
 
 from miniapp_api.accounts.roles import ROLES
 from miniapp_api.db import db
+from miniapp_api.i18n import _, lazy_gettext, speaking
 from miniapp_api.models import ApiToken, AuditEntry, LoginAttempt, Staff, StaffSession, utcnow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
@@ -40,7 +41,14 @@ MAX_IP_FAILURES = 50
 
 
 class StaffError(ValueError):
-    """Staff input that cannot be accepted; the message says what to do."""
+    """Staff input that cannot be accepted; the message says what to do. Made from a
+    lazy_gettext message: str() is in the language of whoever asked, `english` is for the
+    command line (as livecode.rules.Refused)."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        with speaking("en"):
+            self.english = str(message)
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,13 @@ def create_staff(username: str, password: str, role: str, display_name: str = ""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
         raise StaffError(
-            f"Username {username!r} is not usable: 3–64 lowercase letters, digits, . _ or -."
+            lazy_gettext(
+                "用户名 %(name)s 不能用：请用 3–64 个小写字母、数字或 . _ -。",
+                name=repr(username),
+            )
         )
     if role not in ROLES:
-        raise StaffError(f"Role must be one of {', '.join(ROLES)}.")
+        raise StaffError(lazy_gettext("角色只能是 %(roles)s 之一。", roles=", ".join(ROLES)))
     check_password_strength(password)
     try:
         with db.atomic():
@@ -67,7 +78,7 @@ def create_staff(username: str, password: str, role: str, display_name: str = ""
                 password_hash=_hasher.hash(password),
             )
     except IntegrityError:
-        raise StaffError(f"Staff {username!r} exists already.") from None
+        raise StaffError(lazy_gettext("员工 %(name)s 已经存在。", name=repr(username))) from None
 
 
 # The read-only login `qunbook demo --trainer` makes for a class. Its password is printed on
@@ -81,7 +92,7 @@ def demo_trainer() -> str:
     password = secrets.token_urlsafe(9)
     staff = Staff.get_or_none(Staff.username == DEMO_TRAINER)
     if staff is None:
-        create_staff(DEMO_TRAINER, password, "trainer", "演示带教")
+        create_staff(DEMO_TRAINER, password, "trainer", "演示带教")  # i18n: content
     else:
         Staff.update(role="trainer", active=True).where(Staff.id == staff.id).execute()
         change_password(staff, password)
@@ -90,9 +101,9 @@ def demo_trainer() -> str:
 
 def check_password_strength(password: str) -> None:
     if not password or len(password) < MIN_PASSWORD:
-        raise StaffError(f"Use a password of at least {MIN_PASSWORD} characters.")
+        raise StaffError(lazy_gettext("密码至少要 %(n)s 个字符。", n=MIN_PASSWORD))
     if len(password) > 256:
-        raise StaffError("Use a password of at most 256 characters.")
+        raise StaffError(lazy_gettext("密码最多 256 个字符。"))
 
 
 def authenticate(username: str, password: str, ip_hash: str, now: datetime | None = None):
@@ -106,13 +117,13 @@ def authenticate(username: str, password: str, ip_hash: str, now: datetime | Non
     attempt = LoginAttempt.create(username=username, ip_hash=ip_hash, succeeded=False, at=now)
     if _throttled(username, ip_hash, now):
         raise LoginRefused(
-            "Too many wrong passwords. Wait 15 minutes, or ask an admin to check the account.",
+            _("密码错误次数太多：请等 15 分钟再试，或请管理员检查这个账号。"),
             throttled=True,
         )
     staff = Staff.get_or_none((Staff.username == username) & Staff.active)
     ok = _verify(staff.password_hash if staff else _dummy_hash(), password or "") and bool(staff)
     if not ok:
-        raise LoginRefused("Wrong username or password.")
+        raise LoginRefused(_("用户名或密码不对。"))
     LoginAttempt.update(succeeded=True).where(LoginAttempt.id == attempt.id).execute()
     if _hasher.check_needs_rehash(staff.password_hash):
         Staff.update(password_hash=_hasher.hash(password)).where(Staff.id == staff.id).execute()

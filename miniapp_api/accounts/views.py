@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import refresh
 
 from miniapp_api.accounts.access import current_staff, staff_required
 from miniapp_api.accounts.rules import (
@@ -30,6 +31,7 @@ from miniapp_api.accounts.rules import (
     change_password,
     issue_api_token,
 )
+from miniapp_api.i18n import _
 from miniapp_api.models import ApiToken, Staff, utcnow
 from miniapp_api.web.visitor import ip_hash
 
@@ -69,8 +71,10 @@ def login():
         return render_template("accounts/login.html", next=request.form.get("next", "")), status
     if staff.username == DEMO_TRAINER and not _demo_trainer_may_log_in_here():
         flash(
-            "演示带教账号只能在运行小程序的这台电脑上登录。要让学员用自己的手机登录，"
-            "请运行小程序时设置 QUNBOOK_DEMO_TRAINER_ANYWHERE=1。",
+            _(
+                "演示带教账号只能在运行小程序的这台电脑上登录。要让学员用自己的手机登录，"
+                "请运行小程序时设置 QUNBOOK_DEMO_TRAINER_ANYWHERE=1。"
+            ),
             "error",
         )
         return render_template("accounts/login.html", next=request.form.get("next", "")), 403
@@ -96,7 +100,7 @@ def logout():
     if staff:
         audit(staff, "staff.logout", f"staff:{staff.username}")
     session.clear()
-    flash("已退出。", "info")
+    flash(_("已退出。"), "info")
     return redirect(url_for("accounts.login"))
 
 
@@ -117,9 +121,31 @@ def account():
             return render_template("accounts/account.html"), 400
         audit(staff, "staff.password", f"staff:{staff.username}")
         session.clear()
-        flash("密码已更新，所有设备上的登录都已退出，请用新密码重新登录。", "info")
+        flash(_("密码已更新，所有设备上的登录都已退出，请用新密码重新登录。"), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/account.html")
+
+
+# The console's language for one staff member: "" follows the browser (web/language.py).
+LANGUAGES = ("", "zh", "en")
+
+
+@bp.post("/account/language")
+@staff_required()
+def language():
+    """Set one's own console language; trainers too (it changes nothing but their pages)."""
+    staff = current_staff()
+    chosen = request.form.get("language")
+    if chosen not in LANGUAGES:
+        flash(_("没有这个界面语言：请选跟随浏览器、中文或 English。"), "error")
+        return redirect(url_for("accounts.account"))
+    if chosen != staff.language:
+        Staff.update(language=chosen).where(Staff.id == staff.id).execute()
+        audit(staff, "staff.language", f"staff:{staff.username}", language=chosen)
+        staff.language = chosen
+        refresh()  # the message below in the language just chosen
+    flash(_("界面语言已保存。"), "info")
+    return redirect(url_for("accounts.account"))
 
 
 def _visible_tokens(staff: Staff):
@@ -139,7 +165,7 @@ def tokens():
     if request.method == "POST":
         name = (request.form.get("name") or "").strip()
         if not name or len(name) > 60:
-            flash("请给令牌起个 1–60 字的名字，写清它给哪个脚本或系统用。", "error")
+            flash(_("请给令牌起个 1–60 字的名字，写清它给哪个脚本或系统用。"), "error")
             return redirect(url_for("accounts.tokens"))
         new_token = issue_api_token(staff, name)
         audit(staff, "token.create", f"staff:{staff.username}", name=name, prefix=new_token[:12])
@@ -164,5 +190,5 @@ def revoke_token(token_id):
     )
     if changed:
         audit(staff, "token.revoke", f"staff:{token.staff.username}", prefix=token.prefix)
-        flash(f"令牌 {token.prefix}… 已吊销，用它的脚本会收到 401。", "info")
+        flash(_("令牌 %(prefix)s… 已吊销，用它的脚本会收到 401。", prefix=token.prefix), "info")
     return redirect(url_for("accounts.tokens"))

@@ -22,12 +22,22 @@ from urllib.parse import urlsplit
 from peewee import fn
 
 from miniapp_api.console.attention import all_full_cause, needs_attention
+from miniapp_api.i18n import _
 from miniapp_api.models import Alert, Campaign
 
 log = logging.getLogger(__name__)
 
-# Problems staff must act on; the rest stay on 需要处理 only.
-ALERT_KINDS = ("qr-expiring", "qr-expired", "no-qr", "no-open-group", "event-full")
+# Problems staff must act on; the rest stay on 需要处理 only. Check-ins need staff too: an
+# event about to start with tickets out (the door), rewards waiting to be handed over.
+ALERT_KINDS = (
+    "qr-expiring",
+    "qr-expired",
+    "no-qr",
+    "no-open-group",
+    "event-full",
+    "event-soon",
+    "rewards-waiting",
+)
 TIMEOUT = 10  # seconds, for one POST
 # A claimed alert is someone's for this long; a process that died mid-send frees it after.
 CLAIM = timedelta(minutes=5)
@@ -51,9 +61,9 @@ def check_webhook(url: str) -> str | None:
     """None when `url` can be a webhook; otherwise what is wrong, for staff."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return "提醒地址要以 https:// 开头，例如企业微信群机器人的 Webhook 地址"
+        return _("提醒地址要以 https:// 开头，例如企业微信群机器人的 Webhook 地址")
     if len(url) > 500:
-        return "提醒地址太长（最多 500 个字符）"
+        return _("提醒地址太长（最多 500 个字符）")
     return None
 
 
@@ -61,7 +71,7 @@ def post_json(url: str, payload: dict, timeout: float = TIMEOUT) -> None:
     """POST payload as JSON; raise SendFailed unless a 2xx answer came (with errcode 0 when
     the answer is WeCom's JSON)."""
     if check_webhook(url):  # never file: or another scheme urllib would open
-        raise SendFailed(f"提醒地址不对：{webhook_host(url)}")
+        raise SendFailed(_("提醒地址不对：%(host)s", host=webhook_host(url)))
     body = json.dumps(payload, ensure_ascii=False).encode()
     headers = {"Content-Type": "application/json; charset=utf-8"}
     request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310
@@ -72,7 +82,9 @@ def post_json(url: str, payload: dict, timeout: float = TIMEOUT) -> None:
         raise SendFailed(f"HTTP {e.code}") from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise SendFailed(f"无法连接 {webhook_host(url)}：{reason}") from None
+        raise SendFailed(
+            _("无法连接 %(host)s：%(reason)s", host=webhook_host(url), reason=reason)
+        ) from None
     try:
         answer_json = json.loads(text)
     except ValueError:
@@ -82,8 +94,19 @@ def post_json(url: str, payload: dict, timeout: float = TIMEOUT) -> None:
 
 
 def wecom_text(campaign: Campaign, item_message: str, group: str) -> dict:
-    where = f"「{campaign.title}」" + (f"·{group}" if group else "")
-    content = f"【群书提醒】{where}：{item_message}"
+    if group:
+        content = _(
+            "【群书提醒】「%(campaign)s」·%(group)s：%(text)s",
+            campaign=campaign.title,
+            group=group,
+            text=item_message,
+        )
+    else:
+        content = _(
+            "【群书提醒】「%(campaign)s」：%(text)s",
+            campaign=campaign.title,
+            text=item_message,
+        )
     content = content.encode()[:CONTENT_BYTES].decode(errors="ignore")
     return {"msgtype": "text", "text": {"content": content}}
 

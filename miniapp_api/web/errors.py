@@ -9,22 +9,30 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from miniapp_api.accounts.access import current_staff
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import Staff
 from miniapp_api.web.inputs import InputRefused
 from miniapp_api.web.params import NumberRefused
 
+# Hints may name the upload limit as %(limit)s.
 MESSAGES = {
-    400: ("请求有误", "链接好像不完整。请重新扫描海报上的二维码。"),
+    400: (lazy_gettext("请求有误"), lazy_gettext("链接好像不完整。请重新扫描海报上的二维码。")),
     404: (
-        "没有找到这个页面",
-        "链接可能已失效或输错了。请重新扫描海报上的二维码，或联系门店工作人员。",
+        lazy_gettext("没有找到这个页面"),
+        lazy_gettext("链接可能已失效或输错了。请重新扫描海报上的二维码，或联系门店工作人员。"),
     ),
-    405: ("无法这样打开", "请返回上一页，重新操作一次。"),
+    405: (lazy_gettext("无法这样打开"), lazy_gettext("请返回上一页，重新操作一次。")),
     413: (
-        "文件太大",
-        "上传的文件超过了 {limit}。请换一个小一些的文件再试：照片可以先压缩，表格可以分成几份。",
+        lazy_gettext("文件太大"),
+        lazy_gettext(
+            "上传的文件超过了 %(limit)s。请换一个小一些的文件再试：照片可以先压缩，"
+            "表格可以分成几份。"
+        ),
     ),
-    500: ("服务暂时出了点问题", "我们已经记录下来。请稍后再扫一次二维码。"),
+    500: (
+        lazy_gettext("服务暂时出了点问题"),
+        lazy_gettext("我们已经记录下来。请稍后再扫一次二维码。"),
+    ),
 }
 
 
@@ -57,22 +65,36 @@ def relative_redirect(error: RequestRedirect):
 
 # The same errors as staff meet them inside the console.
 CONSOLE_MESSAGES = {
-    400: ("请求有误", "页面可能已经过期：请返回上一页，刷新后再提交一次。"),
-    404: (
-        "没有找到这个页面",
-        "活动、群或记录可能已经删除或归档，也可能是链接输错了：从下面的活动列表重新进入。",
+    400: (
+        lazy_gettext("请求有误"),
+        lazy_gettext("页面可能已经过期：请返回上一页，刷新后再提交一次。"),
     ),
-    405: ("无法这样打开", "这个地址只接受表单提交：请返回上一页，用页面上的按钮操作。"),
-    413: ("文件太大", "上传的文件超过了 {limit}：照片可以先压缩，表格可以分成几份。"),
+    404: (
+        lazy_gettext("没有找到这个页面"),
+        lazy_gettext(
+            "活动、群或记录可能已经删除或归档，也可能是链接输错了：从下面的活动列表重新进入。"
+        ),
+    ),
+    405: (
+        lazy_gettext("无法这样打开"),
+        lazy_gettext("这个地址只接受表单提交：请返回上一页，用页面上的按钮操作。"),
+    ),
+    413: (
+        lazy_gettext("文件太大"),
+        lazy_gettext("上传的文件超过了 %(limit)s：照片可以先压缩，表格可以分成几份。"),
+    ),
 }
 
 # What each role may do, in the words of the console's navigation.
 ROLE_CAN = {
-    "admin": "管理员：可以查看和修改一切，包括员工账号和审计日志。",
-    "operator": (
-        "运营：可以建活动、改群和渠道、上传二维码、发奖和导入客户；员工账号和审计日志归管理员。"
+    "admin": lazy_gettext("你的角色是管理员：可以查看和修改一切，包括员工账号和审计日志。"),
+    "operator": lazy_gettext(
+        "你的角色是运营：可以建活动、改群和渠道、上传二维码、发奖和导入客户；"
+        "员工账号和审计日志归管理员。"
     ),
-    "trainer": "培训师：可以查看所有活动、数据、名单和手册，但不能新建或修改任何东西。",
+    "trainer": lazy_gettext(
+        "你的角色是培训师：可以查看所有活动、数据、名单和手册，但不能新建或修改任何东西。"
+    ),
 }
 
 
@@ -87,7 +109,7 @@ def forbidden_page(staff: Staff) -> str:
     names = [a.display_name or a.username for a in admins]
     return render_template(
         "console/forbidden.html",
-        role_can=ROLE_CAN[staff.role],
+        role_can=str(ROLE_CAN[staff.role]),
         admins=names,
         trainer=staff.role == "trainer",
     )
@@ -95,6 +117,14 @@ def forbidden_page(staff: Staff) -> str:
 
 def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):g} MB"
+
+
+def _messages(table: dict, error: HTTPException, app) -> tuple[str, str]:
+    """The title and hint for an error, in the reader's language, the upload limit filled in."""
+    if error.code not in table:  # not werkzeug's English name: the reader's language
+        return _("出错了（%(code)s）", code=error.code), _("请返回上一页重试。")
+    title, hint = table[error.code]
+    return str(title), str(hint) % {"limit": megabytes(app.config["MAX_CONTENT_LENGTH"] or 0)}
 
 
 def register(app):
@@ -107,7 +137,7 @@ def register(app):
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        title, hint = "页面已过期", "为了安全，请返回上一页、刷新后再提交一次。"
+        title, hint = _("页面已过期"), _("为了安全，请返回上一页、刷新后再提交一次。")
         return render_template("errors/error.html", title=title, hint=hint), 400
 
     @app.errorhandler(NumberRefused)
@@ -116,7 +146,7 @@ def register(app):
         if respond:
             return respond(400)
         return render_template(
-            "errors/error.html", title="数字填得不对", hint=error.description
+            "errors/error.html", title=_("数字填得不对"), hint=error.description
         ), 400
 
     @app.errorhandler(InputRefused)
@@ -130,7 +160,7 @@ def register(app):
             # A page's own script (the door's camera) shows the message where it shows answers.
             return {"status": "refused", "message": error.description}, 400
         return render_template(
-            "errors/error.html", title="内容里有无法保存的字符", hint=error.description
+            "errors/error.html", title=_("内容里有无法保存的字符"), hint=error.description
         ), 400
 
     @app.errorhandler(HTTPException)
@@ -142,13 +172,11 @@ def register(app):
             response = current_app.make_response((forbidden_page(current_staff()), 403))
         elif request.path.startswith("/console/") and current_staff() is not None:
             # Staff stay in the console: its navigation, and words for staff, not members.
-            title, hint = CONSOLE_MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
-            hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))
+            title, hint = _messages(CONSOLE_MESSAGES, error, app)
             page = render_template("console/error.html", title=title, hint=hint)
             response = current_app.make_response((page, error.code))
         else:
-            title, hint = MESSAGES.get(error.code, (error.name, "请返回上一页重试。"))
-            hint = hint.format(limit=megabytes(app.config["MAX_CONTENT_LENGTH"] or 0))
+            title, hint = _messages(MESSAGES, error, app)
             page = render_template("errors/error.html", title=title, hint=hint)
             response = current_app.make_response((page, error.code))
         # The error's own headers go along: Allow on every 405, Retry-After, WWW-Authenticate.
@@ -163,5 +191,5 @@ def register(app):
         respond = json_responder()
         if respond:
             return respond(500)
-        title, hint = MESSAGES[500]
+        title, hint = (str(text) for text in MESSAGES[500])
         return render_template("errors/error.html", title=title, hint=hint), 500

@@ -71,7 +71,14 @@ def test_eleventh_wrong_password_in_a_row_is_throttled(client, staff_actions):
         assert staff_actions.login(password="wrong password").status_code == 401
     throttled = staff_actions.login(password=STAFF_PASSWORD)
     assert throttled.status_code == 429
-    assert "Too many wrong passwords" in throttled.get_data(as_text=True)
+    assert "密码错误次数太多" in throttled.get_data(as_text=True)
+    english = client.post(
+        "/console/login",
+        data={"username": "chen", "password": STAFF_PASSWORD, "csrf_token": csrf_from(throttled)},
+        headers={"Accept-Language": "en"},
+    )
+    assert english.status_code == 429
+    assert "Too many wrong passwords" in english.get_data(as_text=True)
     assert client.get("/console/").status_code == 302
     assert LoginAttempt.select().where(LoginAttempt.succeeded).count() == 0
 

@@ -7,12 +7,17 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import make_campaign, make_group
+from helpers import make_campaign, make_challenge, make_event, make_group, make_member, make_staff
 
+from miniapp_api.checkins import events
+from miniapp_api.checkins.rules import REWARD_KEY
 from miniapp_api.console import alerts
+from miniapp_api.console.attention import needs_attention
 from miniapp_api.db import db
+from miniapp_api.i18n import speaking
 from miniapp_api.livecode.rules import QR_LIFETIME
-from miniapp_api.models import Alert, AuditEntry, Campaign, Group, utcnow
+from miniapp_api.models import Activity, Alert, AuditEntry, Campaign, Group, Reward, utcnow
+from miniapp_api.referrals.rules import issue_reward, redeem
 
 NOW = utcnow().replace(microsecond=0)
 
@@ -250,3 +255,82 @@ def test_staff_set_the_webhook_and_see_alerts_without_its_key(app, client, login
 
     alerts.send_due_alerts(utcnow() + timedelta(minutes=2))
     assert "已发送" in client.get("/console/attention").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- check-ins: the door, rewards
+
+
+def test_an_event_about_to_start_with_tickets_out_is_one_alert_for_its_door(app, receiver):
+    campaign = make_campaign(slug="meetup", title="线下见面会")
+    Campaign.update(alert_webhook=receiver.url).where(Campaign.id == campaign.id).execute()
+    make_group(campaign, "见面会群", now=NOW)
+    starts = (NOW + timedelta(hours=30)).replace(second=0)
+    event = make_event(campaign, title="门店见面会", starts_at=starts, capacity=50)
+    empty = make_event(campaign, title="没人报名的场", starts_at=starts + timedelta(hours=1))
+    member = make_member(campaign.id)
+    events.issue_ticket(event, holder="小红", member=member, now=NOW)
+
+    # A day and a half ahead: not yet.
+    assert alerts.send_due_alerts(NOW) == {"sent": 0, "failed": 0}
+    # Within a day of the start: one alert, once, for the event people hold tickets for.
+    for minutes in (7 * 60, 7 * 60 + 1, 12 * 60, 29 * 60):
+        alerts.send_due_alerts(NOW + timedelta(minutes=minutes))
+    assert len(receiver.bodies) == 1
+    body = receiver.bodies[0]
+    assert body["msgtype"] == "text" and set(body) == {"msgtype", "text"}
+    content = body["text"]["content"]
+    assert content.startswith("【群书提醒】「线下见面会」：活动「门店见面会」")
+    assert "已发出 1 张票" in content and "门口签到" in content
+    alert = Alert.get()
+    cause = f"event-soon:{event.id}:{starts:%Y%m%dT%H%M%S}"
+    assert (alert.kind, alert.cause) == ("event-soon", cause)
+    assert empty.id not in {int(a.cause.split(":")[1]) for a in Alert.select()}
+
+    # Moved to another day: a new cause, told once more.
+    later = starts + timedelta(days=2)
+    Activity.update(starts_at=later).where(Activity.id == event.id).execute()
+    alerts.send_due_alerts(later - timedelta(hours=2))
+    alerts.send_due_alerts(later - timedelta(hours=1))
+    assert len(receiver.bodies) == 2
+    # Once it has started, it is no longer about to.
+    assert all(i["kind"] != "event-soon" for i in needs_attention(now=later + timedelta(minutes=1)))
+
+
+def test_rewards_waiting_to_be_handed_over_are_one_alert_until_handed_over(app, receiver):
+    challenge = make_challenge(make_campaign(slug="daka", title="28 天早起打卡"))
+    campaign = Campaign.get_by_id(challenge.campaign_id)
+    make_group(campaign, "打卡群", now=NOW)
+    first = make_member(campaign.id, nickname="小红")
+    second = make_member(campaign.id, nickname="小明")
+    issue_reward(campaign.id, first.id, REWARD_KEY, "结营礼盒")
+    issue_reward(campaign.id, second.id, REWARD_KEY, "结营礼盒")
+    issue_reward(campaign.id, first.id, "friend", "好友券")  # a referral reward: not this alert
+
+    alerts.send_due_alerts(NOW, default_webhook=receiver.url)
+    alerts.send_due_alerts(NOW + timedelta(minutes=1), default_webhook=receiver.url)
+    assert len(receiver.bodies) == 1
+    content = receiver.contents()[0]
+    assert content.startswith("【群书提醒】「28 天早起打卡」：2 位完成打卡挑战的会员还没领到奖励")
+    oldest = Reward.get((Reward.member == first.id) & (Reward.key == REWARD_KEY))
+    assert Alert.get().cause == f"rewards-waiting:{campaign.id}:{oldest.id}"
+
+    # Staff hand both over: nothing waits, nothing is sent; a new finisher is a new cause.
+    staff = make_staff("chen")
+    for reward in Reward.select().where(Reward.key == REWARD_KEY):
+        assert redeem(reward.id, campaign.id, staff)
+    assert all(i["kind"] != "rewards-waiting" for i in needs_attention(now=NOW))
+    alerts.send_due_alerts(NOW + timedelta(minutes=2), default_webhook=receiver.url)
+    assert len(receiver.bodies) == 1
+    third = make_member(campaign.id, nickname="小刚")
+    issue_reward(campaign.id, third.id, REWARD_KEY, "结营礼盒")
+    alerts.send_due_alerts(NOW + timedelta(minutes=3), default_webhook=receiver.url)
+    assert len(receiver.bodies) == 2 and "1 位完成打卡挑战的会员" in receiver.contents()[1]
+
+
+def test_an_alert_is_written_in_the_language_of_whoever_sends_it(app, receiver):
+    expiring_campaign(receiver.url)
+    with speaking("en"):
+        alerts.send_due_alerts(NOW)
+    content = receiver.contents()[0]
+    assert content.startswith('[Qunbook alert] "门店会员群·双十一·mendian" · 宝妈交流群①: ')
+    assert "expires within" in content

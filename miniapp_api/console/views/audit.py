@@ -9,6 +9,7 @@ from miniapp_api.accounts.access import staff_required
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
 from miniapp_api.console.views.campaigns import page_number
+from miniapp_api.i18n import _
 from miniapp_api.models import AuditEntry, Staff
 
 
@@ -20,7 +21,7 @@ def _detail(text: str) -> str:
         return text
     if not isinstance(detail, dict):
         return text
-    return "；".join(
+    return _("；").join(
         f"{key}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
         for key, value in detail.items()
     )
