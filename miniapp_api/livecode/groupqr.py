@@ -29,8 +29,9 @@ def check_group_qr(data: bytes) -> tuple[bytes, str, str]:
     image = image.convert("RGB")
     found = [b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
     if not found:
+        # 群二维码 is WeChat's own menu item, as WeChat shows it.
         raise InvalidGroupQr(
-            "No QR code could be read in this image: upload the group's own QR "
+            "No QR code could be read in this image: upload the group's own QR "  # i18n: content
             "(WeChat → group → 群二维码), sharp and uncropped."
         )
     image.thumbnail((STORED_SIDE, STORED_SIDE))

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from peewee import IntegrityError
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.render import describe, undrawable
@@ -36,29 +37,38 @@ HELD_BACK = ("unproven", "limited")
 
 
 class Refused(SetupError):
-    """A set-up refusal said in both of its surfaces' languages: str() is the console's
-    Chinese, `english` is for the API and the command line."""
+    """A set-up refusal: one message, translated when it is raised, in the language of whoever
+    asked (the console's reader, the API's English, the command line's locale). `code` is a
+    stable machine code the API sends beside it."""
 
-    def __init__(self, chinese: str, english: str):
-        super().__init__(chinese)
-        self.english = english
+    code = "refused"
 
 
 class UnprintableText(Refused):
     """Poster text (a campaign's title or promise, a channel's label) holding characters the
-    poster font cannot draw."""
+    poster font cannot draw. `label` names the field in the reader's words (translated)."""
+
+    code = "unprintable_text"
 
     def __init__(self, label: str, field: str, chars: list[str]):
-        named, more = chars[:NAMED_CHARS], len(chars) - NAMED_CHARS
-        super().__init__(
-            f"{label}里有海报印不出的字符：{describe(named, '、')}"
-            f"{f' 等 {len(chars)} 个' if more > 0 else ''}。"
-            "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
-            f"'{field}' has characters the poster font cannot print: {describe(named)}"
-            f"{f' and {more} more' if more > 0 else ''}; "
-            "remove them or write them as words (e.g. 礼物 for 🎁).",
-        )
-        self.chars = chars
+        named = describe(chars[:NAMED_CHARS], _("、"))
+        if len(chars) > NAMED_CHARS:
+            message = _(
+                "%(label)s里有海报印不出的字符：%(chars)s 等 %(count)s 个。"
+                "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
+                label=label,
+                chars=named,
+                count=len(chars),
+            )
+        else:
+            message = _(
+                "%(label)s里有海报印不出的字符：%(chars)s。"
+                "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
+                label=label,
+                chars=named,
+            )
+        super().__init__(message)
+        self.field, self.chars = field, chars
 
 
 def check_printable(text: str, label: str, field: str) -> str:
@@ -81,17 +91,17 @@ class Scan:
 # A visit's stored codes as staff read them: who came (visitors.classify_agent) and what came
 # of it (Scan.outcome), in one table for every export and page. "bot" is both.
 VISIT_LABELS = {
-    "wechat": "微信",
-    "mobile": "手机浏览器",
-    "desktop": "电脑浏览器",
-    "preview": "链接预览",
-    "bot": "机器人",
-    "sent": "已进群",
-    "repeat": "重复扫码",
-    "moved": "原群失效，换群",
-    "full": "群都满了",
-    "unproven": "未确认（没带 Cookie）",
-    "limited": "同一网络太多，未放行",
+    "wechat": lazy_gettext("微信"),
+    "mobile": lazy_gettext("手机浏览器"),
+    "desktop": lazy_gettext("电脑浏览器"),
+    "preview": lazy_gettext("链接预览"),
+    "bot": lazy_gettext("机器人"),
+    "sent": lazy_gettext("已进群"),
+    "repeat": lazy_gettext("重复扫码"),
+    "moved": lazy_gettext("原群失效，换群"),
+    "full": lazy_gettext("群都满了"),
+    "unproven": lazy_gettext("未确认（没带 Cookie）"),
+    "limited": lazy_gettext("同一网络太多，未放行"),
 }
 
 
@@ -132,7 +142,7 @@ def _take_place(campaign_id: int, now: datetime) -> Group | None:
     and the next open group is tried.
     """
     opened_after = now - QR_LIFETIME
-    for _ in range(100):  # each retry means another scan just took a place: bounded
+    for _attempt in range(100):  # each retry means another scan just took a place: bounded
         row = db.execute_sql(
             hot_sql(db.obj.param)["take_place"], (campaign_id, opened_after, opened_after)
         ).fetchone()
@@ -397,8 +407,8 @@ def create_campaign(slug: str, title: str, **fields) -> Campaign:
     slug = _link_part(
         slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
     )
-    title = check_printable(_text(title, 120, "campaign a title"), "标题", "title")
-    check_printable(fields.get("promise"), "承诺", "promise")
+    title = check_printable(_text(title, 120, "campaign a title"), _("标题"), "title")
+    check_printable(fields.get("promise"), _("承诺"), "promise")
     return _create_once(
         Campaign,
         f"A campaign with slug {slug!r} exists already: pick another.",
@@ -419,7 +429,7 @@ def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
     code = _link_part(
         code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
     )
-    label = check_printable(_text(label, 60, "channel a label"), "渠道名称", "label")
+    label = check_printable(_text(label, 60, "channel a label"), _("渠道名称"), "label")
     return _create_once(
         Channel,
         f"Channel {code!r} exists already in {campaign.slug!r}.",
@@ -445,8 +455,9 @@ def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generate
     if generated_at > now + timedelta(minutes=5):
         raise SetupError("The QR's generation time is in the future: give the date WeChat shows.")
     if generated_at + QR_LIFETIME <= now:
+        # 群聊 → 群二维码 is WeChat's own menu, as WeChat shows it.
         raise SetupError(
-            "That QR is already more than 7 days old and no longer works: "
+            "That QR is already more than 7 days old and no longer works: "  # i18n: content
             "regenerate it in WeChat (群聊 → 群二维码) and upload the new one."
         )
     with db.atomic():
