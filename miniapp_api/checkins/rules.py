@@ -216,8 +216,8 @@ def set_up_challenge(
                 "campaign": campaign.id,
                 "kind": "day",
                 "number": n,
-                "title": f"第 {n} 天",
-            }  # i18n: content
+                "title": f"第 {n} 天",  # i18n: content
+            }
             for n in range(1, days + 1)
             if n not in have
         ]
@@ -325,7 +325,7 @@ def clean_photo(data: bytes | None) -> tuple[bytes, str] | tuple[None, None]:
     if not data:
         return None, None
     try:
-        image = read_image(data, "the photo", PHOTO_BYTES, shrink_to=PHOTO_SIDE)
+        image = read_image(data, _("打卡照片"), PHOTO_BYTES, shrink_to=PHOTO_SIDE)
     except InvalidUpload:
         raise CheckinError(_("照片要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。")) from None
     image = ImageOps.exif_transpose(image).convert("RGB")

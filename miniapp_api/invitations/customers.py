@@ -32,17 +32,12 @@ MAX_AMOUNT_FEN = 10**11  # 10 亿元: beyond any real customer, inside a 64-bit 
 BATCH = 500
 # A column can be headed in Chinese or English, as spreadsheets are made by people. The
 # headings are what the code recognises in a file, not messages.
+PURCHASE_TOTAL = ("累计消费", "累计消费金额", "消费金额")  # i18n: content
 COLUMNS = {
     "external_id": ("客户编号", "编号", "会员号", "external_id", "id"),  # i18n: content
     "name": ("姓名", "客户姓名", "name"),  # i18n: content
     "region": ("地区", "区域", "城市", "region"),  # i18n: content
-    "purchase_total": (
-        "累计消费",
-        "累计消费金额",
-        "消费金额",
-        "purchase_total",
-        "amount",
-    ),  # i18n: content
+    "purchase_total": (*PURCHASE_TOTAL, "purchase_total", "amount"),
     "last_active": ("最近活跃", "最近活跃日期", "最近消费日期", "last_active"),  # i18n: content
     "phone": ("手机", "手机号", "电话", "phone"),  # i18n: content
 }

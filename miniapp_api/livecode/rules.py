@@ -380,17 +380,19 @@ def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) ->
 # ---------------------------------------------------------------- set-up
 
 
-def _link_part(value: str, pattern: re.Pattern, what: str, rule: str) -> str:
+def _link_part(value: str, pattern: re.Pattern, refusal: str) -> str:
+    """`value` trimmed and lower-cased if a link can carry it; else SetupError(refusal), a
+    translated message whose %(value)s placeholder is filled here."""
     value = (value or "").strip().lower()
     if not pattern.match(value):
-        raise SetupError(f"{what} {value!r} is not usable in a link: use {rule}.")
+        raise SetupError(refusal % {"value": repr(value)})
     return value
 
 
-def _text(value: str, limit: int, what: str) -> str:
+def _text(value: str, limit: int, refusal: str) -> str:
     value = (value or "").strip()
     if is_blank(value) or len(value) > limit:
-        raise SetupError(f"Give the {what} of 1–{limit} characters.")
+        raise SetupError(refusal)
     return value
 
 
@@ -405,13 +407,19 @@ def _create_once(model, exists_message: str, **fields):
 
 def create_campaign(slug: str, title: str, **fields) -> Campaign:
     slug = _link_part(
-        slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
+        slug,
+        SLUG,
+        _(
+            "活动链接名 %(value)s 不能用在链接里：请用 1–64 个小写字母、数字和连字符，"
+            "例如 store-2026。"
+        ),
     )
-    title = check_printable(_text(title, 120, "campaign a title"), _("标题"), "title")
+    title = _text(title, 120, _("请给活动写一个 1–%(limit)s 个字的标题。", limit=120))
+    title = check_printable(title, _("标题"), "title")
     check_printable(fields.get("promise"), _("承诺"), "promise")
     return _create_once(
         Campaign,
-        f"A campaign with slug {slug!r} exists already: pick another.",
+        _("已有活动使用链接名 %(slug)s：请换一个。", slug=repr(slug)),
         slug=slug,
         title=title,
         **fields,
@@ -421,18 +429,23 @@ def create_campaign(slug: str, title: str, **fields) -> Campaign:
 def find_campaign(slug: str) -> Campaign:
     campaign = Campaign.get_or_none(Campaign.slug == slug)
     if campaign is None:
-        raise SetupError(f"No campaign {slug!r}: list campaigns with `qunbook list-groups`.")
+        raise SetupError(
+            _("没有活动 %(slug)s：用 `qunbook list-groups` 列出所有活动。", slug=repr(slug))
+        )
     return campaign
 
 
 def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
     code = _link_part(
-        code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
+        code,
+        CHANNEL_CODE,
+        _("渠道代码 %(value)s 不能用在链接里：请用 1–32 个小写字母、数字、- 或 _，例如 counter。"),
     )
-    label = check_printable(_text(label, 60, "channel a label"), _("渠道名称"), "label")
+    label = _text(label, 60, _("请给渠道写一个 1–%(limit)s 个字的名称。", limit=60))
+    label = check_printable(label, _("渠道名称"), "label")
     return _create_once(
         Channel,
-        f"Channel {code!r} exists already in {campaign.slug!r}.",
+        _("活动 %(slug)s 里已有渠道 %(code)s。", code=repr(code), slug=repr(campaign.slug)),
         campaign=campaign,
         code=code,
         label=label,
@@ -440,9 +453,9 @@ def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
 
 
 def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | None = None):
-    name = _text(name, 60, "group the name it has in WeChat,")
+    name = _text(name, 60, _("请写群在微信里的名字，1–%(limit)s 个字。", limit=60))
     if not isinstance(cutoff, int) or cutoff < 1:
-        raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+        raise SetupError(_cutoff_refusal())
     if position is None:
         last = Group.select(Group.position).where(Group.campaign == campaign)
         position = max((g.position for g in last), default=0) + 1
@@ -453,18 +466,23 @@ def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generate
     """Store a checked QR image; a fresh QR also reopens the campaign if it was all full."""
     now = utcnow()
     if generated_at > now + timedelta(minutes=5):
-        raise SetupError("The QR's generation time is in the future: give the date WeChat shows.")
+        raise SetupError(_("二维码的生成时间在未来：请填写微信上显示的日期。"))
     if generated_at + QR_LIFETIME <= now:
-        # 群聊 → 群二维码 is WeChat's own menu, as WeChat shows it.
         raise SetupError(
-            "That QR is already more than 7 days old and no longer works: "  # i18n: content
-            "regenerate it in WeChat (群聊 → 群二维码) and upload the new one."
+            _(
+                "这个二维码已经超过 7 天，不能再用了：请在微信里重新生成（群聊 → 群二维码），"
+                "再上传新的。"
+            )
         )
     with db.atomic():
         Group.update(
             qr_image=image, qr_digest=digest, qr_payload=payload, qr_generated_at=generated_at
         ).where(Group.id == group.id).execute()
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+
+
+def _cutoff_refusal() -> str:
+    return _("截止人数要是 1 或更大的整数（例如 200）。")
 
 
 def join_url(
@@ -490,13 +508,11 @@ def update_group(
     changes = {}
     if cutoff is not None:
         if cutoff < 1:
-            raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+            raise SetupError(_cutoff_refusal())
         changes["cutoff"] = cutoff
     if sent is not None:
         if sent < 0:
-            raise SetupError(
-                "The count cannot be negative: give the number of people in the group."
-            )
+            raise SetupError(_("人数不能是负数：请填写群里的实际人数。"))
         changes["sent"] = sent
     if active is not None:
         changes["active"] = active
@@ -504,7 +520,7 @@ def update_group(
         changes["position"] = position
     if not changes:
         raise SetupError(
-            "Nothing to change: give --cutoff, --count, --active/--inactive or --position."
+            _("没有要改的：请给出 --cutoff、--count、--active/--inactive 或 --position。")
         )
     with db.atomic():
         Group.update(**changes).where(Group.id == group.id).execute()

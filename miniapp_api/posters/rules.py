@@ -55,9 +55,8 @@ def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
 def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) -> dict:
     """The door poster of an event: its QR opens the page where a ticket holder checks in."""
     # Printed on the poster, as the layout's text is.
-    when = (
-        to_local(event.starts_at, tz).strftime("%m月%d日 %H:%M") if event.starts_at else ""
-    )  # i18n: content
+    shown = "%m月%d日 %H:%M"  # i18n: content
+    when = to_local(event.starts_at, tz).strftime(shown) if event.starts_at else ""
     return {
         "title": event.title,
         "subtitle": " · ".join(part for part in (when, event.place) if part),

@@ -99,7 +99,7 @@ def clean_avatar(data: bytes | None) -> bytes | None:
     if not data:
         return None
     try:
-        image = read_image(data, "your avatar", AVATAR_BYTES, shrink_to=AVATAR_SIDE)
+        image = read_image(data, _("头像图片"), AVATAR_BYTES, shrink_to=AVATAR_SIDE)
     except InvalidUpload:
         raise ReferralError(_("头像要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传。")) from None
     image = ImageOps.exif_transpose(image).convert("RGB")
