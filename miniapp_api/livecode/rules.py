@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from peewee import IntegrityError
 
 from miniapp_api.db import db, write_transaction
-from miniapp_api.i18n import _, lazy_gettext
+from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.render import describe, undrawable
@@ -46,11 +46,13 @@ class Refused(SetupError):
 
 class UnprintableText(Refused):
     """Poster text (a campaign's title or promise, a channel's label) holding characters the
-    poster font cannot draw. `label` names the field in the reader's words (translated)."""
+    poster font cannot draw. `label` names the field: translated already, or its Chinese
+    msgid (a table of labels such as the playbooks'), translated here."""
 
     code = "unprintable_text"
 
     def __init__(self, label: str, field: str, chars: list[str]):
+        label = gettext(str(label))
         named = describe(chars[:NAMED_CHARS], _("、"))
         if len(chars) > NAMED_CHARS:
             message = _(
