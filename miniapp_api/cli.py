@@ -128,13 +128,14 @@ def fail_clearly(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from miniapp_api.db import db
+        from miniapp_api.i18n import locale_from_environment, speaking
 
         try:
-            with db.connection_context():
+            # The rules' messages are made in the command line's language (its locale).
+            with db.connection_context(), speaking(locale_from_environment(os.environ)):
                 return fn(*args, **kwargs)
         except set_up_errors() as error:
-            # Some carry an English message beside the console's Chinese (UnprintableText).
-            raise click.ClickException(getattr(error, "english", str(error))) from None
+            raise click.ClickException(str(error)) from None
 
     return in_app_context(wrapper)
 

@@ -5,6 +5,8 @@ import warnings
 
 from PIL import Image, UnidentifiedImageError
 
+from miniapp_api.i18n import _
+
 MAX_PIXELS = 4096 * 4096
 ACCEPTED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 
@@ -14,18 +16,23 @@ class InvalidUpload(ValueError):
 
 
 def read_image(data: bytes, what: str, max_bytes: int, shrink_to: int | None = None) -> Image.Image:
-    """The decoded image, or InvalidUpload naming `what` (e.g. "the group QR").
+    """The decoded image, or InvalidUpload naming `what` (e.g. _("群二维码图片"), in the
+    reader's words).
 
     `shrink_to`: the caller keeps at most this many pixels a side, so a JPEG is decoded at the
     smallest power-of-two scale still larger (Pillow's draft): a phone's 48-megapixel photo
     then costs a fraction of the memory and passes the pixel limit.
     """
     if not data:
-        raise InvalidUpload(f"The file is empty: upload {what} (PNG or JPEG).")
+        raise InvalidUpload(_("文件是空的：请上传%(what)s（PNG 或 JPEG）。", what=what))
     if len(data) > max_bytes:
         raise InvalidUpload(
-            f"The file is {len(data) / 1024 / 1024:.1f} MB; the limit is "
-            f"{max_bytes // 1024 // 1024} MB. Upload a smaller picture of {what}."
+            _(
+                "文件有 %(size)s MB，上限是 %(limit)s MB：请上传小一点的%(what)s。",
+                size=format(len(data) / 1024 / 1024, ".1f"),
+                limit=max_bytes // 1024 // 1024,
+                what=what,
+            )
         )
     try:
         # A decompression bomb is refused rather than warned about.
@@ -34,12 +41,12 @@ def read_image(data: bytes, what: str, max_bytes: int, shrink_to: int | None = N
             image = Image.open(io.BytesIO(data))
             if image.format not in ACCEPTED_FORMATS:
                 raise InvalidUpload(
-                    f"{image.format} images are not accepted: upload a PNG or JPEG."
+                    _("不接受 %(format)s 格式的图片：请上传 PNG 或 JPEG。", format=image.format)
                 )
             if shrink_to and image.format == "JPEG":
                 image.draft("RGB", (shrink_to, shrink_to))
             if image.width * image.height > MAX_PIXELS:
-                raise InvalidUpload("The image is too large in pixels: upload a screenshot.")
+                raise InvalidUpload(_("图片的像素太多：请上传截图。"))
             image.load()
     except InvalidUpload:
         raise
@@ -53,6 +60,6 @@ def read_image(data: bytes, what: str, max_bytes: int, shrink_to: int | None = N
         Image.DecompressionBombError,
     ):
         raise InvalidUpload(
-            f"This file is not an image we can read: upload {what} as PNG or JPEG."
+            _("这个文件不是能读取的图片：请把%(what)s存成 PNG 或 JPEG 再上传。", what=what)
         ) from None
     return image

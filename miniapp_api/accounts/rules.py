@@ -18,7 +18,7 @@ from peewee import IntegrityError
 
 from miniapp_api.accounts.roles import ROLES
 from miniapp_api.db import db
-from miniapp_api.i18n import _, lazy_gettext, speaking
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import ApiToken, AuditEntry, LoginAttempt, Staff, StaffSession, utcnow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
@@ -41,14 +41,11 @@ MAX_IP_FAILURES = 50
 
 
 class StaffError(ValueError):
-    """Staff input that cannot be accepted; the message says what to do. Made from a
-    lazy_gettext message: str() is in the language of whoever asked, `english` is for the
-    command line (as livecode.rules.Refused)."""
+    """Staff input that cannot be accepted; the message says what to do, in the language of
+    whoever asked (the console's reader, the command line's locale)."""
 
     def __init__(self, message):
         super().__init__(str(message))
-        with speaking("en"):
-            self.english = str(message)
 
 
 @dataclass(frozen=True)

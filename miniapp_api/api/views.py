@@ -172,8 +172,6 @@ def _rules(call, *args, **kwargs):
     """Run a set-up rule; its refusal becomes a 422 carrying the rule's own advice."""
     try:
         return call(*args, **kwargs)
-    except Refused as error:
-        raise ApiError(422, error.english) from None
     except SetupError as error:
         raise ApiError(422, str(error)) from None
 
@@ -407,9 +405,9 @@ def _lifecycle(call, *args):
     try:
         call(*args)
     except lifecycle.KeepInstead as error:
-        raise ApiError(409, error.english) from None
+        raise ApiError(409, str(error)) from None
     except Refused as error:  # deleted a moment ago by someone else
-        raise ApiError(404, error.english) from None
+        raise ApiError(404, str(error)) from None
 
 
 @bp.get("/campaigns/<slug>/groups")

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from peewee import JOIN, IntegrityError, fn
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import Activity, Customer, Invitation, Member, Response, Ticket, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.referrals.rules import CODE_ALPHABET
@@ -35,7 +36,7 @@ STILL_ON = timedelta(hours=6)
 DOORS_OPEN = timedelta(hours=2)
 
 
-FULL = "名额已满：可以在群里留言排队，有人退出会通知你。"
+FULL = lazy_gettext("名额已满：可以在群里留言排队，有人退出会通知你。")
 
 
 class EventError(ValueError):
@@ -102,18 +103,18 @@ def here_url(public_url: str, slug: str, event_id: int) -> str:
 def _event_fields(title, starts_at, place, capacity) -> dict:
     title = " ".join((title or "").split())
     if is_blank(title) or len(title) > MAX_TITLE or "\x00" in title:
-        raise EventError(f"活动名称要写，最多 {MAX_TITLE} 个字。")
+        raise EventError(_("活动名称要写，最多 %(limit)s 个字。", limit=MAX_TITLE))
     if not isinstance(starts_at, datetime):
-        raise EventError("开始时间要写成 2026-12-20 14:00 这样的日期和时间。")
+        raise EventError(_("开始时间要写成 2026-12-20 14:00 这样的日期和时间。"))
     place = " ".join((place or "").split())
     if len(place) > MAX_PLACE or "\x00" in place:
-        raise EventError(f"地点最多 {MAX_PLACE} 个字。")
+        raise EventError(_("地点最多 %(limit)s 个字。", limit=MAX_PLACE))
     if capacity is not None and (
         not isinstance(capacity, int)
         or isinstance(capacity, bool)
         or not 1 <= capacity <= MAX_CAPACITY
     ):
-        raise EventError(f"人数上限要是 1–{MAX_CAPACITY} 的整数；不限人数就留空。")
+        raise EventError(_("人数上限要是 1–%(max)s 的整数；不限人数就留空。", max=MAX_CAPACITY))
     return {"title": title, "starts_at": starts_at, "place": place, "capacity": capacity}
 
 
@@ -134,7 +135,10 @@ def update_event(event: Activity, *, title, starts_at, place="", capacity=None) 
         )
         if not changed:
             raise EventError(
-                f"已经发出 {Activity.get_by_id(event.id).tickets} 张票，人数上限不能比这更少。"
+                _(
+                    "已经发出 %(n)s 张票，人数上限不能比这更少。",
+                    n=Activity.get_by_id(event.id).tickets,
+                )
             )
     else:
         Activity.update(**fields).where(Activity.id == event.id).execute()
@@ -162,7 +166,7 @@ def issue_ticket(
     """A ticket for a member or an invited guest, or the one they already hold (a second
     sign-up is not a second place). Refused when the event is full, unless staff add a
     walk-in at the door (over_capacity)."""
-    holder = " ".join((holder or "").split())[:MAX_HOLDER] or "来宾"
+    holder = " ".join((holder or "").split())[:MAX_HOLDER] or "来宾"  # i18n: content
     with write_transaction():
         existing = _held(event, member, invitation)
         if existing:
@@ -172,8 +176,8 @@ def issue_ticket(
             # The database re-checks the cap on the row it updates: no check-then-insert.
             room &= Activity.capacity.is_null() | (Activity.tickets < Activity.capacity)
         if not Activity.update(tickets=Activity.tickets + 1).where(room).execute():
-            raise EventError(FULL)
-        for _ in range(10):  # a short-code collision within one event is rare: retried
+            raise EventError(str(FULL))
+        for _attempt in range(10):  # a short-code collision within one event is rare: retried
             try:
                 with db.atomic():
                     return Ticket.create(
@@ -190,7 +194,7 @@ def issue_ticket(
             except IntegrityError:
                 existing = _held(event, member, invitation)
                 if existing:  # the same person, in a concurrent request
-                    raise EventError("你已经有票了：刷新页面就能看到。") from None
+                    raise EventError(_("你已经有票了：刷新页面就能看到。")) from None
         raise RuntimeError("could not find a free ticket code")
 
 
@@ -219,13 +223,13 @@ def revoke_ticket(event: Activity, ticket_id: int, now: datetime | None = None) 
             .execute()
         )
         if not changed and Response.get_or_none(Response.ticket == ticket_id):
-            raise EventError("这张票已经签到了，不能作废：人已经到场，到场率要算上。")
+            raise EventError(_("这张票已经签到了，不能作废：人已经到场，到场率要算上。"))
         if changed:
             Activity.update(tickets=Activity.tickets - 1).where(
                 (Activity.id == event.id) & (Activity.tickets > 0)
             ).execute()
         elif not Ticket.get_or_none((Ticket.id == ticket_id) & (Ticket.activity == event.id)):
-            raise EventError("没有这张票：刷新列表再试。")
+            raise EventError(_("没有这张票：刷新列表再试。"))
     return bool(changed)
 
 
@@ -299,9 +303,9 @@ def clean_holder(text: str | None) -> str:
     """The name a member signs up under: their nickname, by the referral rules."""
     name = " ".join((text or "").split())
     if not name:
-        raise EventError("请填写称呼：门口的工作人员按它核对你的票。")
+        raise EventError(_("请填写称呼：门口的工作人员按它核对你的票。"))
     if any(unicodedata.category(char) == "Cc" for char in name):
-        raise EventError("称呼里有看不见的控制字符：请重新输入。")
+        raise EventError(_("称呼里有看不见的控制字符：请重新输入。"))
     try:
         return referrals.clean_nickname(name)
     except referrals.ReferralError as error:
@@ -331,7 +335,7 @@ def sign_up(
     if is_full(event):
         # Checked first so that a refused sign-up leaves no member behind; the count in
         # issue_ticket still decides a race for the last place.
-        raise EventError(FULL)
+        raise EventError(str(FULL))
     try:
         if referrals.program_of(campaign_id):
             member = referrals.sign_up(
@@ -453,12 +457,12 @@ def check_in_ticket(
     ticket = find_ticket(event, text)
     if ticket is None:
         return DoorCheck(
-            "refused", "没有这张票：请核对票码（6 位字母和数字），或者当作现场来宾登记。"
+            "refused", _("没有这张票：请核对票码（6 位字母和数字），或者当作现场来宾登记。")
         )
     if ticket.activity_id != event.id:
-        return DoorCheck("refused", "这张票不是本场活动的：请对方打开本场的票。", ticket)
+        return DoorCheck("refused", _("这张票不是本场活动的：请对方打开本场的票。"), ticket)
     if ticket.revoked_at is not None:
-        return DoorCheck("refused", "这张票已经作废：请联系工作人员确认。", ticket)
+        return DoorCheck("refused", _("这张票已经作废：请联系工作人员确认。"), ticket)
     return _admit(event, ticket, how, now)
 
 
@@ -477,8 +481,8 @@ def _admit(event: Activity, ticket: Ticket, how: str, now: datetime) -> DoorChec
     except IntegrityError:
         earlier = Response.get_or_none(Response.ticket == ticket.id)
         at = earlier.created_at if earlier else None
-        return DoorCheck("already", "已签到", ticket, at)
-    return DoorCheck("checked_in", f"签到成功：{ticket.holder}", ticket, now)
+        return DoorCheck("already", _("已签到"), ticket, at)
+    return DoorCheck("checked_in", _("签到成功：%(holder)s", holder=ticket.holder), ticket, now)
 
 
 def check_in_visitor(event: Activity, visitor: str, now: datetime | None = None) -> DoorCheck:
@@ -489,12 +493,12 @@ def check_in_visitor(event: Activity, visitor: str, now: datetime | None = None)
     if event.starts_at and not (event.starts_at - DOORS_OPEN <= now <= event.starts_at + STILL_ON):
         return DoorCheck(
             "refused",
-            "现在不是签到时间：活动开始前 2 小时到结束前都可以在门口扫码签到。",
+            _("现在不是签到时间：活动开始前 2 小时到结束前都可以在门口扫码签到。"),
         )
     ticket = ticket_for_visitor(event, visitor)
     if ticket is None:
         return DoorCheck(
-            "refused", "这个手机上没有本场活动的票：请打开报名时拿到的票，或者找门口的工作人员。"
+            "refused", _("这个手机上没有本场活动的票：请打开报名时拿到的票，或者找门口的工作人员。")
         )
     return _admit(event, ticket, "self", now)
 
@@ -503,7 +507,9 @@ def walk_in(event: Activity, holder: str, now: datetime | None = None) -> DoorCh
     """Someone without a ticket, let in at the door: a ticket for them, checked in at once."""
     holder = " ".join((holder or "").split())
     if is_blank(holder) or len(holder) > MAX_HOLDER or "\x00" in holder:
-        raise EventError(f"请写来宾的称呼（最多 {MAX_HOLDER} 个字），例如「王女士」。")
+        raise EventError(
+            _("请写来宾的称呼（最多 %(limit)s 个字），例如「王女士」。", limit=MAX_HOLDER)
+        )
     ticket = issue_ticket(event, holder=holder, over_capacity=True, now=now)
     return _admit(event, ticket, "walkin", now or utcnow())
 

@@ -12,6 +12,7 @@ from peewee import JOIN, fn
 
 from miniapp_api import metrics
 from miniapp_api.checkins import rules
+from miniapp_api.i18n import lazy_gettext
 from miniapp_api.models import (
     Activity,
     Challenge,
@@ -26,12 +27,12 @@ from miniapp_api.models import (
 POSTS_PAGE = 30
 
 HOW_LABELS = {
-    "button": "打卡",
-    "makeup": "补卡",
-    "door": "门口扫码",
-    "self": "自助签到",
-    "walkin": "现场登记",
-    "staff": "工作人员标记",
+    "button": lazy_gettext("打卡"),
+    "makeup": lazy_gettext("补卡"),
+    "door": lazy_gettext("门口扫码"),
+    "self": lazy_gettext("自助签到"),
+    "walkin": lazy_gettext("现场登记"),
+    "staff": lazy_gettext("工作人员标记"),
 }
 
 

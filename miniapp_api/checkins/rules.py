@@ -20,6 +20,7 @@ from peewee import JOIN, IntegrityError, fn
 from PIL import ImageOps
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.i18n import _
 from miniapp_api.localtime import to_local
 from miniapp_api.models import (
     Activity,
@@ -110,7 +111,7 @@ def open_challenge(campaign_id: int) -> Challenge:
     """The campaign's challenge if members may see it; CheckinError otherwise."""
     challenge = challenge_of(campaign_id)
     if challenge is None or challenge.hidden:
-        raise CheckinError("这个打卡挑战不存在或已经关闭：回到活动群里问问群主。")
+        raise CheckinError(_("这个打卡挑战不存在或已经关闭：回到活动群里问问群主。"))
     return challenge
 
 
@@ -120,7 +121,7 @@ def check_timezone(name: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise CheckinError(
-            f"不认识时区「{name[:64]}」：请写 IANA 时区名，例如 Asia/Shanghai。"
+            _("不认识时区「%(name)s」：请写 IANA 时区名，例如 Asia/Shanghai。", name=name[:64])
         ) from None
     return name
 
@@ -148,22 +149,29 @@ def set_up_challenge(
     """Create or change a campaign's challenge and its day activities. Shortening it is
     refused while a day it would drop has check-ins; day_tasks {number: Markdown} replaces
     the tasks of those days ("" gives the day back the challenge's task)."""
-    days = _whole(days, 1, MAX_DAYS, f"天数要是 1–{MAX_DAYS} 的整数，例如 28。")
+    days = _whole(days, 1, MAX_DAYS, _("天数要是 1–%(max)s 的整数，例如 28。", max=MAX_DAYS))
     if not isinstance(starts_on, date) or isinstance(starts_on, datetime):
-        raise CheckinError("开始日期要写成 2026-12-01 这样的日期。")
+        raise CheckinError(_("开始日期要写成 2026-12-01 这样的日期。"))
     timezone = check_timezone(timezone)
     finish_days = days if finish_days is None else finish_days
     finish_days = _whole(
-        finish_days, 1, days, f"完成条件要是 1–{days} 的整数（{days} 天里打卡几天算完成）。"
+        finish_days,
+        1,
+        days,
+        _("完成条件要是 1–%(days)s 的整数（%(days)s 天里打卡几天算完成）。", days=days),
     )
-    makeup_cards = _whole(makeup_cards, 0, MAX_DAYS, f"补卡次数要是 0–{MAX_DAYS} 的整数。")
-    makeup_window = _whole(makeup_window, 0, MAX_DAYS, f"补卡期限要是 0–{MAX_DAYS} 天。")
-    task = _text(task, MAX_TASK, "每日任务")
-    reward = _text(reward, MAX_REWARD, "完成奖励")
+    makeup_cards = _whole(
+        makeup_cards, 0, MAX_DAYS, _("补卡次数要是 0–%(max)s 的整数。", max=MAX_DAYS)
+    )
+    makeup_window = _whole(
+        makeup_window, 0, MAX_DAYS, _("补卡期限要是 0–%(max)s 天。", max=MAX_DAYS)
+    )
+    task = _text(task, MAX_TASK, _("每日任务"))
+    reward = _text(reward, MAX_REWARD, _("完成奖励"))
     tasks = {}
     for number, text in (day_tasks or {}).items():
-        _whole(number, 1, days, f"第几天要是 1–{days} 的整数。")
-        tasks[number] = _text(text, MAX_TASK, f"第 {number} 天的任务")
+        _whole(number, 1, days, _("第几天要是 1–%(days)s 的整数。", days=days))
+        tasks[number] = _text(text, MAX_TASK, _("第 %(n)s 天的任务", n=number))
     settings = {
         "days": days,
         "starts_on": starts_on,
@@ -189,8 +197,11 @@ def set_up_challenge(
         )
         if Response.select().where(Response.activity.in_(dropped)).exists():
             raise CheckinError(
-                f"第 {days} 天之后已经有人打卡了：挑战不能改得比这更短。可以把天数改回去，"
-                "或者隐藏这个挑战。"
+                _(
+                    "第 %(days)s 天之后已经有人打卡了：挑战不能改得比这更短。可以把天数改回去，"
+                    "或者隐藏这个挑战。",
+                    days=days,
+                )
             )
         Activity.delete().where(Activity.id.in_(dropped)).execute()
         Challenge.update(**settings).where(Challenge.id == challenge.id).execute()
@@ -201,7 +212,12 @@ def set_up_challenge(
             .tuples()
         }
         missing = [
-            {"campaign": campaign.id, "kind": "day", "number": n, "title": f"第 {n} 天"}
+            {
+                "campaign": campaign.id,
+                "kind": "day",
+                "number": n,
+                "title": f"第 {n} 天",  # i18n: content
+            }
             for n in range(1, days + 1)
             if n not in have
         ]
@@ -219,11 +235,18 @@ def set_up_challenge(
 def _text(value, limit: int, label: str) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else None
     if text is None:
-        raise CheckinError(f"{label}要是文字。")
+        raise CheckinError(_("%(label)s要是文字。", label=label))
     if "\x00" in text:
-        raise CheckinError(f"{label}里有无法保存的字符：请重新输入。")
+        raise CheckinError(_("%(label)s里有无法保存的字符：请重新输入。", label=label))
     if len(text) > limit:
-        raise CheckinError(f"{label}最多 {limit} 个字，现在有 {len(text)} 个。")
+        raise CheckinError(
+            _(
+                "%(label)s最多 %(limit)s 个字，现在有 %(count)s 个。",
+                label=label,
+                limit=limit,
+                count=len(text),
+            )
+        )
     return text
 
 
@@ -257,10 +280,10 @@ def join(
     after the start is called to the days from today on; the days before are not theirs."""
     now = now or utcnow()
     if challenge.hidden:
-        raise CheckinError("这个打卡挑战已经关闭，不能再报名了。")
+        raise CheckinError(_("这个打卡挑战已经关闭，不能再报名了。"))
     today = today_number(challenge, now)
     if today > challenge.days:
-        raise CheckinError("这期挑战已经结束了：留在群里，等下一期开始。")
+        raise CheckinError(_("这期挑战已经结束了：留在群里，等下一期开始。"))
     existing = participant_of(member)
     if existing:
         return existing
@@ -284,9 +307,15 @@ def join(
 def clean_note(text: str | None) -> str:
     note = (text or "").strip()
     if "\x00" in note:
-        raise CheckinError("打卡心得里有无法保存的字符：请重新输入。")
+        raise CheckinError(_("打卡心得里有无法保存的字符：请重新输入。"))
     if len(note) > MAX_NOTE:
-        raise CheckinError(f"打卡心得最多 {MAX_NOTE} 个字，现在有 {len(note)} 个：删短一点再打卡。")
+        raise CheckinError(
+            _(
+                "打卡心得最多 %(limit)s 个字，现在有 %(count)s 个：删短一点再打卡。",
+                limit=MAX_NOTE,
+                count=len(note),
+            )
+        )
     return note
 
 
@@ -296,9 +325,9 @@ def clean_photo(data: bytes | None) -> tuple[bytes, str] | tuple[None, None]:
     if not data:
         return None, None
     try:
-        image = read_image(data, "the photo", PHOTO_BYTES, shrink_to=PHOTO_SIDE)
+        image = read_image(data, _("打卡照片"), PHOTO_BYTES, shrink_to=PHOTO_SIDE)
     except InvalidUpload:
-        raise CheckinError("照片要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。") from None
+        raise CheckinError(_("照片要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传照片。")) from None
     image = ImageOps.exif_transpose(image).convert("RGB")
     image.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     out = io.BytesIO()
@@ -318,12 +347,17 @@ def check_in(
     """Today's check-in. Note and photo must already be cleaned (clean_note, clean_photo)."""
     now = now or utcnow()
     if challenge.hidden:
-        raise CheckinError("这个打卡挑战已经关闭，不能再打卡了。")
+        raise CheckinError(_("这个打卡挑战已经关闭，不能再打卡了。"))
     number = today_number(challenge, now)
     if number < 1:
-        raise CheckinError(f"挑战 {challenge.starts_on:%Y-%m-%d} 才开始：那天再来打第一次卡。")
+        raise CheckinError(
+            _(
+                "挑战 %(day)s 才开始：那天再来打第一次卡。",
+                day=challenge.starts_on.strftime("%Y-%m-%d"),
+            )
+        )
     if number > challenge.days:
-        raise CheckinError("这期挑战已经结束了，不能再打卡：去看看你的打卡日历吧。")
+        raise CheckinError(_("这期挑战已经结束了，不能再打卡：去看看你的打卡日历吧。"))
     return _respond(challenge, member, number, "button", note, photo, now, card=False)
 
 
@@ -340,17 +374,23 @@ def make_up(
     a day to come, never twice, and never more cards than the challenge gives."""
     now = now or utcnow()
     if challenge.hidden:
-        raise CheckinError("这个打卡挑战已经关闭，不能再补卡了。")
+        raise CheckinError(_("这个打卡挑战已经关闭，不能再补卡了。"))
     today = today_number(challenge, now)
     if not isinstance(number, int) or isinstance(number, bool):
-        raise CheckinError("要补哪一天？请在日历上点那一天的补卡。")
+        raise CheckinError(_("要补哪一天？请在日历上点那一天的补卡。"))
     if number < 1 or number > challenge.days:
-        raise CheckinError(f"挑战只有第 1–{challenge.days} 天：请在日历上选要补的那一天。")
+        raise CheckinError(
+            _("挑战只有第 1–%(days)s 天：请在日历上选要补的那一天。", days=challenge.days)
+        )
     if number >= today:
-        raise CheckinError("补卡只能补已经过去的日子：今天的卡请直接打，以后的日子还没到。")
+        raise CheckinError(_("补卡只能补已经过去的日子：今天的卡请直接打，以后的日子还没到。"))
     if today - number > challenge.makeup_window:
         raise CheckinError(
-            f"补卡只能补最近 {challenge.makeup_window} 天内漏掉的日子，第 {number} 天已经过了期限。"
+            _(
+                "补卡只能补最近 %(window)s 天内漏掉的日子，第 %(n)s 天已经过了期限。",
+                window=challenge.makeup_window,
+                n=number,
+            )
         )
     return _respond(challenge, member, number, "makeup", note, photo, now, card=True)
 
@@ -360,10 +400,13 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
     with write_transaction():
         participant = participant_of(member)
         if participant is None:
-            raise CheckinError("你还没有报名这个挑战：先点「参加挑战」，再来打卡。")
+            raise CheckinError(_("你还没有报名这个挑战：先点「参加挑战」，再来打卡。"))
         if number < participant.first_day:
             raise CheckinError(
-                f"你是第 {participant.first_day} 天加入的，之前的日子不用补：从加入那天算起就好。"
+                _(
+                    "你是第 %(n)s 天加入的，之前的日子不用补：从加入那天算起就好。",
+                    n=participant.first_day,
+                )
             )
         # Lock the participant's row first, so one member's check-ins, cards and reward are
         # decided one at a time (PostgreSQL holds the lock until commit; SQLite's write
@@ -371,7 +414,7 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
         Participant.update(done=Participant.done).where(Participant.id == participant.id).execute()
         activity = day_activity(challenge.campaign_id, number)
         if activity is None:  # set-up and pages disagree: never store a day that is not there
-            raise CheckinError("这一天不在挑战里：刷新页面再试。")
+            raise CheckinError(_("这一天不在挑战里：刷新页面再试。"))
         try:
             with db.atomic():
                 response = Response.create(
@@ -398,7 +441,9 @@ def _respond(challenge, member, number, how, note, photo, now, *, card) -> Check
             )
             if not spent:
                 # Raising rolls the response back with the transaction: no card, no make-up.
-                raise CheckinConflict(f"补卡次数已经用完了（每人 {challenge.makeup_cards} 次）。")
+                raise CheckinConflict(
+                    _("补卡次数已经用完了（每人 %(n)s 次）。", n=challenge.makeup_cards)
+                )
         Participant.update(done=Participant.done + 1, last_at=now).where(
             Participant.id == participant.id
         ).execute()
@@ -415,9 +460,10 @@ def _already(challenge, member, activity, number, how) -> str:
     )
     when = to_local(earlier.created_at, challenge.timezone) if earlier else None
     if how == "makeup":
-        return f"第 {number} 天已经打过卡了，不用补。"
-    at = f"（{when:%H:%M}）" if when else ""
-    return f"今天已经打过卡了{at}：明天再来。"
+        return _("第 %(n)s 天已经打过卡了，不用补。", n=number)
+    if when:
+        return _("今天已经打过卡了（%(time)s）：明天再来。", time=when.strftime("%H:%M"))
+    return _("今天已经打过卡了：明天再来。")
 
 
 # ---------------------------------------------------------------- what a member sees
@@ -707,19 +753,19 @@ def finishers(challenge: Challenge) -> int:
 
 def create_call(campaign, *, title: str, starts_at: datetime) -> Activity:
     """A one-off call (直播今晚八点, 群游戏) to every participant; starts_at is naive UTC."""
-    title = _text(title, 60, "召集的名称")
+    title = _text(title, 60, _("召集的名称"))
     if not title:
-        raise CheckinError("请写召集的名称，例如「今晚 8 点直播」。")
+        raise CheckinError(_("请写召集的名称，例如「今晚 8 点直播」。"))
     return Activity.create(campaign=campaign.id, kind="call", title=title, starts_at=starts_at)
 
 
 def answer_call(call: Activity, member: Member, now: datetime | None = None) -> Response:
     """A participant answers a call, once: a second answer is refused, never counted twice."""
     if call.kind != "call":
-        raise CheckinError("这不是一次召集：刷新页面再试。")
+        raise CheckinError(_("这不是一次召集：刷新页面再试。"))
     participant = participant_of(member)
     if participant is None:
-        raise CheckinError("先参加挑战，才能响应群里的召集。")
+        raise CheckinError(_("先参加挑战，才能响应群里的召集。"))
     try:
         with db.atomic():
             return Response.create(
@@ -731,4 +777,4 @@ def answer_call(call: Activity, member: Member, now: datetime | None = None) -> 
                 created_at=now or utcnow(),
             )
     except IntegrityError:
-        raise CheckinError("你已经响应过这次召集了。") from None
+        raise CheckinError(_("你已经响应过这次召集了。")) from None

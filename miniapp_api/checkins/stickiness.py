@@ -20,6 +20,7 @@ from datetime import datetime
 
 from peewee import fn
 
+from miniapp_api.i18n import _
 from miniapp_api.localtime import to_local
 from miniapp_api.metrics import stickiness
 from miniapp_api.models import Activity, Challenge, Group, Participant, Response, Ticket
@@ -190,7 +191,7 @@ def by_group(
         rows.append(
             {
                 "group_id": group_id,
-                "group": names.get(group_id, "未进群") if group_id is not None else "未进群",
+                "group": names.get(group_id, _("未进群")) if group_id is not None else _("未进群"),
                 "called": called,
                 "responded": responded,
                 "stickiness": stickiness(responded, called),

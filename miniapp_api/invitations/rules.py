@@ -13,14 +13,15 @@ from peewee import SQL, Case, IntegrityError, fn
 
 from miniapp_api.checkins import events
 from miniapp_api.db import db
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import Customer, Invitation, VipProgram, utcnow
 
 # Purchase bands for the conversion table, in fen: the retrospective asks which bands answer.
 BANDS = (
-    (0, "1000 元以下"),
-    (100_000, "1000–5000 元"),
-    (500_000, "5000–20000 元"),
-    (2_000_000, "20000 元以上"),
+    (0, lazy_gettext("1000 元以下")),
+    (100_000, lazy_gettext("1000–5000 元")),
+    (500_000, lazy_gettext("5000–20000 元")),
+    (2_000_000, lazy_gettext("20000 元以上")),
 )
 
 
@@ -39,7 +40,9 @@ class Selection:
 
 
 def parse_regions(text: str | None) -> tuple[str, ...]:
-    parts = (text or "").replace("，", ",").replace("、", ",").replace(" ", ",").split(",")
+    # What staff type between regions, full- or half-width.
+    separators = "，、 "  # i18n: content
+    parts = (text or "").translate({ord(c): "," for c in separators}).split(",")
     return tuple(sorted({p.strip() for p in parts if p.strip()}))
 
 
@@ -71,7 +74,7 @@ def invite(campaign_id: int, selection: Selection, today: date, now: datetime | 
     now = now or utcnow()
     program = program_of(campaign_id)
     if program is None:
-        raise VipError("先保存邀请设置（权益、优惠链接、有效天数），再发邀请。")
+        raise VipError(_("先保存邀请设置（权益、优惠链接、有效天数），再发邀请。"))
     invited = Invitation.select(Invitation.customer).where(Invitation.campaign == campaign_id)
     ids = [c.id for c in selection_query(selection, today).where(Customer.id.not_in(invited))]
     expires = now + timedelta(days=program.valid_days)
@@ -100,15 +103,15 @@ def program_of(campaign_id: int) -> VipProgram | None:
 def set_up_program(campaign, *, rights: str, offer_url: str, offer_label: str, valid_days: int):
     offer_url = (offer_url or "").strip()
     if offer_url and not offer_url.startswith(("https://", "http://")):
-        raise VipError("优惠链接要以 https:// 开头，例如商城的活动页地址。")
+        raise VipError(_("优惠链接要以 https:// 开头，例如商城的活动页地址。"))
     if len(offer_url) > 300 or len(offer_label or "") > 40 or len(rights or "") > 4000:
-        raise VipError("优惠链接最多 300 字符，按钮文字 40 字，权益说明 4000 字。")
+        raise VipError(_("优惠链接最多 300 字符，按钮文字 40 字，权益说明 4000 字。"))
     if not isinstance(valid_days, int) or not 1 <= valid_days <= 365:
-        raise VipError("邀请有效天数要是 1–365 的整数。")
+        raise VipError(_("邀请有效天数要是 1–365 的整数。"))
     fields = {
         "rights": (rights or "").strip(),
         "offer_url": offer_url,
-        "offer_label": (offer_label or "").strip() or "去看专属优惠",
+        "offer_label": (offer_label or "").strip() or "去看专属优惠",  # i18n: content
         "valid_days": valid_days,
     }
     with db.atomic():
@@ -200,7 +203,7 @@ def revoke(invitation_id: int, campaign_id: int, now: datetime) -> bool:
 
 
 def band_of(fen: int) -> str:
-    return next(label for low, label in reversed(BANDS) if fen >= low)
+    return next(str(label) for low, label in reversed(BANDS) if fen >= low)
 
 
 def counts(campaign_id: int, now: datetime) -> dict:
@@ -214,10 +217,14 @@ def counts(campaign_id: int, now: datetime) -> dict:
         .group_by(SQL("1"))
         .tuples()
     )
+    # The band's position in BANDS; its label is put in the reader's words below.
     band = Case(
         None,
-        [(Customer.purchase_total >= low, label) for low, label in reversed(BANDS)],
-        BANDS[0][1],
+        [
+            (Customer.purchase_total >= low, i)
+            for i, (low, _label) in reversed(list(enumerate(BANDS)))
+        ],
+        0,
     )
     accepted = fn.SUM(Case(None, [(Invitation.status == "accepted", 1)], 0))
     rows = (
@@ -229,9 +236,9 @@ def counts(campaign_id: int, now: datetime) -> dict:
         .tuples()
     )
     by_region: dict[str, list[int]] = {}
-    by_band: dict[str, list[int]] = {label: [0, 0] for _, label in BANDS}
-    for region, band_label, total, yes in rows:
-        for table, key in ((by_region, region), (by_band, band_label)):
+    by_band: dict[str, list[int]] = {str(label): [0, 0] for _low, label in BANDS}
+    for region, band_index, total, yes in rows:
+        for table, key in ((by_region, region), (by_band, str(BANDS[band_index][1]))):
             entry = table.setdefault(key, [0, 0])
             entry[0] += total
             entry[1] += int(yes or 0)

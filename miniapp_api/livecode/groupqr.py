@@ -5,6 +5,7 @@ import io
 
 import zxingcpp
 
+from miniapp_api.i18n import _
 from miniapp_api.uploads import InvalidUpload, read_image
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -23,15 +24,17 @@ def check_group_qr(data: bytes) -> tuple[bytes, str, str]:
     Re-encoding drops metadata and anything hidden behind the image data.
     """
     try:
-        image = read_image(data, "the group QR", MAX_BYTES)
+        image = read_image(data, _("群二维码图片"), MAX_BYTES)
     except InvalidUpload as error:
         raise InvalidGroupQr(str(error)) from None
     image = image.convert("RGB")
     found = [b for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]
     if not found:
         raise InvalidGroupQr(
-            "No QR code could be read in this image: upload the group's own QR "
-            "(WeChat → group → 群二维码), sharp and uncropped."
+            _(
+                "这张图片里读不出二维码：请上传群自己的二维码（微信 → 群聊 → 群二维码），"
+                "清晰、不要裁剪。"
+            )
         )
     image.thumbnail((STORED_SIDE, STORED_SIDE))
     out = io.BytesIO()

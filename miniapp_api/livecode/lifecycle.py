@@ -19,6 +19,7 @@ from datetime import datetime
 from peewee import SQL, fn
 
 from miniapp_api.db import db, is_sqlite
+from miniapp_api.i18n import _
 from miniapp_api.livecode.rules import Refused
 from miniapp_api.models import (
     Campaign,
@@ -33,6 +34,14 @@ from miniapp_api.models import (
 
 class KeepInstead(Refused):
     """A delete refused because the row holds data; archive it instead."""
+
+    code = "keep_instead"
+
+
+class AlreadyDeleted(Refused):
+    """A delete of a row someone else deleted a moment ago."""
+
+    code = "deleted_already"
 
 
 def archive_campaign(campaign_id: int, now: datetime | None = None) -> bool:
@@ -60,28 +69,25 @@ def _set_archived(model, row_id: int, at: datetime | None) -> bool:
 
 
 def _member_data(campaign_id):
-    """(Chinese, English, condition) for each kind of member data, for the DELETE's WHERE and
-    for saying what was found."""
+    """(name, condition) for each kind of member data, for the DELETE's WHERE and for saying
+    what was found (the name in the reader's language)."""
     return [
-        ("报名的成员", "members", Member.select(SQL("1")).where(Member.campaign == campaign_id)),
+        (_("报名的成员"), Member.select(SQL("1")).where(Member.campaign == campaign_id)),
         (
-            "计入人数的扫码",
-            "counted visits",
+            _("计入人数的扫码"),
             Visit.select(SQL("1")).where(
                 (Visit.campaign == campaign_id) & Visit.counted_day.is_null(False)
             ),
         ),
         (
-            "已答复的 VIP 邀请",
-            "answered invitations",
+            _("已答复的 VIP 邀请"),
             Invitation.select(SQL("1")).where(
                 (Invitation.campaign == campaign_id)
                 & Invitation.status.in_(("accepted", "declined"))
             ),
         ),
         (
-            "打卡或签到",
-            "check-ins",
+            _("打卡或签到"),
             Response.select(SQL("1")).where(Response.campaign == campaign_id),
         ),
     ]
@@ -101,22 +107,20 @@ def delete_campaign(campaign: Campaign) -> None:
         _lock(Campaign, campaign.id)
         checks = _member_data(campaign.id)
         where = Campaign.id == campaign.id
-        for _, _, rows in checks:
+        for _name, rows in checks:
             where &= ~fn.EXISTS(rows)
         if Campaign.delete().where(where).execute() == 1:
             return
-        found = [(zh, en) for zh, en, rows in checks if rows.exists()]
+        found = [name for name, rows in checks if rows.exists()]
     if not found:  # gone already: deleted by someone else a moment ago
-        raise Refused(
-            f"活动「{campaign.title}」已经被删除了。",
-            f"No campaign {campaign.slug!r}: it was deleted already.",
-        )
+        raise AlreadyDeleted(_("活动「%(title)s」已经被删除了。", title=campaign.title))
     raise KeepInstead(
-        f"活动「{campaign.title}」已有{'、'.join(zh for zh, _ in found)}，不能删除，"
-        "请改为归档：归档后它不再对外服务、不再出现在“需要处理”里，数据照旧可查。",
-        f"Campaign {campaign.slug!r} holds {', '.join(en for _, en in found)}: it cannot be "
-        "deleted. Archive it instead (it stops serving and leaves the attention list; its "
-        "figures stay readable).",
+        _(
+            "活动「%(title)s」已有%(found)s，不能删除，请改为归档："
+            "归档后它不再对外服务、不再出现在“需要处理”里，数据照旧可查。",
+            title=campaign.title,
+            found=_("、").join(found),
+        )
     )
 
 
@@ -129,13 +133,11 @@ def delete_channel(channel: Channel) -> None:
         if deleted.execute() == 1:
             return
         if not scanned.exists():
-            raise Refused(
-                f"渠道「{channel.label}」已经被删除了。",
-                f"No channel {channel.code!r}: it was deleted already.",
-            )
+            raise AlreadyDeleted(_("渠道「%(label)s」已经被删除了。", label=channel.label))
     raise KeepInstead(
-        f"渠道「{channel.label}」已有扫码记录，不能删除，请改为归档："
-        "归档后它的海报仍能把人带到活动，只是不再记在这个渠道名下。",
-        f"Channel {channel.code!r} has visits: it cannot be deleted. Archive it instead (its "
-        "poster still leads to the campaign, counted without the channel).",
+        _(
+            "渠道「%(label)s」已有扫码记录，不能删除，请改为归档："
+            "归档后它的海报仍能把人带到活动，只是不再记在这个渠道名下。",
+            label=channel.label,
+        )
     )

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from peewee import IntegrityError
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.render import describe, undrawable
@@ -36,29 +37,40 @@ HELD_BACK = ("unproven", "limited")
 
 
 class Refused(SetupError):
-    """A set-up refusal said in both of its surfaces' languages: str() is the console's
-    Chinese, `english` is for the API and the command line."""
+    """A set-up refusal: one message, translated when it is raised, in the language of whoever
+    asked (the console's reader, the API's English, the command line's locale). `code` is a
+    stable machine code the API sends beside it."""
 
-    def __init__(self, chinese: str, english: str):
-        super().__init__(chinese)
-        self.english = english
+    code = "refused"
 
 
 class UnprintableText(Refused):
     """Poster text (a campaign's title or promise, a channel's label) holding characters the
-    poster font cannot draw."""
+    poster font cannot draw. `label` names the field: translated already, or its Chinese
+    msgid (a table of labels such as the playbooks'), translated here."""
+
+    code = "unprintable_text"
 
     def __init__(self, label: str, field: str, chars: list[str]):
-        named, more = chars[:NAMED_CHARS], len(chars) - NAMED_CHARS
-        super().__init__(
-            f"{label}里有海报印不出的字符：{describe(named, '、')}"
-            f"{f' 等 {len(chars)} 个' if more > 0 else ''}。"
-            "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
-            f"'{field}' has characters the poster font cannot print: {describe(named)}"
-            f"{f' and {more} more' if more > 0 else ''}; "
-            "remove them or write them as words (e.g. 礼物 for 🎁).",
-        )
-        self.chars = chars
+        label = gettext(str(label))
+        named = describe(chars[:NAMED_CHARS], _("、"))
+        if len(chars) > NAMED_CHARS:
+            message = _(
+                "%(label)s里有海报印不出的字符：%(chars)s 等 %(count)s 个。"
+                "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
+                label=label,
+                chars=named,
+                count=len(chars),
+            )
+        else:
+            message = _(
+                "%(label)s里有海报印不出的字符：%(chars)s。"
+                "请删掉，或换成文字（如把 🎁 写成“礼物”）再保存。",
+                label=label,
+                chars=named,
+            )
+        super().__init__(message)
+        self.field, self.chars = field, chars
 
 
 def check_printable(text: str, label: str, field: str) -> str:
@@ -81,17 +93,17 @@ class Scan:
 # A visit's stored codes as staff read them: who came (visitors.classify_agent) and what came
 # of it (Scan.outcome), in one table for every export and page. "bot" is both.
 VISIT_LABELS = {
-    "wechat": "微信",
-    "mobile": "手机浏览器",
-    "desktop": "电脑浏览器",
-    "preview": "链接预览",
-    "bot": "机器人",
-    "sent": "已进群",
-    "repeat": "重复扫码",
-    "moved": "原群失效，换群",
-    "full": "群都满了",
-    "unproven": "未确认（没带 Cookie）",
-    "limited": "同一网络太多，未放行",
+    "wechat": lazy_gettext("微信"),
+    "mobile": lazy_gettext("手机浏览器"),
+    "desktop": lazy_gettext("电脑浏览器"),
+    "preview": lazy_gettext("链接预览"),
+    "bot": lazy_gettext("机器人"),
+    "sent": lazy_gettext("已进群"),
+    "repeat": lazy_gettext("重复扫码"),
+    "moved": lazy_gettext("原群失效，换群"),
+    "full": lazy_gettext("群都满了"),
+    "unproven": lazy_gettext("未确认（没带 Cookie）"),
+    "limited": lazy_gettext("同一网络太多，未放行"),
 }
 
 
@@ -132,7 +144,7 @@ def _take_place(campaign_id: int, now: datetime) -> Group | None:
     and the next open group is tried.
     """
     opened_after = now - QR_LIFETIME
-    for _ in range(100):  # each retry means another scan just took a place: bounded
+    for _attempt in range(100):  # each retry means another scan just took a place: bounded
         row = db.execute_sql(
             hot_sql(db.obj.param)["take_place"], (campaign_id, opened_after, opened_after)
         ).fetchone()
@@ -370,17 +382,19 @@ def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) ->
 # ---------------------------------------------------------------- set-up
 
 
-def _link_part(value: str, pattern: re.Pattern, what: str, rule: str) -> str:
+def _link_part(value: str, pattern: re.Pattern, refusal: str) -> str:
+    """`value` trimmed and lower-cased if a link can carry it; else SetupError(refusal), a
+    translated message whose %(value)s placeholder is filled here."""
     value = (value or "").strip().lower()
     if not pattern.match(value):
-        raise SetupError(f"{what} {value!r} is not usable in a link: use {rule}.")
+        raise SetupError(refusal % {"value": repr(value)})
     return value
 
 
-def _text(value: str, limit: int, what: str) -> str:
+def _text(value: str, limit: int, refusal: str) -> str:
     value = (value or "").strip()
     if is_blank(value) or len(value) > limit:
-        raise SetupError(f"Give the {what} of 1–{limit} characters.")
+        raise SetupError(refusal)
     return value
 
 
@@ -395,13 +409,19 @@ def _create_once(model, exists_message: str, **fields):
 
 def create_campaign(slug: str, title: str, **fields) -> Campaign:
     slug = _link_part(
-        slug, SLUG, "Campaign slug", "1–64 lowercase letters, digits and hyphens, e.g. store-2026"
+        slug,
+        SLUG,
+        _(
+            "活动链接名 %(value)s 不能用在链接里：请用 1–64 个小写字母、数字和连字符，"
+            "例如 store-2026。"
+        ),
     )
-    title = check_printable(_text(title, 120, "campaign a title"), "标题", "title")
-    check_printable(fields.get("promise"), "承诺", "promise")
+    title = _text(title, 120, _("请给活动写一个 1–%(limit)s 个字的标题。", limit=120))
+    title = check_printable(title, _("标题"), "title")
+    check_printable(fields.get("promise"), _("承诺"), "promise")
     return _create_once(
         Campaign,
-        f"A campaign with slug {slug!r} exists already: pick another.",
+        _("已有活动使用链接名 %(slug)s：请换一个。", slug=repr(slug)),
         slug=slug,
         title=title,
         **fields,
@@ -411,18 +431,23 @@ def create_campaign(slug: str, title: str, **fields) -> Campaign:
 def find_campaign(slug: str) -> Campaign:
     campaign = Campaign.get_or_none(Campaign.slug == slug)
     if campaign is None:
-        raise SetupError(f"No campaign {slug!r}: list campaigns with `qunbook list-groups`.")
+        raise SetupError(
+            _("没有活动 %(slug)s：用 `qunbook list-groups` 列出所有活动。", slug=repr(slug))
+        )
     return campaign
 
 
 def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
     code = _link_part(
-        code, CHANNEL_CODE, "Channel code", "1–32 lowercase letters, digits, - or _, e.g. counter"
+        code,
+        CHANNEL_CODE,
+        _("渠道代码 %(value)s 不能用在链接里：请用 1–32 个小写字母、数字、- 或 _，例如 counter。"),
     )
-    label = check_printable(_text(label, 60, "channel a label"), "渠道名称", "label")
+    label = _text(label, 60, _("请给渠道写一个 1–%(limit)s 个字的名称。", limit=60))
+    label = check_printable(label, _("渠道名称"), "label")
     return _create_once(
         Channel,
-        f"Channel {code!r} exists already in {campaign.slug!r}.",
+        _("活动 %(slug)s 里已有渠道 %(code)s。", code=repr(code), slug=repr(campaign.slug)),
         campaign=campaign,
         code=code,
         label=label,
@@ -430,9 +455,9 @@ def add_channel(campaign: Campaign, code: str, label: str) -> Channel:
 
 
 def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | None = None):
-    name = _text(name, 60, "group the name it has in WeChat,")
+    name = _text(name, 60, _("请写群在微信里的名字，1–%(limit)s 个字。", limit=60))
     if not isinstance(cutoff, int) or cutoff < 1:
-        raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+        raise SetupError(_cutoff_refusal())
     if position is None:
         last = Group.select(Group.position).where(Group.campaign == campaign)
         position = max((g.position for g in last), default=0) + 1
@@ -443,17 +468,23 @@ def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generate
     """Store a checked QR image; a fresh QR also reopens the campaign if it was all full."""
     now = utcnow()
     if generated_at > now + timedelta(minutes=5):
-        raise SetupError("The QR's generation time is in the future: give the date WeChat shows.")
+        raise SetupError(_("二维码的生成时间在未来：请填写微信上显示的日期。"))
     if generated_at + QR_LIFETIME <= now:
         raise SetupError(
-            "That QR is already more than 7 days old and no longer works: "
-            "regenerate it in WeChat (群聊 → 群二维码) and upload the new one."
+            _(
+                "这个二维码已经超过 7 天，不能再用了：请在微信里重新生成（群聊 → 群二维码），"
+                "再上传新的。"
+            )
         )
     with db.atomic():
         Group.update(
             qr_image=image, qr_digest=digest, qr_payload=payload, qr_generated_at=generated_at
         ).where(Group.id == group.id).execute()
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
+
+
+def _cutoff_refusal() -> str:
+    return _("截止人数要是 1 或更大的整数（例如 200）。")
 
 
 def join_url(
@@ -479,13 +510,11 @@ def update_group(
     changes = {}
     if cutoff is not None:
         if cutoff < 1:
-            raise SetupError("The cut-off must be a whole number of people, 1 or more (e.g. 200).")
+            raise SetupError(_cutoff_refusal())
         changes["cutoff"] = cutoff
     if sent is not None:
         if sent < 0:
-            raise SetupError(
-                "The count cannot be negative: give the number of people in the group."
-            )
+            raise SetupError(_("人数不能是负数：请填写群里的实际人数。"))
         changes["sent"] = sent
     if active is not None:
         changes["active"] = active
@@ -493,7 +522,7 @@ def update_group(
         changes["position"] = position
     if not changes:
         raise SetupError(
-            "Nothing to change: give --cutoff, --count, --active/--inactive or --position."
+            _("没有要改的：请给出 --cutoff、--count、--active/--inactive 或 --position。")
         )
     with db.atomic():
         Group.update(**changes).where(Group.id == group.id).execute()

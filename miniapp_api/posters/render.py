@@ -44,13 +44,14 @@ MISSING_MARK = "□"
 MODIFIERS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef\U0001f3fb-\U0001f3ff]")
 
 # Kinsoku (避头尾): characters that may not begin a line, and those that may not end one.
-NO_LINE_START = set("，。、！？：；）》」』】〕〉〗”’…‥・·～％,.!?:;)]}%")
-NO_LINE_END = set("（《「『【〔〈〖“‘([{¥$￥")
+NO_LINE_START = set("，。、！？：；）》」』】〕〉〗”’…‥・·～％,.!?:;)]}%")  # i18n: content
+NO_LINE_END = set("（《「『【〔〈〖“‘([{¥$￥")  # i18n: content
 # Latin words and numbers stay whole; a spaced separator (" · ") or a space is a soft break
 # that vanishes at a line edge; every other character (hanzi, punctuation) is a token.
-SOFT_BREAK = re.compile(r"\s+[·•|｜/]\s+|\s+")
+SOFT_BREAK = re.compile(r"\s+[·•|｜/]\s+|\s+")  # i18n: content
 TOKEN = re.compile(
-    r"\s+[·•|｜/]\s+|\s+|[0-9A-Za-z\u00C0-\u024F]+(?:['’.\-/:@&+_][0-9A-Za-z\u00C0-\u024F]+)*|."
+    r"\s+[·•|｜/]\s+|\s+|"  # i18n: content
+    r"[0-9A-Za-z\u00C0-\u024F]+(?:['’.\-/:@&+_][0-9A-Za-z\u00C0-\u024F]+)*|."
 )
 # Break at the last soft break of a line when the line keeps at least this share of the width.
 SOFT_BREAK_SHARE = 0.6
@@ -236,7 +237,7 @@ def describe(chars: list[str], separator: str = ", ") -> str:
     return separator.join(
         f"U+{ord(char):04X} {unicodedata.name(char, 'CONTROL CHARACTER')}"
         if _invisible(char) or unicodedata.category(char) == "Cs"
-        else f"「{char}」(U+{ord(char):04X})"
+        else f"「{char}」(U+{ord(char):04X})"  # i18n: content
         for char in chars
     )
 

@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from miniapp_api.checkins.events import here_url
 from miniapp_api.csvexport import to_csv
+from miniapp_api.i18n import _
 from miniapp_api.livecode.rules import NAMED_CHARS, join_url
 from miniapp_api.localtime import to_local
 from miniapp_api.markdown_text import plain_text
@@ -23,7 +24,8 @@ from miniapp_api.posters import render
 
 CAMPAIGN_LAYOUT = "campaign"
 MEMBER_LAYOUT = "member"
-INDEX_NAME = "名单.csv"
+# The list that goes with the printed posters, in their language.
+INDEX_NAME = "名单.csv"  # i18n: content
 DOOR_LAYOUT = "door"
 CHECKIN_LAYOUT = "checkin"
 # FreeType faces are shared by the cached fonts and are not safe to draw with from two
@@ -52,7 +54,9 @@ def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
 
 def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) -> dict:
     """The door poster of an event: its QR opens the page where a ticket holder checks in."""
-    when = to_local(event.starts_at, tz).strftime("%m月%d日 %H:%M") if event.starts_at else ""
+    # Printed on the poster, as the layout's text is.
+    shown = "%m月%d日 %H:%M"  # i18n: content
+    when = to_local(event.starts_at, tz).strftime(shown) if event.starts_at else ""
     return {
         "title": event.title,
         "subtitle": " · ".join(part for part in (when, event.place) if part),
@@ -62,8 +66,11 @@ def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) 
 
 
 def checkin_headline(done: int, streak: int) -> str:
-    """第 7 天 · 连续 3 天: the member's seventh day checked in, three in a row up to now."""
-    return f"第 {done} 天 · 连续 {streak} 天" if done else "打卡挑战，今天开始"
+    """第 7 天 · 连续 3 天: the member's seventh day checked in, three in a row up to now.
+    Printed on the share card, so in the posters' language, as the layout's text is."""
+    if done:
+        return f"第 {done} 天 · 连续 {streak} 天"  # i18n: content
+    return "打卡挑战，今天开始"  # i18n: content
 
 
 def checkin_content(
@@ -85,21 +92,30 @@ def checkin_content(
 def unprintable_note(campaign: Campaign, channels: list[Channel]) -> str | None:
     """The console's note when the campaign's stored poster text holds characters its posters
     cannot print (rows saved before the forms checked, or by hand); None when all prints."""
-    places = [("标题", campaign.title), ("承诺", campaign.promise)]
-    places += [(f"渠道 {channel.code} 的名称", channel.label) for channel in channels]
+    places = [(_("标题"), campaign.title), (_("承诺"), campaign.promise)]
+    places += [
+        (_("渠道 %(code)s 的名称", code=channel.code), channel.label) for channel in channels
+    ]
     found = [(where, render.undrawable(text or "")) for where, text in places]
     found = [(where, chars) for where, chars in found if chars]
     if not found:
         return None
-    count = len({char for _, chars in found for char in chars})
-    named = "；".join(
-        f"{where}里的 {render.describe(chars[:NAMED_CHARS], '、')}"
-        f"{' 等' if len(chars) > NAMED_CHARS else ''}"
+    count = len({char for _where, chars in found for char in chars})
+    named = _("；").join(
+        (
+            _("%(where)s里的 %(chars)s 等")
+            if len(chars) > NAMED_CHARS
+            else _("%(where)s里的 %(chars)s")
+        )
+        % {"where": where, "chars": render.describe(chars[:NAMED_CHARS], _("、"))}
         for where, chars in found
     )
-    return (
-        f"海报上有 {count} 个字符无法显示：{named}。"
-        f"海报把它们印成 {render.MISSING_MARK}（看不见的控制字符略去），请修改。"
+    return _(
+        "海报上有 %(count)s 个字符无法显示：%(named)s。"
+        "海报把它们印成 %(mark)s（看不见的控制字符略去），请修改。",
+        count=count,
+        named=named,
+        mark=render.MISSING_MARK,
     )
 
 
@@ -175,7 +191,7 @@ def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str
                 archive.writestr(name, data)
                 index.append((name, member.nickname, member.code))
             # Whose poster is whose, for the staff who print and hand them out.
-            archive.writestr(INDEX_NAME, to_csv(["文件", "昵称", "推荐码"], index))
+            archive.writestr(INDEX_NAME, to_csv(["文件", "昵称", "推荐码"], index))  # i18n: content
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)

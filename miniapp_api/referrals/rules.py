@@ -16,6 +16,7 @@ from peewee import IntegrityError
 from PIL import ImageOps
 
 from miniapp_api.db import db, write_transaction
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import (
     Member,
     Referral,
@@ -39,16 +40,16 @@ AVATAR_SIDE = 256
 
 # Why a referral was refused or held, or what flags a counted one; shown to staff.
 REASONS = {
-    "self": "自己推荐自己",
-    "repeat": "这个人已经算过了",
-    "member": "已经是会员，不再算作新朋友",
-    "bot": "机器人或链接预览",
-    "velocity": "一小时内推荐太多，等工作人员确认",
-    "daily": "24 小时内推荐超过每日上限，等工作人员确认",
-    "same_device": "和推荐人是同一台设备（可能是本人清了缓存再来），等工作人员确认",
-    "not_joined": "朋友还没被活码送进群，进群后才计入",
-    "shared_ip": "与推荐人同一网络（只提示，照常计数）",
-    "staff": "工作人员拒绝",
+    "self": lazy_gettext("自己推荐自己"),
+    "repeat": lazy_gettext("这个人已经算过了"),
+    "member": lazy_gettext("已经是会员，不再算作新朋友"),
+    "bot": lazy_gettext("机器人或链接预览"),
+    "velocity": lazy_gettext("一小时内推荐太多，等工作人员确认"),
+    "daily": lazy_gettext("24 小时内推荐超过每日上限，等工作人员确认"),
+    "same_device": lazy_gettext("和推荐人是同一台设备（可能是本人清了缓存再来），等工作人员确认"),
+    "not_joined": lazy_gettext("朋友还没被活码送进群，进群后才计入"),
+    "shared_ip": lazy_gettext("与推荐人同一网络（只提示，照常计数）"),
+    "staff": lazy_gettext("工作人员拒绝"),
 }
 
 
@@ -71,9 +72,15 @@ class SignUp:
 def clean_nickname(text: str | None) -> str:
     nickname = " ".join((text or "").split())
     if is_blank(nickname):  # zero-width characters alone print nothing on the poster
-        raise ReferralError("请填写昵称：它会印在你的专属海报上。")
+        raise ReferralError(_("请填写昵称：它会印在你的专属海报上。"))
     if len(nickname) > MAX_NICKNAME:
-        raise ReferralError(f"昵称最多 {MAX_NICKNAME} 个字，现在有 {len(nickname)} 个。")
+        raise ReferralError(
+            _(
+                "昵称最多 %(limit)s 个字，现在有 %(count)s 个。",
+                limit=MAX_NICKNAME,
+                count=len(nickname),
+            )
+        )
     return nickname
 
 
@@ -83,7 +90,7 @@ def clean_phone(text: str | None) -> str | None:
         return normalise_phone(text)
     except ValueError:
         raise ReferralError(
-            "手机号要是 11 位中国大陆手机号，例如 13800138000；也可以不填。"
+            _("手机号要是 11 位中国大陆手机号，例如 13800138000；也可以不填。")
         ) from None
 
 
@@ -92,9 +99,9 @@ def clean_avatar(data: bytes | None) -> bytes | None:
     if not data:
         return None
     try:
-        image = read_image(data, "your avatar", AVATAR_BYTES, shrink_to=AVATAR_SIDE)
+        image = read_image(data, _("头像图片"), AVATAR_BYTES, shrink_to=AVATAR_SIDE)
     except InvalidUpload:
-        raise ReferralError("头像要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传。") from None
+        raise ReferralError(_("头像要是 12 MB 以内的 JPEG 或 PNG 图片；也可以不传。")) from None
     image = ImageOps.exif_transpose(image).convert("RGB")
     image = ImageOps.fit(image, (AVATAR_SIDE, AVATAR_SIDE))
     out = io.BytesIO()
@@ -130,9 +137,9 @@ def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
     allowed = {"count_on", "max_per_hour", "max_per_day", "leaderboard_size", "friend_reward"}
     unknown = set(settings) - allowed
     if unknown:
-        raise ReferralError(f"不认识的设置：{', '.join(sorted(unknown))}")
+        raise ReferralError(_("不认识的设置：%(names)s", names=", ".join(sorted(unknown))))
     if settings.get("count_on", "signup") not in ("signup", "sent"):
-        raise ReferralError("计数方式只能是 signup（报名时）或 sent（被送进群时）。")
+        raise ReferralError(_("计数方式只能是 signup（报名时）或 sent（被送进群时）。"))
     for name in ("max_per_hour", "max_per_day", "leaderboard_size"):
         value = settings.get(name, 1)
         if (
@@ -140,16 +147,16 @@ def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
             or value < (0 if name == "leaderboard_size" else 1)
             or value > 10000
         ):
-            raise ReferralError("每小时、每天上限要是 1–10000 的整数，排行榜人数 0–10000。")
+            raise ReferralError(_("每小时、每天上限要是 1–10000 的整数，排行榜人数 0–10000。"))
     settings["friend_reward"] = (settings.get("friend_reward") or "").strip()[:60]
     cleaned = []
     for threshold, reward in tiers or ():
         reward = (reward or "").strip()
         if not isinstance(threshold, int) or not 1 <= threshold <= 10000 or not reward:
-            raise ReferralError("每档奖励要写人数（1–10000）和奖品，例如「3 人 → 9 折券」。")
+            raise ReferralError(_("每档奖励要写人数（1–10000）和奖品，例如「3 人 → 9 折券」。"))
         cleaned.append((threshold, reward[:60]))
     if len({t for t, _ in cleaned}) != len(cleaned):
-        raise ReferralError("两档奖励的人数相同：每档人数要不一样。")
+        raise ReferralError(_("两档奖励的人数相同：每档人数要不一样。"))
     with db.atomic():
         program = program_of(campaign.id)
         if program is None:
@@ -194,7 +201,7 @@ def sign_up(
     nickname = clean_nickname(nickname)
     program = program_of(campaign_id)
     if program is None:
-        raise ReferralError("这个活动没有开推荐：直接扫码进群就好。")
+        raise ReferralError(_("这个活动没有开推荐：直接扫码进群就好。"))
     with write_transaction():
         existing = find_member(campaign_id, visitor, phone_hash)
         referrer = _member_by_code(campaign_id, referrer_code)
@@ -392,7 +399,7 @@ def _member_by_code(campaign_id: int, code: str | None) -> Member | None:
 
 
 def _create_member(campaign_id, nickname, visitor, signals, phone_hash, avatar, now, referrer):
-    for _ in range(5):  # a code collision is ~1 in 10^14: retried, never reused
+    for _attempt in range(5):  # a code collision is ~1 in 10^14: retried, never reused
         try:
             with db.atomic():
                 return Member.create(
@@ -415,7 +422,7 @@ def _create_member(campaign_id, nickname, visitor, signals, phone_hash, avatar, 
                     (Member.campaign == campaign_id) & (Member.phone_hash == phone_hash)
                 )
             ):
-                raise ReferralError("你已经报过名了：刷新页面就能看到你的海报。") from None
+                raise ReferralError(_("你已经报过名了：刷新页面就能看到你的海报。")) from None
     raise RuntimeError("could not find a free member code")
 
 
@@ -560,7 +567,7 @@ def _friend_reward(program: ReferralProgram, member: Member, status: str | None)
 
 def issue_reward(campaign_id: int, member_id: int, key: str, name: str) -> None:
     """Issue the reward once: the unique (member, key) index decides, not a prior check."""
-    for _ in range(5):
+    for _attempt in range(5):
         try:
             with db.atomic():
                 Reward.insert(
@@ -589,7 +596,7 @@ def decide(referral_id: int, approve: bool, staff: Staff, now: datetime | None =
     with write_transaction():
         row = Referral.get_or_none((Referral.id == referral_id) & (Referral.level == 1))
         if row is None:
-            raise ReferralError("没有这条推荐记录：刷新列表再试。")
+            raise ReferralError(_("没有这条推荐记录：刷新列表再试。"))
         Member.update(referrals=Member.referrals).where(Member.id == row.referrer_id).execute()
         changed = (
             Referral.update(
@@ -628,7 +635,7 @@ def redeem(reward_id: int, campaign_id: int, staff: Staff, now: datetime | None 
     if not changed and not Reward.get_or_none(
         (Reward.id == reward_id) & (Reward.campaign == campaign_id)
     ):
-        raise ReferralError("没有这份奖励：刷新列表再试。")
+        raise ReferralError(_("没有这份奖励：刷新列表再试。"))
     return bool(changed)
 
 

@@ -409,13 +409,20 @@ def test_one_activity_with_its_groups(api, on_day):
     assert (body["called"], body["responded"], body["stickiness"]) == (3, 2, pytest.approx(2 / 3))
     assert body["groups"] == [
         {"group_id": group.id, "group": "一群", "called": 2, "responded": 1, "stickiness": 0.5},
-        {"group_id": None, "group": "未进群", "called": 1, "responded": 1, "stickiness": 1.0},
+        # The API speaks English: the row of members in no group is named in English.
+        {
+            "group_id": None,
+            "group": "Not in a group",
+            "called": 1,
+            "responded": 1,
+            "stickiness": 1.0,
+        },
     ]
     day_one = api.get("/campaigns/store/activities").get_json()["items"][0]
     groups = api.get(f"/campaigns/store/activities/{day_one['id']}").get_json()["groups"]
     assert [(g["group"], g["called"], g["responded"]) for g in groups] == [
         ("一群", 3, 3),
-        ("未进群", 1, 0),
+        ("Not in a group", 1, 0),
     ]
 
 

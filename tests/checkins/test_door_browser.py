@@ -91,7 +91,9 @@ def scan(playwright, kit, tmp_path):
             ],
         )
         browsers.append(browser)
-        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        # The console follows the browser's language: this door scanner's is Chinese.
+        context = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+        page = context.new_page()
         page.goto(f"{base}/console/login?next={door}")
         page.fill("input[name=username]", "door")
         page.fill("input[name=password]", STAFF_PASSWORD)

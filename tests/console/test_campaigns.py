@@ -266,8 +266,8 @@ def test_add_channel_and_group(client, login_as):
 @pytest.mark.parametrize(
     ("url", "data", "message"),
     [
-        ("/channels", {"code": "门店", "label": "门店前台"}, "not usable in a link"),
-        ("/channels", {"code": "counter", "label": "又一个"}, "exists already"),
+        ("/channels", {"code": "门店", "label": "门店前台"}, "不能用在链接里"),
+        ("/channels", {"code": "counter", "label": "又一个"}, "里已有渠道"),
         ("/channels", {"code": "moments", "label": ""}, "没有保存"),
         ("/channels", {"code": "moments", "label": "朋友圈🎁"}, "渠道名称里有海报印不出的字符"),
         ("/groups", {"name": "", "cutoff": "200"}, "没有保存"),
@@ -361,13 +361,13 @@ def _no_qr_png():
 @pytest.mark.parametrize(
     ("content", "generated", "filename", "message"),
     [
-        (b"not an image", "", "qr.png", "not an image we can read"),
-        (_no_qr_png(), "", "qr.png", "No QR code could be read"),
-        (b"\x89PNG" + b"\0" * (3 * 1024 * 1024), "", "qr.png", "the limit is 2 MB"),
-        (b"", "", "qr.png", "The file is empty"),
+        (b"not an image", "", "qr.png", "不是能读取的图片"),
+        (_no_qr_png(), "", "qr.png", "读不出二维码"),
+        (b"\x89PNG" + b"\0" * (3 * 1024 * 1024), "", "qr.png", "上限是 2 MB"),
+        (b"", "", "qr.png", "文件是空的"),
         (group_qr_png(), "", "", "请选择群二维码图片"),
-        (group_qr_png(), "2020-01-01T10:00", "qr.png", "more than 7 days old"),
-        (group_qr_png(), "2099-01-01T10:00", "qr.png", "in the future"),
+        (group_qr_png(), "2020-01-01T10:00", "qr.png", "已经超过 7 天"),
+        (group_qr_png(), "2099-01-01T10:00", "qr.png", "生成时间在未来"),
         (group_qr_png(), "明天", "qr.png", "格式不对"),
     ],
 )
@@ -420,7 +420,7 @@ def test_correct_count_cutoff_position_and_deactivate(client, login_as):
         ({"sent": "-1"}, "「已送人数」要填 0 到"),
         ({"cutoff": "9" * 12}, "「截止人数」要填 1 到"),
         ({"position": "٣"}, "「顺序号」要填 -1000000000 到 1000000000 之间的整数"),
-        ({}, "Nothing to change"),
+        ({}, "没有要改的"),
     ],
 )
 def test_bad_group_update_is_refused_and_stores_nothing(client, login_as, data, message):

@@ -223,5 +223,5 @@ def test_cli_imports_an_xlsx(app, runner, tmp_path):
     path.write_bytes(xlsx_bytes([[LONG_ID, "王丽", "杭州", "¥12,800.50"], ["V2", "", "杭州", 1]]))
     result = runner.invoke(args=["import-customers", str(path)])
     assert result.exit_code == 1 and "2 rows: 1 new" in result.output
-    assert "row 3: 姓名是空的" in result.output and "Traceback" not in result.output
+    assert "row 3: Name is empty" in result.output and "Traceback" not in result.output
     assert Customer.get().external_id == LONG_ID

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from helpers import checked_qr, make_campaign, make_channel, make_group, shanghai
 
+from miniapp_api.i18n import speaking
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SetupError, record_scan
 from miniapp_api.models import Campaign, Group, Visit, utcnow
@@ -170,14 +171,14 @@ def test_race_on_same_visitor_gives_the_place_back(app, monkeypatch):
     ],
 )
 def test_campaign_input_is_checked(app, slug, title, message):
-    with pytest.raises(SetupError, match=message):
+    with speaking("en"), pytest.raises(SetupError, match=message):
         livecode.create_campaign(slug, title)
     assert Campaign.select().count() == 0
 
 
 def test_duplicate_slug_is_refused_by_the_database(app):
     make_campaign(slug="store")
-    with pytest.raises(SetupError, match="exists already"):
+    with speaking("en"), pytest.raises(SetupError, match="exists already"):
         make_campaign(slug="store")
     assert Campaign.select().count() == 1
 
@@ -202,14 +203,14 @@ def test_channel_input_is_checked(app, code, label):
 def test_duplicate_channel_code_is_refused(app):
     campaign = make_campaign()
     make_channel(campaign, "counter")
-    with pytest.raises(SetupError, match="exists already"):
+    with speaking("en"), pytest.raises(SetupError, match="exists already"):
         make_channel(campaign, "counter", "另一个前台")
 
 
 @pytest.mark.parametrize("cutoff", [0, -5, "200"])
 def test_group_cutoff_must_be_a_positive_whole_number(app, cutoff):
     campaign = make_campaign()
-    with pytest.raises(SetupError, match="cut-off"):
+    with speaking("en"), pytest.raises(SetupError, match="cut-off"):
         livecode.add_group(campaign, "宝妈群", cutoff=cutoff)
 
 
@@ -221,7 +222,7 @@ def test_unusable_qr_dates_are_refused_and_nothing_stored(app, age, message):
     campaign = make_campaign()
     group = make_group(campaign, qr_age=None)
     stored, digest, payload = checked_qr()
-    with pytest.raises(SetupError, match=message):
+    with speaking("en"), pytest.raises(SetupError, match=message):
         livecode.set_group_qr(group, stored, digest, payload, utcnow() - age)
     assert Group.get_by_id(group.id).qr_image is None
 
