@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 
+from miniapp_api.i18n import _
 from miniapp_api.livecode.rules import SLUG, todays_group
 from miniapp_api.models import Campaign, Member, utcnow
 from miniapp_api.posters.rules import member_poster
@@ -41,7 +42,7 @@ def _member(campaign: Campaign) -> Member | None:
 @bp.get("/<slug>/join")
 @member_entry
 def join_form(slug):
-    campaign, _ = _campaign_with_program(slug)
+    campaign = _campaign_with_program(slug)[0]
     if _member(campaign):
         return redirect(url_for("referrals.me", slug=slug))
     return _form_page(campaign, request.args.get("r"), None, None, 200)
@@ -61,14 +62,14 @@ def _form_page(campaign, member_code, form, error, status):
 
 @bp.post("/<slug>/join")
 def join(slug):
-    campaign, _ = _campaign_with_program(slug)
+    campaign = _campaign_with_program(slug)[0]
     form = request.form
     member_code = form.get("r")
     try:
         nickname = rules.clean_nickname(form.get("nickname"))
         phone = rules.clean_phone(form.get("phone"))
         if phone and form.get("consent") != "yes":
-            raise rules.ReferralError("填了手机号，就请勾选同意；不想留手机号，清空它即可。")
+            raise rules.ReferralError(_("填了手机号，就请勾选同意；不想留手机号，清空它即可。"))
         upload = request.files.get("avatar")
         avatar = rules.clean_avatar(upload.read() if upload and upload.filename else None)
     except rules.ReferralError as error:
@@ -96,7 +97,7 @@ def join(slug):
 
 @bp.get("/<slug>/me")
 def me(slug):
-    campaign, _ = _campaign_with_program(slug)
+    campaign = _campaign_with_program(slug)[0]
     member = _member(campaign)
     if member is None:
         return redirect(url_for("referrals.join_form", slug=slug))
@@ -117,7 +118,7 @@ def me(slug):
 
 @bp.get("/<slug>/me/poster.png")
 def poster(slug):
-    campaign, _ = _campaign_with_program(slug)
+    campaign = _campaign_with_program(slug)[0]
     member = _member(campaign)
     if member is None:
         abort(404)

@@ -8,6 +8,7 @@ import hmac
 from flask import Blueprint, current_app, make_response, redirect, render_template, request
 
 from miniapp_api import wechat
+from miniapp_api.i18n import _
 from miniapp_api.visitors import wechat_visitor_key
 from miniapp_api.web.visitor import (
     LOCAL_PATH,
@@ -38,7 +39,7 @@ def back():
 
     code = request.args.get("code")
     if not code:
-        return _carry_on(next_path, "微信没有给出你的身份")
+        return _carry_on(next_path, _("微信没有给出你的身份"))
     config = current_app.config
     try:
         openid = wechat.fetch_openid(
@@ -52,7 +53,7 @@ def back():
         # The operator's clue when every member lands here: a wrong secret, an unset
         # 网页授权域名, or WeChat's servers out of reach.
         current_app.logger.warning("WeChat web authorisation failed: %s", error)
-        return _carry_on(next_path, "微信暂时没能确认你的身份")
+        return _carry_on(next_path, _("微信暂时没能确认你的身份"))
 
     response = no_store(redirect(with_marker(next_path), code=302))
     set_visitor_cookie(

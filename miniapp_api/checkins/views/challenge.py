@@ -10,6 +10,7 @@ from flask import abort, current_app, make_response, redirect, render_template, 
 
 from miniapp_api.checkins import rules
 from miniapp_api.checkins.blueprint import bp
+from miniapp_api.i18n import _
 from miniapp_api.livecode.rules import SLUG, group_of
 from miniapp_api.localtime import to_local
 from miniapp_api.models import MAX_INT, Campaign, Challenge, utcnow
@@ -41,8 +42,10 @@ def _challenge(slug: str) -> Challenge:
             make_response(
                 render_template(
                     "errors/error.html",
-                    title="没有找到这个打卡挑战",
-                    hint="挑战不存在或已经关闭：回到活动群里问问群主，或重新扫描海报上的二维码。",
+                    title=_("没有找到这个打卡挑战"),
+                    hint=_(
+                        "挑战不存在或已经关闭：回到活动群里问问群主，或重新扫描海报上的二维码。"
+                    ),
                 ),
                 404,
             )
@@ -62,8 +65,10 @@ def _person(visitor) -> None:
             make_response(
                 render_template(
                     "errors/error.html",
-                    title="这里只能本人打卡",
-                    hint="链接预览和自动程序不能报名或打卡：请在微信或手机浏览器里打开这个页面，自己点按钮。",
+                    title=_("这里只能本人打卡"),
+                    hint=_(
+                        "链接预览和自动程序不能报名或打卡：请在微信或手机浏览器里打开这个页面，自己点按钮。"
+                    ),
                 ),
                 403,
             )
@@ -113,7 +118,7 @@ def join(slug):
     member = _member(challenge, visitor)
     if rules.ended(challenge, now):  # refused before a membership is made for nothing
         return _join_page(
-            challenge, member, form, "这期挑战已经结束了：留在群里，等下一期开始。", 409
+            challenge, member, form, _("这期挑战已经结束了：留在群里，等下一期开始。"), 409
         )
     if member is None:
         try:
@@ -138,7 +143,7 @@ def _sign_up(challenge, visitor, form, now):
     nickname = referrals.clean_nickname(form.get("nickname"))
     phone = referrals.clean_phone(form.get("phone"))
     if phone and form.get("consent") != "yes":
-        raise referrals.ReferralError("填了手机号，就请勾选同意；不想留手机号，清空它即可。")
+        raise referrals.ReferralError(_("填了手机号，就请勾选同意；不想留手机号，清空它即可。"))
     upload = request.files.get("avatar")
     avatar = referrals.clean_avatar(upload.read() if upload and upload.filename else None)
     hashed = phone_hash(current_app.config["HASH_KEY"], phone) if phone else None
@@ -171,7 +176,7 @@ def _sign_up(challenge, visitor, form, now):
 @bp.get("/c/<slug>")
 def challenge(slug):
     challenge = _challenge(slug)
-    done = query_number("done", None, 1, challenge.days, "打卡成功的日子（第几天）")
+    done = query_number("done", None, 1, challenge.days, _("打卡成功的日子（第几天）"))
     return _page(challenge, _member(challenge), utcnow(), done=done)
 
 
@@ -209,9 +214,13 @@ def _success(standing, number: int) -> str | None:
     cells = {c["number"]: c["state"] for m in standing["calendar"] for w in m["weeks"] for c in w}
     state = cells.get(number)
     if state == "done":
-        return f"第 {number} 天打卡成功，已连续 {standing['current']} 天"
+        return _(
+            "第 %(num)s 天打卡成功，已连续 %(streak)s 天", num=number, streak=standing["current"]
+        )
     if state == "made_up":
-        return f"第 {number} 天补卡成功，已连续 {standing['current']} 天"
+        return _(
+            "第 %(num)s 天补卡成功，已连续 %(streak)s 天", num=number, streak=standing["current"]
+        )
     return None
 
 
@@ -229,7 +238,7 @@ def check_in(slug):
         return _page(challenge, member, now, error=str(error), note=note, status=400)
     if member is None:
         return _page(
-            challenge, None, now, error="你还没有报名这个挑战：先点「参加挑战」。", status=409
+            challenge, None, now, error=_("你还没有报名这个挑战：先点「参加挑战」。"), status=409
         )
     try:
         done = rules.check_in(challenge, member, note=cleaned, photo=photo, now=now)
@@ -247,7 +256,7 @@ def make_up(slug):
     _person(visitor)
     now = utcnow()
     member = _member(challenge, visitor)
-    day = form_number("day", None, 1, challenge.days, "补卡的日子（第几天）")
+    day = form_number("day", None, 1, challenge.days, _("补卡的日子（第几天）"))
     note = request.form.get("note", "")
     try:
         cleaned, photo = _note_and_photo(note)
@@ -255,7 +264,7 @@ def make_up(slug):
         return _page(challenge, member, now, error=str(error), status=400)
     if member is None:
         return _page(
-            challenge, None, now, error="你还没有报名这个挑战：先点「参加挑战」。", status=409
+            challenge, None, now, error=_("你还没有报名这个挑战：先点「参加挑战」。"), status=409
         )
     try:
         done = rules.make_up(challenge, member, day, note=cleaned, photo=photo, now=now)
@@ -300,7 +309,7 @@ def leaderboard(slug):
 @bp.get("/c/<slug>/wall")
 def wall(slug):
     challenge = _challenge(slug)
-    before = query_number("before", None, 1, MAX_INT, "翻页位置")
+    before = query_number("before", None, 1, MAX_INT, _("翻页位置"))
     posts = rules.wall(challenge.campaign_id, before=before)
     page = render_template(
         "checkins/wall.html",

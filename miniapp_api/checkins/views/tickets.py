@@ -23,13 +23,12 @@ from flask import (
 from miniapp_api.accounts.access import can_edit, current_staff
 from miniapp_api.checkins import events
 from miniapp_api.checkins.blueprint import bp
+from miniapp_api.i18n import _
 from miniapp_api.livecode.rules import SLUG, group_of
 from miniapp_api.models import Activity, Campaign
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import phone_hash
 from miniapp_api.web.visitor import current_visitor, member_entry, remember
-
-NO_CONSENT = "填了手机号，就请勾选同意；不想留手机号，清空它即可。"
 
 
 def _event_or_404(slug: str, event_id: int) -> tuple[Campaign, Activity]:
@@ -82,7 +81,7 @@ def signup(slug, event_id):
         nickname = events.clean_holder(form.get("nickname"))
         phone = referrals.clean_phone(form.get("phone"))
         if phone and form.get("consent") != "yes":
-            raise events.EventError(NO_CONSENT)
+            raise events.EventError(_("填了手机号，就请勾选同意；不想留手机号，清空它即可。"))
     except (events.EventError, referrals.ReferralError) as error:
         return _signup_page(campaign, event, form, str(error), 400)
 
@@ -174,5 +173,5 @@ def here_check_in(slug, event_id):
     check = events.check_in_visitor(event, "" if visitor.new else visitor.key)
     if check.status == "refused":
         return _here_page(campaign, event, visitor, check.message, 409)
-    flash(check.message if check.status == "checked_in" else "你已经签到过了。", "info")
+    flash(check.message if check.status == "checked_in" else _("你已经签到过了。"), "info")
     return redirect(url_for("checkins.here", slug=slug, event_id=event_id), code=303)
