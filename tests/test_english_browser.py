@@ -97,8 +97,12 @@ def page():
         browser.close()
 
 
+# Text in an element that declares its own language (中文 in the language menu) is left out.
 SHOWN = """() => {
-  const shown = [document.title, document.body.innerText];
+  const own = new Set([...document.querySelectorAll('body [lang]')].map(
+    el => el.textContent.trim()));
+  const body = document.body.innerText.split('\\n').filter(line => !own.has(line.trim()));
+  const shown = [document.title, ...body];
   for (const el of document.querySelectorAll('svg text, svg title')) shown.push(el.textContent);
   for (const el of document.querySelectorAll('[placeholder], [title], [alt], [aria-label]')) {
     for (const name of ['placeholder', 'title', 'alt', 'aria-label']) {

@@ -84,7 +84,7 @@ def test_translations_keep_the_placeholders_and_leave_no_chinese():
 
 JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.S)
 JINJA = re.compile(r"\{#.*?#\}|\{\{.*?\}\}|\{%.*?%\}", re.S)
-SHOWN_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "label", "content"}
+SHOWN_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "label"}
 
 
 class _Shown(HTMLParser):
@@ -93,11 +93,15 @@ class _Shown(HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.found, self.tag = [], None
+        self.found, self.tag, self.own_language = [], None, False
 
     def handle_starttag(self, tag, attrs):
-        self.tag = tag
         attrs = dict(attrs)
+        # An element that declares its language (a language's own name in a language menu,
+        # <option lang="zh-CN">中文</option>) says the same to every reader.
+        self.tag, self.own_language = tag, "lang" in attrs and tag != "html"
+        if tag == "meta" and attrs.get("name") == "description":
+            self.found.append(("attr", attrs.get("content", "")))
         for name, value in attrs.items():
             shown = name in SHOWN_ATTRIBUTES or (
                 name == "value" and attrs.get("type") in ("submit", "button")
@@ -106,12 +110,12 @@ class _Shown(HTMLParser):
                 self.found.append(("attr", value))
 
     def handle_data(self, data):
-        if self.tag == "style":
+        if self.tag == "style" or self.own_language:
             return
         self.found.append(("script" if self.tag == "script" else "text", data))
 
     def handle_endtag(self, tag):
-        self.tag = None
+        self.tag, self.own_language = None, False
 
 
 def _hard_coded(text: str, kind: str) -> bool:
