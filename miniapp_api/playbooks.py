@@ -1,7 +1,10 @@
 """Campaign templates: a campaign set up the way a handbook playbook runs it.
 
 The templates are data (assets/campaign_templates.json); each names the handbook page that
-teaches it, and that page links back to the console with the template's key.
+teaches it, and that page links back to the console with the template's key. A template's
+name and summary are the kit's words, so the file holds them in English too ("en"); what it
+fills into a new campaign (title, promise, groups ...) is the campaign's content, as staff
+would write it.
 """
 
 import functools
@@ -12,7 +15,7 @@ from miniapp_api import kit
 from miniapp_api.checkins import events
 from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
-from miniapp_api.i18n import _, lazy_gettext
+from miniapp_api.i18n import _, current_locale, lazy_gettext
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.rules import SLUG, SetupError
 from miniapp_api.localtime import to_local, to_utc
@@ -33,10 +36,18 @@ LABELS = {
 
 
 @functools.cache
+def _stored() -> dict[str, dict]:
+    return json.loads(TEMPLATES.read_text(encoding="utf-8"))
+
+
 def templates() -> dict[str, dict]:
-    """{key: template}, in the file's order; each template also carries its own key."""
-    data = json.loads(TEMPLATES.read_text(encoding="utf-8"))
-    return {key: {"key": key, **template} for key, template in data.items()}
+    """{key: template}, in the file's order; each template also carries its own key, and its
+    name and summary in the reader's language."""
+    locale = current_locale()
+    return {
+        key: {"key": key, **template, **template.get(locale, {})}
+        for key, template in _stored().items()
+    }
 
 
 def template(key: str | None) -> dict | None:

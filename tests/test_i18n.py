@@ -261,3 +261,18 @@ def test_messages_made_outside_a_request_follow_the_speaker():
         label = i18n.lazy_gettext("审计日志")
         assert str(label) == "Audit log"
     assert str(label) == "审计日志"  # translated each time it is shown, not once
+
+
+def test_the_campaign_templates_are_named_in_both_languages():
+    from miniapp_api import playbooks
+
+    with i18n.speaking("en"):
+        english = playbooks.templates()
+    chinese = playbooks.templates()
+    assert english.keys() == chinese.keys() and len(english) >= 6
+    for key, template in english.items():
+        for field in ("name", "summary"):
+            assert template[field] and not CJK.search(template[field]), (key, field)
+            assert CJK.search(chinese[key][field]), (key, field)
+        # What a template fills into a campaign is content: the same in both languages.
+        assert template["title"] == chinese[key]["title"]
