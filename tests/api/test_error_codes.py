@@ -107,13 +107,13 @@ def test_a_rules_refusal_reaches_the_api_in_english(call, body):
 
 
 def test_a_taken_slug_and_a_delete_the_rules_refuse_are_english(call):
-    campaign = make_campaign(slug="store")
+    campaign = make_campaign(slug="store", title="Store members")  # content in Latin letters
     make_channel(campaign, "counter", "门店前台")
     make_member(campaign.id, nickname="小雨妈妈")
     taken = refusal(call("POST", "/campaigns", json={"slug": "store", "title": "重复"}), 422)
     assert "exists already" in taken["message"]
     kept = refusal(call("DELETE", "/campaigns/store"), 409)
-    assert kept["code"] and "Archive it instead" in kept["message"]
+    assert kept["code"] == "keep_instead" and "Archive it instead" in kept["message"]
 
 
 def test_the_openapi_document_lists_the_codes(app):
