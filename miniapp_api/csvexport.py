@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 
 # A cell starting with one of these is read as a formula by spreadsheet programs
 # (full-width forms included: WPS accepts them too).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")  # i18n: content
 # strftime's pieces as a spreadsheet's number format, for the patterns the exports use.
 DATE_FORMAT_PIECES = {"%Y": "yyyy", "%m": "mm", "%d": "dd", "%H": "hh", "%M": "mm", "%S": "ss"}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import SQL, Case, fn
 
+from miniapp_api.i18n import _
 from miniapp_api.localtime import to_local
 from miniapp_api.models import Campaign, Member, Referral, ReferralProgram, Visit, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
@@ -42,7 +43,7 @@ def funnel(campaign: Campaign) -> list[dict]:
         .dicts()
         .get()
     )
-    steps = (("scans", "扫码次数"), ("people", "扫码的人"), ("sent", "送进群"))
+    steps = (("scans", _("扫码次数")), ("people", _("扫码的人")), ("sent", _("送进群")))
     result = [{"key": key, "label": label, "count": int(row[key] or 0)} for key, label in steps]
     if ReferralProgram.select().where(ReferralProgram.campaign == campaign).exists():
         members = Member.select().where(Member.campaign == campaign).count()
@@ -56,8 +57,8 @@ def funnel(campaign: Campaign) -> list[dict]:
             .count()
         )
         result += [
-            {"key": "members", "label": "报名（会员）", "count": members},
-            {"key": "referred", "label": "朋友带来的会员", "count": friends},
+            {"key": "members", "label": _("报名（会员）"), "count": members},
+            {"key": "referred", "label": _("朋友带来的会员"), "count": friends},
         ]
     return result
 
@@ -83,7 +84,7 @@ def channel_stats(campaign: Campaign) -> list[dict]:
     result = []
     for channel_id in [*labels, None]:
         row = by_channel.get(channel_id, {})
-        code, label = labels.get(channel_id, ("", "（无渠道）"))
+        code, label = labels.get(channel_id, ("", _("（无渠道）")))
         result.append(
             {
                 "code": code,

@@ -27,6 +27,7 @@ from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.console.stats import channel_stats
 from miniapp_api.csvexport import XLSX_MIMETYPE, to_csv, to_xlsx
 from miniapp_api.db import db
+from miniapp_api.i18n import _
 from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
@@ -50,10 +51,11 @@ def loopback_note() -> str | None:
     url = current_app.config["PUBLIC_URL"]
     if not only_this_computer(url):
         return None
-    return (
-        f"注意：现在海报和二维码里印的地址是 {url}，只有这台电脑打得开，手机扫了什么也打不开。"
+    return _(
+        "注意：现在海报和二维码里印的地址是 %(url)s，只有这台电脑打得开，手机扫了什么也打不开。"
         "打印或发出之前，请把 QUNBOOK_PUBLIC_URL 设成手机打得开的地址（例如 "
-        "https://qun.example.cn），重启服务后再下载。"
+        "https://qun.example.cn），重启服务后再下载。",
+        url=url,
     )
 
 
@@ -83,7 +85,7 @@ def refused_back(view):
         try:
             return view(slug, **kwargs)
         except (SetupError, InvalidGroupQr) as error:
-            flash(f"没有保存：{error}", "error")
+            flash(_("没有保存：%(error)s", error=error), "error")
             return redirect(url_for("console.campaign", slug=slug))
 
     return wrapped
@@ -91,7 +93,7 @@ def refused_back(view):
 
 def page_number() -> int:
     """?page= of a console list: 1 when absent, a 400 page saying what to type when bad."""
-    return query_number("page", 1, 1, MAX_PAGE, label="页码")
+    return query_number("page", 1, 1, MAX_PAGE, label=_("页码"))
 
 
 def _tz() -> str:
@@ -184,11 +186,11 @@ def new_campaign():
             **{name: form.get(name, "") for name in (*playbooks.FIELDS, "staff_contact")},
         )
     except SetupError as error:
-        flash(f"没有建成：{error}", "error")
+        flash(_("没有建成：%(error)s", error=error), "error")
         return _new_form(key, 400)
     audit(current_staff(), "campaign.create", f"campaign:{campaign.slug}", template=key)
     name = playbooks.template(key)["name"]
-    flash(f"已按「{name}」模板建好活动，下一步：给每个群上传二维码。", "info")
+    flash(_("已按「%(name)s」模板建好活动，下一步：给每个群上传二维码。", name=name), "info")
     return _back(campaign)
 
 
@@ -243,7 +245,7 @@ def refused_here(view):
         try:
             return view(slug, **kwargs)
         except SetupError as error:
-            flash(f"没有保存：{error}", "error")
+            flash(_("没有保存：%(error)s", error=error), "error")
             return _campaign_page(campaign_or_404(slug), 400)
 
     return wrapped
@@ -260,7 +262,7 @@ def edit_campaign(slug):
     Campaign.update(**changes).where(Campaign.id == found.id).execute()
     changed = sorted(name for name, value in changes.items() if getattr(found, name) != value)
     audit(current_staff(), "campaign.edit", f"campaign:{found.slug}", fields=changed)
-    flash("活动文字已保存。", "info")
+    flash(_("活动文字已保存。"), "info")
     return _back(found)
 
 
@@ -277,7 +279,7 @@ def add_channel(slug):
         code=channel.code,
         label=channel.label,
     )
-    flash(f"已添加渠道 {channel.label}：海报和活码链接见下方。", "info")
+    flash(_("已添加渠道 %(label)s：海报和活码链接见下方。", label=channel.label), "info")
     return _back(found)
 
 
@@ -298,7 +300,10 @@ def set_alert_webhook(slug):
         host=alerts.webhook_host(url) if url else "",
     )
     flash(
-        f"提醒会发到 {alerts.webhook_host(url)}。" if url else "已改用全局设置的提醒地址。", "info"
+        _("提醒会发到 %(host)s。", host=alerts.webhook_host(url))
+        if url
+        else _("已改用全局设置的提醒地址。"),
+        "info",
     )
     return _back(found)
 
@@ -310,12 +315,15 @@ def archive_campaign(slug):
     if lifecycle.archive_campaign(found.id):
         audit(current_staff(), "campaign.archive", f"campaign:{found.slug}")
         flash(
-            f"「{found.title}」已归档：对外页面不再开放，也不再出现在“需要处理”里；"
-            "数据照旧可查，随时可以恢复。",
+            _(
+                "「%(title)s」已归档：对外页面不再开放，也不再出现在“需要处理”里；"
+                "数据照旧可查，随时可以恢复。",
+                title=found.title,
+            ),
             "info",
         )
     else:
-        flash(f"「{found.title}」已经归档过了。", "info")
+        flash(_("「%(title)s」已经归档过了。", title=found.title), "info")
     return _back(found)
 
 
@@ -325,9 +333,15 @@ def restore_campaign(slug):
     found = campaign_or_404(slug)
     if lifecycle.restore_campaign(found.id):
         audit(current_staff(), "campaign.restore", f"campaign:{found.slug}")
-        flash(f"「{found.title}」已恢复：活码和对外页面重新开放，请检查群二维码是否过期。", "info")
+        flash(
+            _(
+                "「%(title)s」已恢复：活码和对外页面重新开放，请检查群二维码是否过期。",
+                title=found.title,
+            ),
+            "info",
+        )
     else:
-        flash(f"「{found.title}」没有归档，正在运行。", "info")
+        flash(_("「%(title)s」没有归档，正在运行。", title=found.title), "info")
     return _back(found)
 
 
@@ -338,10 +352,10 @@ def delete_campaign(slug):
     try:
         lifecycle.delete_campaign(found)
     except SetupError as error:
-        flash(f"没有删除：{error}", "error")
+        flash(_("没有删除：%(error)s", error=error), "error")
         return _back(found)
     audit(current_staff(), "campaign.delete", f"campaign:{found.slug}", title=found.title)
-    flash(f"「{found.title}」已删除。", "info")
+    flash(_("「%(title)s」已删除。", title=found.title), "info")
     return redirect(url_for("console.campaigns"))
 
 
@@ -363,13 +377,13 @@ def change_channel(slug, channel_id, action):
         try:
             lifecycle.delete_channel(channel)
         except SetupError as error:
-            flash(f"没有删除：{error}", "error")
+            flash(_("没有删除：%(error)s", error=error), "error")
             return _back(found)
-        changed, done = True, "已删除"
+        changed = True
     elif action == "archive":
-        changed, done = lifecycle.archive_channel(channel.id), "已归档：海报仍能把人带到活动"
+        changed = lifecycle.archive_channel(channel.id)
     else:
-        changed, done = lifecycle.restore_channel(channel.id), "已恢复"
+        changed = lifecycle.restore_channel(channel.id)
     if changed:
         audit(
             current_staff(),
@@ -378,7 +392,15 @@ def change_channel(slug, channel_id, action):
             code=channel.code,
             label=channel.label,
         )
-    flash(f"渠道「{channel.label}」{done if changed else '没有变化'}。", "info")
+    if not changed:
+        done = _("渠道「%(label)s」没有变化。", label=channel.label)
+    elif action == "delete":
+        done = _("渠道「%(label)s」已删除。", label=channel.label)
+    elif action == "archive":
+        done = _("渠道「%(label)s」已归档：海报仍能把人带到活动。", label=channel.label)
+    else:
+        done = _("渠道「%(label)s」已恢复。", label=channel.label)
+    flash(done, "info")
     return _back(found)
 
 
@@ -387,7 +409,7 @@ def change_channel(slug, channel_id, action):
 @refused_back
 def add_group(slug):
     found = campaign_or_404(slug)
-    cutoff = form_number("cutoff", 200, 1, MAX_INT, label="截止人数")
+    cutoff = form_number("cutoff", 200, 1, MAX_INT, label=_("截止人数"))
     group = livecode.add_group(found, request.form.get("name"), cutoff=cutoff)
     audit(
         current_staff(),
@@ -397,7 +419,7 @@ def add_group(slug):
         name=group.name,
         cutoff=cutoff,
     )
-    flash(f"已添加 {group.name}，请上传它的二维码。", "info")
+    flash(_("已添加 %(name)s，请上传它的二维码。", name=group.name), "info")
     return _back(found)
 
 
@@ -409,7 +431,7 @@ def upload_group_qr(slug, group_id):
     group = _group(found, group_id)
     upload = request.files.get("qr")
     if upload is None or not upload.filename:
-        raise SetupError("请选择群二维码图片（PNG 或 JPEG）。")
+        raise SetupError(_("请选择群二维码图片（PNG 或 JPEG）。"))
     with upload.stream:
         data = upload.read()
     stored, payload, digest = check_group_qr(data)
@@ -423,7 +445,7 @@ def upload_group_qr(slug, group_id):
         name=group.name,
         generated_at=generated_at,
     )
-    flash(f"{group.name} 的二维码已更新，7 天内有效。", "info")
+    flash(_("%(name)s 的二维码已更新，7 天内有效。", name=group.name), "info")
     return _back(found)
 
 
@@ -434,7 +456,7 @@ def _generated_at(text: str | None) -> datetime:
     try:
         local = datetime.fromisoformat(text)
     except ValueError:
-        raise SetupError("生成时间格式不对：请用日期时间选择器填写。") from None
+        raise SetupError(_("生成时间格式不对：请用日期时间选择器填写。")) from None
     return to_utc(local, _tz())
 
 
@@ -447,10 +469,10 @@ def update_group(slug, group_id):
     active = {"on": True, "off": False}.get(request.form.get("active", ""))
     updated = livecode.update_group(
         group,
-        cutoff=form_number("cutoff", None, 1, MAX_INT, label="截止人数"),
-        sent=form_number("sent", None, 0, MAX_INT, label="已送人数"),
+        cutoff=form_number("cutoff", None, 1, MAX_INT, label=_("截止人数")),
+        sent=form_number("sent", None, 0, MAX_INT, label=_("已送人数")),
         active=active,
-        position=form_number("position", None, -MAX_INT, MAX_INT, label="顺序号"),
+        position=form_number("position", None, -MAX_INT, MAX_INT, label=_("顺序号")),
     )
     audit(
         current_staff(),
@@ -463,7 +485,7 @@ def update_group(slug, group_id):
         active=updated.active,
         position=updated.position,
     )
-    flash(f"{updated.name} 已更新。", "info")
+    flash(_("%(name)s 已更新。", name=updated.name), "info")
     return _back(found)
 
 
@@ -477,7 +499,12 @@ def move_group(slug, group_id):
         index = next(i for i, g in enumerate(ordered) if g.id == group.id)
         other = index + (-1 if request.form.get("direction") == "up" else 1)
         if not 0 <= other < len(ordered):
-            flash(f"{group.name} 已经在最{'前' if other < 0 else '后'}面了。", "info")
+            flash(
+                _("%(name)s 已经在最前面了。", name=group.name)
+                if other < 0
+                else _("%(name)s 已经在最后面了。", name=group.name),
+                "info",
+            )
             return _back(found)
         # Renumbered 1..n rather than swapping two values: positions may repeat (groups
         # made with the same position), and a swap of equal numbers would change nothing.
@@ -493,7 +520,12 @@ def move_group(slug, group_id):
         name=group.name,
         position=other + 1,
     )
-    flash(f"{group.name} 已{'上' if other < index else '下'}移。", "info")
+    flash(
+        _("%(name)s 已上移。", name=group.name)
+        if other < index
+        else _("%(name)s 已下移。", name=group.name),
+        "info",
+    )
     return _back(found)
 
 
@@ -517,13 +549,13 @@ def export_visits(slug, kind):
         (
             local_moment(at),
             labels.get(channel_id, ""),
-            VISIT_LABELS.get(agent, agent),
-            VISIT_LABELS.get(outcome, outcome),
+            str(VISIT_LABELS.get(agent, agent)),
+            str(VISIT_LABELS.get(outcome, outcome)),
             names.get(group_id, ""),
         )
         for at, channel_id, agent, outcome, group_id in visits
     )
-    header = ["时间", "渠道", "访客类型", "结果", "群"]
+    header = [_("时间"), _("渠道"), _("访客类型"), _("结果"), _("群")]
     return sheet_response(f"{found.slug}-visits", kind, header, rows)
 
 
@@ -542,13 +574,21 @@ def export_groups(slug, kind):
             g.name,
             g.cutoff,
             g.sent,
-            "启用" if g.active else "停用",
+            _("启用") if g.active else _("停用"),
             local(g.qr_generated_at),
             local(g.qr_generated_at + QR_LIFETIME if g.qr_generated_at else None),
         )
         for g in found.groups.order_by(Group.position, Group.id)
     )
-    header = ["顺序", "群", "截止人数", "已送人数", "状态", "二维码生成", "二维码过期"]
+    header = [
+        _("顺序"),
+        _("群"),
+        _("截止人数"),
+        _("已送人数"),
+        _("状态"),
+        _("二维码生成"),
+        _("二维码过期"),
+    ]
     return sheet_response(f"{found.slug}-groups", kind, header, rows)
 
 

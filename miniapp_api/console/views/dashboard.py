@@ -9,6 +9,7 @@ from miniapp_api.console import charts
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.stats import MAX_DAYS, campaign_stats
 from miniapp_api.console.views.campaigns import campaign_or_404
+from miniapp_api.i18n import _, ngettext
 from miniapp_api.metrics import percent, shown
 from miniapp_api.models import utcnow
 from miniapp_api.web.params import NumberRefused, query_number
@@ -21,9 +22,9 @@ PERIODS = (7, 30, 90)
 def dashboard(slug):
     found = campaign_or_404(slug)
     # The page links to 7, 30 and 90 days; no link means 30, any other number a 400 page.
-    days = query_number("days", 30, 1, MAX_DAYS, label="天数")
+    days = query_number("days", 30, 1, MAX_DAYS, label=_("天数"))
     if days not in PERIODS:
-        raise NumberRefused("days", "天数", str(days), 7, 90, choices=PERIODS)
+        raise NumberRefused("days", _("天数"), str(days), 7, 90, choices=PERIODS)
     figures = campaign_stats(found, current_app.config["TIMEZONE"], days)
     funnel, channels, daily = figures["funnel"], figures["channels"], figures["days"]
     # Shares as assets/metrics.json defines them (funnel_share, sent_rate), as the handbook shows.
@@ -41,18 +42,20 @@ def dashboard(slug):
         channels=channels,
         daily=daily,
         funnel_chart=charts.bar_rows(
-            "漏斗", [(step["label"], [step["count"]]) for step in funnel], ["人次"]
+            _("漏斗"), [(step["label"], [step["count"]]) for step in funnel], [_("人次")]
         ),
         channel_chart=charts.bar_rows(
-            "按渠道：扫码与送进群",
+            _("按渠道：扫码与送进群"),
             [(c["label"], [c["scans"], c["sent"]]) for c in scanned],
-            ["扫码", "送进群"],
+            [_("扫码"), _("送进群")],
         ),
         day_chart=charts.day_columns(
-            f"最近 {days} 天：每天扫码与送进群",
+            ngettext(
+                "最近 %(num)s 天：每天扫码与送进群", "最近 %(num)s 天：每天扫码与送进群", days
+            ),
             [d["day"] for d in daily],
             [[d["scans"] for d in daily], [d["sent"] for d in daily]],
-            ["扫码", "送进群"],
+            [_("扫码"), _("送进群")],
         ),
         **stickiness_figures(found),
     )
@@ -75,12 +78,12 @@ def stickiness_figures(campaign) -> dict:
         "groups": stickiness.by_group(campaign.id, now=now),
         "percent": percent,
         "day_stickiness_chart": charts.percent_columns(
-            "挑战每天的粘性", [(str(f.number), f.stickiness) for f in days]
+            _("挑战每天的粘性"), [(str(f.number), f.stickiness) for f in days]
         )
         if days
         else None,
         "event_stickiness_chart": charts.percent_rows(
-            "活动的粘性", [(f.title, f.stickiness) for f in others if f.started]
+            _("活动的粘性"), [(f.title, f.stickiness) for f in others if f.started]
         )
         if any(f.started for f in others)
         else None,
