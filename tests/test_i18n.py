@@ -23,6 +23,7 @@ TEMPLATES = PACKAGE / "templates"
 # Chinese characters and the full-width punctuation that goes with them.
 CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]")
 WORD = re.compile(r"[A-Za-z]{2,}")
+URL = re.compile(r"https?://\S+")  # an example address reads the same in both languages
 # Names that read the same in both languages.
 SAME_IN_BOTH = {"Qunbook", "CSV", "xlsx", "PNG", "JPG", "ZIP", "API", "URL", "QR", "ID", "UTC"}
 GETTEXT = {"_", "gettext", "ngettext", "lazy_gettext", "_l"}
@@ -103,8 +104,9 @@ class _Shown(HTMLParser):
         if tag == "meta" and attrs.get("name") == "description":
             self.found.append(("attr", attrs.get("content", "")))
         for name, value in attrs.items():
+            # A button's value is sent, not shown; an input button shows its value.
             shown = name in SHOWN_ATTRIBUTES or (
-                name == "value" and attrs.get("type") in ("submit", "button")
+                name == "value" and tag == "input" and attrs.get("type") in ("submit", "button")
             )
             if shown and value:
                 self.found.append(("attr", value))
@@ -123,7 +125,7 @@ def _hard_coded(text: str, kind: str) -> bool:
         return True
     if kind == "script":
         return False
-    return any(word not in SAME_IN_BOTH for word in WORD.findall(text))
+    return any(word not in SAME_IN_BOTH for word in WORD.findall(URL.sub(" ", text)))
 
 
 EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)

@@ -328,7 +328,7 @@ def test_the_api_archives_restores_and_deletes(app):
     refused = client.delete("/api/v1/campaigns/shiyong-1", headers=headers)
     assert refused.status_code == 409
     error = refused.get_json()["error"]
-    assert error["code"] == "conflict" and "Archive it instead" in error["message"]
+    assert error["code"] == "keep_instead" and "Archive it instead" in error["message"]
     assert "members" in error["message"]
 
     trainer = {
