@@ -95,6 +95,13 @@ def unformatted_ngettext(singular: str, plural: str, n: int) -> str:
     return translations(current_locale()).ngettext(singular, plural, n)
 
 
+def pgettext(context: str, message: str, **values) -> str:
+    """`message` where the same Chinese needs different English by context (活动 is the
+    console's Campaigns in the navigation, a challenge day or an event in a table of them)."""
+    text = translations(current_locale()).pgettext(context, message)
+    return text % values if values else text
+
+
 _ = gettext
 
 

@@ -1,6 +1,6 @@
 """Brings the English catalogue in step with the code: `make messages`.
 
-Extracts every message marked with `_`, `gettext`, `ngettext` or `lazy_gettext` from the
+Extracts every message marked with `_`, `gettext`, `ngettext`, `pgettext` or `lazy_gettext` from the
 package's Python modules and templates (Babel's extractors, mapped by
 miniapp_api/translations/babel.cfg), adds the new ones to
 miniapp_api/translations/en/LC_MESSAGES/messages.po untranslated, keeps every translation
@@ -28,7 +28,13 @@ PACKAGE = ROOT / "miniapp_api"
 MAPPING = PACKAGE / "translations" / "babel.cfg"
 CATALOGUE = PACKAGE / "translations" / "en" / "LC_MESSAGES" / "messages.po"
 FIXED = datetime(2026, 11, 30)
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_gettext": None,
+}
 
 
 def extract() -> Catalog:

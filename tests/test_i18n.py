@@ -26,7 +26,7 @@ WORD = re.compile(r"[A-Za-z]{2,}")
 URL = re.compile(r"https?://\S+")  # an example address reads the same in both languages
 # Names that read the same in both languages.
 SAME_IN_BOTH = {"Qunbook", "CSV", "xlsx", "PNG", "JPG", "ZIP", "API", "URL", "QR", "ID", "UTC"}
-GETTEXT = {"_", "gettext", "ngettext", "lazy_gettext", "_l"}
+GETTEXT = {"_", "gettext", "ngettext", "pgettext", "lazy_gettext"}
 
 # Modules whose Chinese is content, not interface: what the demo's staff "wrote", and text
 # the code recognises rather than shows. Each with the reason.
@@ -131,6 +131,7 @@ def _hard_coded(text: str, kind: str) -> bool:
 EXPRESSION = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 LITERAL = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
 OPENS_GETTEXT = re.compile(r"(?:\b_|gettext)\($")
+PGETTEXT_MESSAGE = re.compile(r"pgettext\(\s*([\"'])[^\"']*\1\s*,$")
 NGETTEXT_PLURAL = re.compile(r"ngettext\(\s*([\"'])(?:(?!\1).)*\1\s*,$")
 
 
@@ -144,7 +145,9 @@ def _chinese_in_expressions(source: str) -> list[str]:
             if not CJK.search(literal[2]):
                 continue
             before = text[: literal.start()].rstrip()
-            if not (OPENS_GETTEXT.search(before) or NGETTEXT_PLURAL.search(before)):
+            if not any(
+                p.search(before) for p in (OPENS_GETTEXT, NGETTEXT_PLURAL, PGETTEXT_MESSAGE)
+            ):
                 found.append(literal[2])
     return found
 

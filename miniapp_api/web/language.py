@@ -31,7 +31,9 @@ def register(app):
     Babel(app, locale_selector=choose_locale, default_locale=i18n.SOURCE, configure_jinja=False)
     i18n.request_locale = _request_locale
     app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_gettext_callables(i18n.gettext, i18n.unformatted_ngettext, newstyle=True)
+    app.jinja_env.install_gettext_callables(
+        i18n.gettext, i18n.unformatted_ngettext, newstyle=True, pgettext=i18n.pgettext
+    )
     app.add_template_global(lambda: str(get_locale()), "current_locale")
     app.add_template_global(
         lambda: "zh-CN" if str(get_locale()) == "zh" else str(get_locale()), "html_lang"
