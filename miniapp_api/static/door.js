@@ -10,9 +10,13 @@
   const TOKEN = /^[A-Za-z0-9_-]{20,64}$/; // secrets.token_urlsafe(24) is 32 of these
   const SHORT_CODE = /^[A-Za-z0-9]{4,8}$/;
   const CLASSES = { checked_in: "door-ok", already: "door-already", refused: "door-refused" };
-  const NO_ANSWER = "没有得到核销结果：页面可能已过期或需要重新登录，请刷新页面后再试。";
-  const OFFLINE = "没有连上服务器，请检查网络后再扫一次，或输入短码。";
-  const NOT_A_TICKET = "这不是活动入场券的二维码。";
+  // The page's words, in the reader's language (data-* on the scanner's section); Chinese
+  // if absent.
+  const WORDS = (document.querySelector("[data-no-answer]") || {}).dataset || {};
+  const NO_ANSWER =
+    WORDS.noAnswer || "没有得到核销结果：页面可能已过期或需要重新登录，请刷新页面后再试。";
+  const OFFLINE = WORDS.offline || "没有连上服务器，请检查网络后再扫一次，或输入短码。";
+  const NOT_A_TICKET = WORDS.notATicket || "这不是活动入场券的二维码。";
 
   /* The ticket in a decoded QR text: the last path segment after /t/ of a URL, or the text
      itself when it looks like a token or a short code; null for anything else. The host is

@@ -16,6 +16,7 @@ from miniapp_api.console.blueprint import bp
 from miniapp_api.console.views.campaigns import campaign_or_404, sheet_response
 from miniapp_api.console.views.referrals import hand_over
 from miniapp_api.csvexport import Moment
+from miniapp_api.i18n import _, pgettext
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.metrics import percent
 from miniapp_api.models import MAX_INT, Activity, utcnow
@@ -27,7 +28,16 @@ DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?$")
 YEARS = (2000, 2100)
 TODAY_SHOWN = 200
-KIND_LABELS = {"day": "挑战日", "event": "线下活动", "call": "召集"}
+
+
+def kind_label(kind: str) -> str:
+    """An activity's kind, as the stickiness export's type column names it."""
+    labels = {
+        "day": _("挑战日"),
+        "event": pgettext("a kind of activity", "线下活动"),
+        "call": _("召集"),
+    }
+    return labels.get(kind, kind)
 
 
 class FormError(ValueError):
@@ -45,9 +55,18 @@ def parse_date(text: str | None, label: str) -> date:
             raise ValueError
         day = date.fromisoformat(text)
     except ValueError:
-        raise FormError(f"{label}要写成 2026-12-01 这样的日期：请用日期选择器填写。") from None
+        raise FormError(
+            _("%(label)s要写成 2026-12-01 这样的日期：请用日期选择器填写。", label=label)
+        ) from None
     if not YEARS[0] <= day.year <= YEARS[1]:
-        raise FormError(f"{label}要在 {YEARS[0]}–{YEARS[1]} 年之间。")
+        raise FormError(
+            _(
+                "%(label)s要在 %(first)s–%(last)s 年之间。",
+                label=label,
+                first=YEARS[0],
+                last=YEARS[1],
+            )
+        )
     return day
 
 
@@ -60,10 +79,20 @@ def parse_local_time(text: str | None, label: str) -> datetime:
         moment = datetime.fromisoformat(text.replace(" ", "T"))
     except ValueError:
         raise FormError(
-            f"{label}要写成 2026-12-20 14:00 这样的日期和时间：请用日期时间选择器填写。"
+            _(
+                "%(label)s要写成 2026-12-20 14:00 这样的日期和时间：请用日期时间选择器填写。",
+                label=label,
+            )
         ) from None
     if not YEARS[0] <= moment.year <= YEARS[1]:
-        raise FormError(f"{label}要在 {YEARS[0]}–{YEARS[1]} 年之间。")
+        raise FormError(
+            _(
+                "%(label)s要在 %(first)s–%(last)s 年之间。",
+                label=label,
+                first=YEARS[0],
+                last=YEARS[1],
+            )
+        )
     return moment
 
 
@@ -147,7 +176,7 @@ def redeem_challenge_reward(slug, reward_id):
 @staff_required()
 def challenge(slug):
     campaign = campaign_or_404(slug)
-    before = query_number("before", None, 1, MAX_INT, label="翻页位置")
+    before = query_number("before", None, 1, MAX_INT, label=_("翻页位置"))
     return _challenge_page(campaign, before)
 
 
@@ -157,10 +186,10 @@ def save_challenge(slug):
     campaign = campaign_or_404(slug)
     form = request.form
     existing = rules.challenge_of(campaign.id)
-    days = form_number("days", None, 1, rules.MAX_DAYS, label="天数")
-    finish_days = form_number("finish_days", None, 1, rules.MAX_DAYS, label="完成条件（天）")
-    makeup_cards = form_number("makeup_cards", 0, 0, rules.MAX_DAYS, label="补卡次数")
-    makeup_window = form_number("makeup_window", 0, 0, rules.MAX_DAYS, label="补卡期限（天）")
+    days = form_number("days", None, 1, rules.MAX_DAYS, label=_("天数"))
+    finish_days = form_number("finish_days", None, 1, rules.MAX_DAYS, label=_("完成条件（天）"))
+    makeup_cards = form_number("makeup_cards", 0, 0, rules.MAX_DAYS, label=_("补卡次数"))
+    makeup_window = form_number("makeup_window", 0, 0, rules.MAX_DAYS, label=_("补卡期限（天）"))
     # A day's own task is sent as task_<n> for the days the page listed; a day the form did
     # not list (the challenge just grew) keeps what it has.
     day_tasks = {n: form[f"task_{n}"] for n in range(1, (days or 0) + 1) if f"task_{n}" in form}
@@ -169,7 +198,7 @@ def save_challenge(slug):
         challenge = rules.set_up_challenge(
             campaign,
             days=days,
-            starts_on=parse_date(form.get("starts_on"), "开始日期"),
+            starts_on=parse_date(form.get("starts_on"), _("开始日期")),
             timezone=form.get("timezone") or _tz(),
             task=form.get("task", ""),
             finish_days=finish_days,
@@ -180,7 +209,7 @@ def save_challenge(slug):
             day_tasks=day_tasks,
         )
     except (rules.CheckinError, FormError) as error:
-        flash(f"没有保存：{error}", "error")
+        flash(_("没有保存：%(error)s", error=error), "error")
         values = {**form.to_dict(), "hidden": form.get("hidden") == "on"}
         return _challenge_page(campaign, None, values, day_tasks, status=400)
     changed_days = sorted(n for n, text in day_tasks.items() if text.strip() != stored.get(n, ""))
@@ -199,7 +228,9 @@ def save_challenge(slug):
         task_changed=existing is None or existing.task != challenge.task,
         day_tasks_changed=changed_days,
     )
-    flash("打卡挑战已保存。" if existing else "打卡挑战已建好：把会员页链接发到群里。", "info")
+    flash(
+        _("打卡挑战已保存。") if existing else _("打卡挑战已建好：把会员页链接发到群里。"), "info"
+    )
     return redirect(url_for("console.challenge", slug=slug))
 
 
@@ -214,7 +245,7 @@ def moderate_post(slug, response_id):
     if not rules.hide(campaign.id, response_id, hidden=action == "hide"):
         abort(404)
     audit(current_staff(), f"checkin.{action}", f"response:{response_id}", campaign=campaign.slug)
-    flash("已从打卡墙隐藏。" if action == "hide" else "已在打卡墙重新显示。", "info")
+    flash(_("已从打卡墙隐藏。") if action == "hide" else _("已在打卡墙重新显示。"), "info")
     return redirect(url_for("console.challenge", slug=slug) + "#wall")
 
 
@@ -247,8 +278,8 @@ def _events_page(campaign, status=200, editing=None, values=None):
 
 def _event_form() -> dict:
     form = request.form
-    capacity = form_number("capacity", None, 1, event_rules.MAX_CAPACITY, label="人数上限")
-    starts_at = to_utc(parse_local_time(form.get("starts_at"), "开始时间"), _tz())
+    capacity = form_number("capacity", None, 1, event_rules.MAX_CAPACITY, label=_("人数上限"))
+    starts_at = to_utc(parse_local_time(form.get("starts_at"), _("开始时间")), _tz())
     return {
         "title": form.get("title", ""),
         "starts_at": starts_at,
@@ -283,10 +314,10 @@ def add_event(slug):
     try:
         event = event_rules.create_event(campaign, **_event_form())
     except (event_rules.EventError, FormError) as error:
-        flash(f"没有建成：{error}", "error")
+        flash(_("没有建成：%(error)s", error=error), "error")
         return _events_page(campaign, 400, values=request.form.to_dict())
     _event_audit("event.create", campaign, event)
-    flash(f"已建好活动「{event.title}」。", "info")
+    flash(_("已建好活动「%(title)s」。", title=event.title), "info")
     return redirect(url_for("console.events", slug=slug))
 
 
@@ -300,10 +331,10 @@ def save_event(slug, event_id):
     try:
         event = event_rules.update_event(event, **_event_form())
     except (event_rules.EventError, FormError) as error:
-        flash(f"没有保存：{error}", "error")
+        flash(_("没有保存：%(error)s", error=error), "error")
         return _events_page(campaign, 400, editing=event.id, values=request.form.to_dict())
     _event_audit("event.edit", campaign, event)
-    flash(f"活动「{event.title}」已保存。", "info")
+    flash(_("活动「%(title)s」已保存。", title=event.title), "info")
     return redirect(url_for("console.events", slug=slug))
 
 
@@ -320,16 +351,24 @@ def export_stickiness(slug, kind):
     rows = (
         (
             f.title,
-            KIND_LABELS.get(f.kind, f.kind),
+            kind_label(f.kind),
             f.number or "",
             local_moment(f.starts_at, "%Y-%m-%d %H:%M"),
             f.called if f.started else "",
             f.responded if f.started else "",
-            percent(f.stickiness) if f.started else "未开始",
+            percent(f.stickiness) if f.started else _("未开始"),
         )
         for f in figures(campaign.id, now=utcnow())
     )
-    header = ["活动", "类型", "第几天", "开始时间", "应到（被召集）", "响应", "粘性"]
+    header = [
+        pgettext("a challenge day or an event", "活动"),
+        _("类型"),
+        _("第几天"),
+        _("开始时间"),
+        _("应到（被召集）"),
+        _("响应"),
+        _("粘性"),
+    ]
     return sheet_response(f"{campaign.slug}-stickiness", kind, header, rows)
 
 
@@ -349,13 +388,22 @@ def export_check_ins(slug, kind):
             name,
             overview.HOW_LABELS.get(how, how),
             note,
-            "有" if has_photo else "",
-            "已隐藏" if hidden else "",
+            _("有") if has_photo else "",
+            _("已隐藏") if hidden else "",
             Moment(to_local(at, tz).replace(tzinfo=None)),
         )
         for at, _kind, number, title, name, how, note, has_photo, hidden in (
             overview.check_in_rows(campaign.id)
         )
     )
-    header = ["活动", "第几天", "会员", "方式", "心得", "照片", "打卡墙", f"时间（{tz}）"]
+    header = [
+        pgettext("a challenge day or an event", "活动"),
+        _("第几天"),
+        _("会员"),
+        _("方式"),
+        _("心得"),
+        _("照片"),
+        _("打卡墙"),
+        _("时间（%(tz)s）", tz=tz),
+    ]
     return sheet_response(f"{campaign.slug}-check-ins", kind, header, rows)

@@ -25,11 +25,17 @@ from miniapp_api.checkins import events
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
 from miniapp_api.console.views.campaigns import campaign_or_404, loopback_note, page_number
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.posters.rules import door_poster as render_door_poster
 from miniapp_api.web.localtime import local_time
 
 EVENT = "/campaigns/<slug>/events/<int:event_id>"
-HOW = {"door": "扫码/票码", "self": "自助签到", "walkin": "现场登记", "staff": "工作人员"}
+HOW = {
+    "door": lazy_gettext("扫码/票码"),
+    "self": lazy_gettext("自助签到"),
+    "walkin": lazy_gettext("现场登记"),
+    "staff": lazy_gettext("工作人员"),
+}
 
 
 def _event(slug: str, event_id: int):
@@ -48,7 +54,11 @@ def _wants_json() -> bool:
 def _answer(campaign, event, check: events.DoorCheck, refused_status: int | None = None):
     """The door's answer: JSON for the camera script, else a flash and back to the page."""
     if check.status == "already":
-        message = f"已签到：{check.ticket.holder}，{local_time(check.at, '%H:%M')} 签的到。"
+        message = _(
+            "已签到：%(holder)s，%(time)s 签的到。",
+            holder=check.ticket.holder,
+            time=local_time(check.at, "%H:%M"),
+        )
     else:
         message = check.message
     if _wants_json():
@@ -101,7 +111,7 @@ def door_walk_in(slug, event_id):
     try:
         check = events.walk_in(event, request.form.get("holder"))
     except events.EventError as error:
-        refused = events.DoorCheck("refused", f"没有登记：{error}")
+        refused = events.DoorCheck("refused", _("没有登记：%(error)s", error=error))
         return _answer(campaign, event, refused, refused_status=400)
     audit(current_staff(), "event.walk_in", f"event:{event.id}", holder=check.ticket.holder)
     return _answer(campaign, event, check)
@@ -125,33 +135,43 @@ def event_tickets(slug, event_id):
 @bp.post(EVENT + "/tickets/vip")
 @editor_required
 def issue_vip_tickets(slug, event_id):
-    _, event = _event(slug, event_id)
+    _campaign, event = _event(slug, event_id)
     issued, left_out = events.issue_invitation_tickets(event)
     audit(current_staff(), "event.vip_tickets", f"event:{event.id}", issued=issued, full=left_out)
     if left_out:
         flash(
-            f"发出 {issued} 张票；还有 {left_out} 位已接受邀请的客户没有票：名额已满。"
-            "要让他们都能来，先在活动设置里调高人数上限，再点一次。",
+            _(
+                "发出 %(issued)s 张票；还有 %(left)s 位已接受邀请的客户没有票：名额已满。"
+                "要让他们都能来，先在活动设置里调高人数上限，再点一次。",
+                issued=issued,
+                left=left_out,
+            ),
             "error",
         )
     else:
-        flash(f"发出 {issued} 张票：已接受邀请的客户现在打开邀请页就能看到入场券。", "info")
+        flash(
+            _(
+                "发出 %(issued)s 张票：已接受邀请的客户现在打开邀请页就能看到入场券。",
+                issued=issued,
+            ),
+            "info",
+        )
     return redirect(url_for("console.event_tickets", slug=slug, event_id=event_id))
 
 
 @bp.post(EVENT + "/tickets/<int:ticket_id>/revoke")
 @editor_required
 def revoke_event_ticket(slug, event_id, ticket_id):
-    _, event = _event(slug, event_id)
+    _campaign, event = _event(slug, event_id)
     try:
         revoked = events.revoke_ticket(event, ticket_id)
     except events.EventError as error:
         abort(404, str(error))
     if revoked:
         audit(current_staff(), "event.revoke_ticket", f"ticket:{ticket_id}", event=event.id)
-        flash("票已作废：持票人打开票页会看到「已作废」，门口扫码也会被拒绝。", "info")
+        flash(_("票已作废：持票人打开票页会看到「已作废」，门口扫码也会被拒绝。"), "info")
     else:
-        flash("这张票之前已经作废了。", "info")
+        flash(_("这张票之前已经作废了。"), "info")
     return redirect(url_for("console.event_tickets", slug=slug, event_id=event_id))
 
 

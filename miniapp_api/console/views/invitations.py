@@ -31,6 +31,7 @@ from miniapp_api.console.views.campaigns import (
     page_number,
     sheet_response,
 )
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.invitations import customers
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.models import Customer, Invitation, utcnow
@@ -39,12 +40,12 @@ from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import NumberRefused, form_number, number_in
 
 STATE_LABELS = {
-    "created": "已发出",
-    "opened": "已打开",
-    "accepted": "已接受",
-    "declined": "已婉拒",
-    "expired": "已过期",
-    "revoked": "已撤回",
+    "created": lazy_gettext("已发出"),
+    "opened": lazy_gettext("已打开"),
+    "accepted": lazy_gettext("已接受"),
+    "declined": lazy_gettext("已婉拒"),
+    "expired": lazy_gettext("已过期"),
+    "revoked": lazy_gettext("已撤回"),
 }
 
 
@@ -89,10 +90,12 @@ def link_of(invitation) -> str:
 def _selection() -> invitations.Selection:
     """The rules from the form (or the preview link), in yuan and days as staff think."""
     args = request.values
-    yuan = number_in(args, "min_purchase", 0, 0, 10**8, label="累计消费至少（元）")
+    yuan = number_in(args, "min_purchase", 0, 0, 10**8, label=_("累计消费至少（元）"))
     return invitations.Selection(
         min_purchase_fen=yuan * 100,
-        active_within_days=number_in(args, "active_days", None, 1, 3650, label="最近多少天内活跃"),
+        active_within_days=number_in(
+            args, "active_days", None, 1, 3650, label=_("最近多少天内活跃")
+        ),
         regions_in=invitations.parse_regions(args.get("regions_in")),
         regions_out=invitations.parse_regions(args.get("regions_out")),
     )
@@ -152,7 +155,7 @@ def vip_page(slug):
 def vip_settings(slug):
     campaign = campaign_or_404(slug)
     form = request.form
-    days = form_number("valid_days", 14, 1, 365, label="链接有效天数")
+    days = form_number("valid_days", 14, 1, 365, label=_("链接有效天数"))
     try:
         invitations.set_up_program(
             campaign,
@@ -162,10 +165,10 @@ def vip_settings(slug):
             valid_days=days,
         )
     except invitations.VipError as error:
-        flash(f"没有保存：{error}", "error")
+        flash(_("没有保存：%(error)s", error=error), "error")
     else:
         audit(current_staff(), "vip.settings", f"campaign:{slug}")
-        flash("邀请设置已保存。", "info")
+        flash(_("邀请设置已保存。"), "info")
     return redirect(url_for("console.vip_page", slug=slug))
 
 
@@ -177,7 +180,7 @@ def vip_invite(slug):
         selection = _selection()
         created = invitations.invite(campaign.id, selection, utcnow().date())
     except invitations.VipError as error:
-        flash(f"没有发出邀请：{error}", "error")
+        flash(_("没有发出邀请：%(error)s", error=error), "error")
         return redirect(url_for("console.vip_page", slug=slug))
     audit(
         current_staff(),
@@ -189,7 +192,13 @@ def vip_invite(slug):
         regions_in=selection.regions_in,
         regions_out=selection.regions_out,
     )
-    flash(f"新建了 {created} 份邀请；已经邀请过的客户不会重复。下一步：导出链接去打电话。", "info")
+    flash(
+        _(
+            "新建了 %(n)s 份邀请；已经邀请过的客户不会重复。下一步：导出链接去打电话。",
+            n=created,
+        ),
+        "info",
+    )
     return redirect(url_for("console.vip_page", slug=slug))
 
 
@@ -203,7 +212,7 @@ def vip_revoke(slug, invitation_id):
         abort(404)
     if invitations.revoke(invitation_id, campaign.id, utcnow()):
         audit(current_staff(), "vip.revoke", f"invitation:{invitation_id}", campaign=slug)
-        flash("邀请已撤回：这个链接现在打开是“链接打不开了”。", "info")
+        flash(_("邀请已撤回：这个链接现在打开是“链接打不开了”。"), "info")
     return redirect(url_for("console.vip_page", slug=slug))
 
 
@@ -232,15 +241,15 @@ def vip_export(slug, kind):
     campaign = campaign_or_404(slug)
     now = utcnow()
     with_links = can_edit()
-    header = ["客户编号", "姓名", "地区", "状态", "专属链接", "有效期至"]
+    header = [_("客户编号"), _("姓名"), _("地区"), _("状态"), _("专属链接"), _("有效期至")]
     if not with_links:
-        header.remove("专属链接")
+        del header[4]
     rows = (
         (
             i.customer.external_id,
             i.customer.name,
             i.customer.region,
-            STATE_LABELS[invitations.state(i, now)],
+            str(STATE_LABELS[invitations.state(i, now)]),
             *([link_of(i)] if with_links else []),
             local_moment(i.expires_at, "%Y-%m-%d"),
         )

@@ -11,6 +11,7 @@ from miniapp_api.accounts.rules import audit
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import paginate
 from miniapp_api.console.views.campaigns import campaign_or_404, page_number, sheet_response
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import Member, Referral, Reward
 from miniapp_api.numbers import whole_number
 from miniapp_api.referrals import rules
@@ -18,14 +19,16 @@ from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import form_number
 
 STATUS_LABELS = {
-    "counted": "已计数",
-    "held": "待确认",
-    "pending": "待进群",
-    "refused": "不计数",
-    "rejected": "已拒绝",
+    "counted": lazy_gettext("已计数"),
+    "held": lazy_gettext("待确认"),
+    "pending": lazy_gettext("待进群"),
+    "refused": lazy_gettext("不计数"),
+    "rejected": lazy_gettext("已拒绝"),
 }
 # [0-9], not \d: \d takes "٣" and other scripts' digits, which int() reads as another number.
-TIER_LINE = re.compile(r"^\s*([0-9]{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$")
+TIER_LINE = re.compile(
+    r"^\s*([0-9]{1,5})\s*(?:人|位)?\s*(?:[:：→>=-]+)?\s*(\S.*?)\s*$"  # i18n: content
+)
 
 
 def _program_or_404(campaign):
@@ -99,7 +102,11 @@ def parse_tiers(text: str) -> list[tuple[int, str]]:
         match = TIER_LINE.match(line)
         if not match:
             raise rules.ReferralError(
-                f"第 {number} 行「{line.strip()}」看不懂：每行写人数和奖品，例如「3 9 折券」。"
+                _(
+                    "第 %(number)s 行「%(line)s」看不懂：每行写人数和奖品，例如「3 9 折券」。",
+                    number=number,
+                    line=line.strip(),
+                )
             )
         tiers.append((whole_number(match[1], 0, 99999), match[2]))
     return tiers
@@ -110,9 +117,9 @@ def parse_tiers(text: str) -> list[tuple[int, str]]:
 def referral_settings(slug):
     campaign = campaign_or_404(slug)
     form = request.form
-    max_per_hour = form_number("max_per_hour", 10, 1, 10000, label="每人每小时最多计入")
-    max_per_day = form_number("max_per_day", 20, 1, 10000, label="每人每天最多计入")
-    leaderboard_size = form_number("leaderboard_size", 10, 0, 10000, label="排行榜显示前几名")
+    max_per_hour = form_number("max_per_hour", 10, 1, 10000, label=_("每人每小时最多计入"))
+    max_per_day = form_number("max_per_day", 20, 1, 10000, label=_("每人每天最多计入"))
+    leaderboard_size = form_number("leaderboard_size", 10, 0, 10000, label=_("排行榜显示前几名"))
     try:
         tiers = parse_tiers(form.get("tiers", ""))
         program = rules.set_up_program(
@@ -125,7 +132,7 @@ def referral_settings(slug):
             friend_reward=form.get("friend_reward", ""),
         )
     except rules.ReferralError as error:
-        flash(f"没有保存：{error}", "error")
+        flash(_("没有保存：%(error)s", error=error), "error")
     else:
         audit(
             current_staff(),
@@ -138,7 +145,7 @@ def referral_settings(slug):
             friend_reward=program.friend_reward,
             tiers=tiers,
         )
-        flash("推荐设置已保存。", "info")
+        flash(_("推荐设置已保存。"), "info")
     return redirect(url_for("console.referrals", slug=slug))
 
 
@@ -159,9 +166,9 @@ def decide_referral(slug, referral_id):
             f"referral:{row.id}",
             campaign=campaign.slug,
         )
-        flash("已计入。" if approve else "已拒绝，这条推荐不计数。", "info")
+        flash(_("已计入。") if approve else _("已拒绝，这条推荐不计数。"), "info")
     else:
-        flash("这条推荐已经处理过了，没有再改动。", "info")
+        flash(_("这条推荐已经处理过了，没有再改动。"), "info")
     return redirect(url_for("console.referrals", slug=slug, status="held"))
 
 
@@ -183,9 +190,9 @@ def hand_over(campaign, reward_id: int) -> None:
         abort(404)
     if changed:
         audit(current_staff(), "reward.redeem", f"reward:{reward_id}", campaign=campaign.slug)
-        flash("已标记为兑换。", "info")
+        flash(_("已标记为兑换。"), "info")
     else:
-        flash("这份奖励之前已经兑换过了。", "info")
+        flash(_("这份奖励之前已经兑换过了。"), "info")
 
 
 @bp.get("/campaigns/<slug>/referrals.csv", defaults={"kind": "csv"})
@@ -221,12 +228,12 @@ def export_referrals(slug, kind):
             code,
             friend_name or "",
             level,
-            STATUS_LABELS.get(status, status),
-            rules.REASONS.get(reason, reason),
+            str(STATUS_LABELS.get(status, status)),
+            str(rules.REASONS.get(reason, reason)),
         )
         for at, referrer, code, friend_name, level, status, reason in rows
     )
-    header = ["时间", "推荐人", "推荐码", "朋友", "级别", "状态", "原因"]
+    header = [_("时间"), _("推荐人"), _("推荐码"), _("朋友"), _("级别"), _("状态"), _("原因")]
     return sheet_response(f"{campaign.slug}-referrals", kind, header, lines)
 
 
@@ -256,5 +263,5 @@ def export_rewards(slug, kind):
         )
         for r in rows
     )
-    header = ["发放时间", "会员", "奖励", *(["兑换码"] if codes else []), "兑换时间"]
+    header = [_("发放时间"), _("会员"), _("奖励"), *([_("兑换码")] if codes else []), _("兑换时间")]
     return sheet_response(f"{campaign.slug}-rewards", kind, header, lines)
