@@ -97,12 +97,11 @@ def page():
         browser.close()
 
 
-# Text in an element that declares its own language (中文 in the language menu) is left out.
+# Text in an element that declares its own language (中文 in the language menu, a campaign
+# template's Chinese group names) is left out: the page is read once, so it is blanked.
 SHOWN = """() => {
-  const own = new Set([...document.querySelectorAll('body [lang]')].map(
-    el => el.textContent.trim()));
-  const body = document.body.innerText.split('\\n').filter(line => !own.has(line.trim()));
-  const shown = [document.title, ...body];
+  for (const el of document.querySelectorAll('body [lang]')) el.textContent = '';
+  const shown = [document.title, document.body.innerText];
   for (const el of document.querySelectorAll('svg text, svg title')) shown.push(el.textContent);
   for (const el of document.querySelectorAll('[placeholder], [title], [alt], [aria-label]')) {
     for (const name of ['placeholder', 'title', 'alt', 'aria-label']) {

@@ -68,7 +68,10 @@ def test_the_form_lists_templates_and_prefills_the_chosen_one(client, login_as):
         assert f'href="/handbook/{template["handbook"]}"' in listing
     assert 'name="slug"' not in listing  # nothing to fill in before a template is picked
     chosen = _text(client.get("/console/campaigns/new?template=checkin-28"))
-    assert 'value="28 天一起变美群"' in chosen and "挑战1群（截止 150 人）" in chosen
+    assert (
+        'value="28 天一起变美群"' in chosen
+        and '<span lang="zh-CN">挑战1群</span>（截止 150 人）' in chosen
+    )
     assert 'name="template" value="checkin-28"' in chosen
 
 
