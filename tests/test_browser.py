@@ -141,7 +141,8 @@ def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     qr = tmp_path / "group-qr.png"
     qr.write_bytes(group_qr_png("https://weixin.qq.com/g/控制台测试"))
 
-    desk = browser.new_context(viewport={"width": 1280, "height": 900})
+    # A Chinese operator's browser: Playwright's own asks for English, and the console answers it.
+    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = desk.new_page()
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -160,7 +161,7 @@ def test_operator_runs_a_campaign_from_the_console(site, browser, tmp_path):
     assert "二维码已更新" in page.content()
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                user_agent=WECHAT_IPHONE)  # fmt: skip
+                                user_agent=WECHAT_IPHONE, locale="zh-CN")  # fmt: skip
     member = phone.new_page()
     member.goto(f"{site}/j/browser-store?c=counter")
     member.locator("img.qr").wait_for(state="visible")

@@ -64,6 +64,11 @@ SPECIFIC_CODES = {
     "unknown_template": "No campaign template with that key.",
     "title_required": "A campaign needs a title or a template.",
     "nothing_to_change": "The body changes nothing.",
+    # Refusals by the set-up rules, which carry their own code (livecode.rules.Refused).
+    "refused": "The set-up rules refuse the change; the message says why.",
+    "unprintable_text": "Text a poster cannot print (an emoji, a rare character).",
+    "keep_instead": "The campaign or channel holds member data: archive it instead.",
+    "deleted_already": "The campaign or channel was deleted a moment ago.",
     "uri_too_long": "The URL is too long (414, answered by the server before the app).",
     "headers_too_large": "The request headers are too large (431, likewise).",
 }

@@ -140,3 +140,17 @@ def test_a_rules_refusal_keeps_the_rules_own_code(call, monkeypatch):
     body = {"code": "counter", "label": "前台"}
     error = refusal(call("POST", "/campaigns/store/channels", json=body), 422)
     assert error["code"] == "channel_code_taken"
+
+
+def test_every_rules_refusal_code_is_documented():
+    from miniapp_api.livecode import lifecycle  # noqa: F401 (defines refusals of its own)
+    from miniapp_api.livecode.rules import Refused
+
+    def codes(cls):
+        yield cls.code
+        for sub in cls.__subclasses__():
+            yield from codes(sub)
+
+    found = set(codes(Refused))
+    assert {"refused", "unprintable_text", "keep_instead", "deleted_already"} <= found
+    assert found <= set(SPECIFIC_CODES)

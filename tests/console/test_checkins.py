@@ -541,7 +541,7 @@ def test_the_console_creates_the_challenge_template_in_the_apps_time_zone(client
     challenge = Challenge.get()
     assert challenge.timezone == "Asia/Shanghai" and challenge.days == 28
     page = _text(client.get("/console/campaigns/new?template=offline-meetup"))
-    assert "还会建好一场「线下见面会」：14 天后 14:00 开始，50 人" in page
+    assert '还会建好一场「<span lang="zh-CN">线下见面会</span>」：14 天后 14:00 开始，50 人' in page
 
 
 # ---------------------------------------------------------------- exports
