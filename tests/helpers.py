@@ -7,6 +7,7 @@ import re
 import secrets
 import shutil
 import subprocess
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +26,7 @@ POSTGRES_URL = os.environ.get(
     "QUNBOOK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_ALL = os.environ.get("QUNBOOK_TEST_REQUIRE_ALL") == "1"
+CHROMIUM = os.environ.get("QUNBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 PUBLIC_URL = "https://qun.example.cn"
 
 
@@ -321,6 +323,28 @@ def post_multipart(client, url, fields: dict, files: dict, **kw):
 
 
 # ---------------------------------------------------------------- browsers
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium driven by Playwright, for a module's browser fixture; without it the
+    test is skipped (it fails where QUNBOOK_TEST_REQUIRE_ALL=1, as in CI)."""
+    if not os.path.exists(CHROMIUM):
+        if REQUIRE_ALL:
+            pytest.fail(f"Chromium is required here but not found at {CHROMIUM}")
+        pytest.skip("Chromium not installed: apt-get install chromium (CI does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield browser
+        browser.close()
 
 
 def console_pages(app) -> list[str]:

@@ -1,10 +1,7 @@
 """Pages in real headless Chromium at a phone's size, against a live server."""
 
-import os
-import shutil
-
 import pytest
-from helpers import REQUIRE_ALL, make_config
+from helpers import chromium, make_config
 from liveserver import LiveServer
 
 from miniapp_api import create_app, demo
@@ -13,7 +10,6 @@ from miniapp_api.migrations import migrate
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("QUNBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WECHAT_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) "
@@ -24,22 +20,8 @@ PAGE_BUDGET = 150 * 1024
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_ALL:
-            pytest.fail(f"Chromium is required here but not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed: apt-get install chromium (CI does this)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
-        )  # fmt: skip
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,12 +8,10 @@ nicknames ...) rewritten in Latin letters, so any Chinese still on a page is the
 own, untranslated."""
 
 import hashlib
-import os
 import re
-import shutil
 
 import pytest
-from helpers import REQUIRE_ALL, STAFF_PASSWORD, console_pages, make_config, make_staff
+from helpers import STAFF_PASSWORD, chromium, console_pages, make_config, make_staff
 from liveserver import LiveServer
 from peewee import CharField, TextField
 
@@ -26,7 +24,6 @@ from miniapp_api.models import Activity, Campaign, Group, Invitation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("QUNBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CJK_RUN = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003ffff]+")
 FULL_SLUG, ARCHIVED_SLUG = "en-full", "en-archived"
 
@@ -78,23 +75,12 @@ def kit(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_ALL:
-            pytest.fail(f"Chromium is required here but not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed: apt-get install chromium (CI does this)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
-        )
+    with chromium() as browser:
         context = browser.new_context(
             viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
             locale="en-US", extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
         )  # fmt: skip
         yield context.new_page()
-        browser.close()
 
 
 # Text in an element that declares its own language (中文 in the language menu, a campaign

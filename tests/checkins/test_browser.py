@@ -3,12 +3,10 @@ server: join from the join page, tap 打卡, see the calendar and the streak, sa
 and read its QR, also after WeChat-style recompression."""
 
 import io
-import os
-import shutil
 from datetime import timedelta
 
 import pytest
-from helpers import PUBLIC_URL, REQUIRE_ALL, make_campaign, make_config, make_group
+from helpers import PUBLIC_URL, chromium, make_campaign, make_config, make_group
 from liveserver import LiveServer
 from PIL import Image
 
@@ -22,7 +20,6 @@ from miniapp_api.referrals import rules as referrals
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = os.environ.get("QUNBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WECHAT_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.50(0x1800323a) "
@@ -33,22 +30,8 @@ SLUG = "dk-browser"
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        if REQUIRE_ALL:
-            pytest.fail(f"Chromium is required here but not found at {CHROMIUM}")
-        pytest.skip("Chromium not installed: apt-get install chromium (CI does this)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            ],
-        )  # fmt: skip
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def demo_like_challenge():
