@@ -72,8 +72,26 @@ def check_size(data: bytes) -> None:
         )
 
 
+# Old Excel (.xls) is an OLE2 compound file; openpyxl reads neither it nor OpenDocument (.ods).
+XLS_START = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet"
+
+
+def refuse_other_workbooks(data: bytes) -> None:
+    """A workbook openpyxl cannot read is named, with how to save it as one it can."""
+    if data.startswith(XLS_START):
+        raise CustomerFileError(
+            _("这是旧版 Excel 文件（.xls）：请在 Excel 或 WPS 里另存为 .xlsx 再上传。")
+        )
+    if data.startswith(XLSX_START) and ODS_MIMETYPE in data[:100]:
+        raise CustomerFileError(
+            _("这是 OpenDocument 表格（.ods）：请在 LibreOffice 里另存为 .xlsx 再上传。")
+        )
+
+
 def decode(data: bytes) -> str:
     check_size(data)
+    refuse_other_workbooks(data)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = data.decode(encoding)
@@ -114,6 +132,7 @@ def spreadsheet_rows(data: bytes):
 
 def open_workbook(data: bytes):
     check_size(data)
+    refuse_other_workbooks(data)
     unreadable = CustomerFileError(
         _("这个 .xlsx 文件打不开：请在表格软件里重新“另存为 Excel 工作簿（.xlsx）”再上传。")
     )

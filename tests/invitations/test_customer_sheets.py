@@ -193,6 +193,8 @@ def calc_files(tmp_path_factory):
         "xlsx": calc_convert([sheet], "xlsx", folder / "xlsx")[0],
         "gbk": calc_convert([sheet], CSV_FILTER.format(67), folder / "gbk")[0],
         "utf8": calc_convert([sheet], CSV_FILTER.format(76), folder / "utf8")[0],
+        "ods": calc_convert([sheet], "ods", folder / "ods")[0],
+        "xls": calc_convert([sheet], "xls:MS Excel 97", folder / "xls")[0],
     }
 
 
@@ -202,8 +204,8 @@ def test_a_sheet_saved_by_calc_as_xlsx_gbk_csv_or_utf8_csv_imports_alike(app, ca
     assert b'"?12,800.50"' in gbk and b"3.30106198512121E+017" in gbk  # as in the issue
     assert "¥12,800.50" in calc_files["utf8"].read_text(encoding="utf-8")
     results = {}
-    for kind, path in calc_files.items():
-        report = load(path.read_bytes())
+    for kind in ("xlsx", "gbk", "utf8"):
+        report = load(calc_files[kind].read_bytes())
         results[kind] = (
             (report.rows, report.created, [n for n, _ in report.errors]),
             stored(),
@@ -225,3 +227,14 @@ def test_cli_imports_an_xlsx(app, runner, tmp_path):
     assert result.exit_code == 1 and "2 rows: 1 new" in result.output
     assert "row 3: Name is empty" in result.output and "Traceback" not in result.output
     assert Customer.get().external_id == LONG_ID
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "named"), [("ods", "（.ods）"), ("xls", "（.xls）")])
+def test_a_workbook_openpyxl_cannot_read_is_named_with_how_to_save_it(app, calc_files, kind, named):
+    """Calc's own .ods and an old-Excel .xls are not read (openpyxl reads .xlsx only), but the
+    refusal says which file it is and how to save it, instead of "encoding not understood"."""
+    with pytest.raises(customers.CustomerFileError) as refused:
+        load(calc_files[kind].read_bytes())
+    assert named in str(refused.value) and "另存为 .xlsx" in str(refused.value)
+    assert Customer.select().count() == 0
