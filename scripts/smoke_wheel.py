@@ -6,9 +6,10 @@ Builds an sdist of this checkout and a wheel from that sdist (as pip does from P
 the wheel into a fresh venv in a temporary folder outside the checkout, and from another
 temporary folder runs `qunbook init-db`, `qunbook demo` and `qunbook serve` on a spare port.
 Then checks that the handbook, the demo live code, its poster (whose QR must decode to the
-demo's join URL), a static file and the console's login page answer 200; that the instance
-folder (database, secrets, poster cache) is the working folder's; that nothing was written
-into the venv; and that PostgreSQL without the `postgres` extra is a message, not a traceback.
+demo's join URL), a static file and the console's login page answer 200 (in English too, for
+a browser that asks for it); that the instance folder (database, secrets, poster cache) is the
+working folder's; that nothing was written into the venv; and that PostgreSQL without the
+`postgres` extra is a message, not a traceback.
 Every wait is bounded; exits 1 with the reason on the first failure. The venv is made with
 the Python running this script, so `python3.13 scripts/smoke_wheel.py` tries 3.13.
 """
@@ -92,6 +93,10 @@ def smoke(tmp: Path):
         # The door page's QR decoder is vendored package data, not fetched from a CDN.
         get(f"{base}/static/vendor/jsQR.js", ("text/javascript", "application/javascript"))
         get(f"{base}/console/login", "text/html")
+        # The English catalogue is package data: an English browser gets an English page.
+        english = get(f"{base}/console/login", "text/html", {"Accept-Language": "en"}).decode()
+        if "Staff login" not in english:
+            raise Failed("/console/login with Accept-Language: en is not in English")
 
     decoded = run([venv / "bin/python", "-c", DECODE, poster], cwd=tmp).stdout.split()
     if decoded != [f"{base}/j/demo?c=counter"]:
@@ -184,9 +189,9 @@ PHONE = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
 PHONE.addheaders = [("User-Agent", "Mozilla/5.0 (iPhone) Mobile MicroMessenger/8.0.50")]
 
 
-def get(url: str, content_type: str | tuple[str, ...]) -> bytes:
+def get(url: str, content_type: str | tuple[str, ...], headers: dict | None = None) -> bytes:
     try:
-        with PHONE.open(url, timeout=30) as response:
+        with PHONE.open(urllib.request.Request(url, headers=headers or {}), timeout=30) as response:
             body = response.read()
             status, got = response.status, response.headers.get("Content-Type", "")
     except urllib.error.HTTPError as error:
