@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from checkins.fakecamera import qr_image, write_y4m
 from flask import Flask, jsonify, request
-from helpers import unavailable
-from test_browser import CHROMIUM
+from helpers import CHROMIUM, unavailable
 from werkzeug.serving import make_server
 
 import miniapp_api
