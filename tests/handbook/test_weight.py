@@ -15,7 +15,10 @@ from miniapp_api.db import db
 from miniapp_api.migrations import migrate
 
 DIAGRAM = re.compile(r'<pre class="mermaid"')
-MERMAID_TAG = re.compile(r'<script src="[^"]*assets/javascripts/mermaid\.min\.js" defer>')
+MERMAID_TAG = re.compile(
+    r'<script src="[^"]*assets/javascripts/mermaid-lazy\.js"'
+    r' data-src="[^"]*assets/javascripts/mermaid\.min\.js" defer>'
+)
 TEXT = {".html", ".js", ".css", ".json", ".svg", ".xml", ".txt"}
 LONGEST_PLAYBOOK = "playbooks/check-in-challenge/"
 KB = 1024
@@ -162,12 +165,16 @@ def phone(browser, kit):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_diagram_renders_offline_with_the_kits_own_mermaid(kit, phone):
-    phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}")
+    phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}", wait_until="networkidle")
+    # Its first diagram is screens down: Mermaid waits until the reader gets near it.
+    assert not [u for u in phone.requested if u.endswith("/mermaid.min.js")]
+    assert phone.locator("pre.mermaid").count() >= 1
+    phone.locator("pre.mermaid").first.scroll_into_view_if_needed()
     # Material swaps each <pre class="mermaid"> for a <div> holding the drawn SVG (in a closed
     # shadow root, so the SVG itself cannot be queried; its host's height shows it was drawn).
     phone.locator("div.mermaid").first.wait_for(state="attached", timeout=20000)
     assert phone.locator("pre.mermaid").count() == 0
-    assert phone.evaluate("typeof mermaid") == "object"
+    assert phone.evaluate("typeof mermaid.mermaidAPI") == "object"  # the real one by now
     size = phone.locator("div.mermaid").first.evaluate("e => [e.offsetWidth, e.offsetHeight]")
     assert size[0] > 300 and size[1] > 20, size  # a wide flowchart, scaled to the phone
     assert any(u.endswith("/assets/javascripts/mermaid.min.js") for u in phone.requested)
@@ -225,14 +232,14 @@ def test_links_and_header_read_at_aa_contrast(kit, phone):
 @pytest.mark.slow
 def test_the_longest_playbook_fits_its_budget_on_a_phone(kit, phone):
     """What the longest playbook transfers, document included, until the page has settled
-    (search not opened). Sizes are transferSize from the page's resource timing, and for what
-    the search worker loads itself (lunr's language files), Playwright's request sizes.
+    (search not opened, not scrolled). Sizes are transferSize from the page's resource timing,
+    and for what the search worker loads itself (lunr's language files), Playwright's request
+    sizes.
 
-    Two files are left out of the budget, and the test says so:
-    - the search index (search/search_index.json, 257 KB gzipped), which Material's search
-      fetches at load, not when search is opened: that alone nearly fills 300 KB;
-    - mermaid.min.js (976 KB gzipped), which this page needs because it draws diagrams.
-    Both are measured and bounded below, so that either growing fails here."""
+    The search index (search/search_index.json, 257 KB gzipped) is LEFT OUT of the 300 KB
+    budget: Material's search fetches it at load, not when search is opened, and with it the
+    page comes to about 360 KB. It is measured and bounded apart, so that its growing fails
+    here. Mermaid (976 KB gzipped) is not fetched at all until a diagram is near the screen."""
     worker = {}
 
     def finished(request):
@@ -241,7 +248,6 @@ def test_the_longest_playbook_fits_its_budget_on_a_phone(kit, phone):
 
     phone.on("requestfinished", finished)
     phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}", wait_until="networkidle")
-    phone.locator("div.mermaid").first.wait_for(state="attached", timeout=20000)
     timed = dict(
         phone.evaluate(
             """() => [...performance.getEntriesByType('navigation'),
@@ -252,10 +258,9 @@ def test_the_longest_playbook_fits_its_budget_on_a_phone(kit, phone):
     sizes = {**worker, **timed}
     assert all(size > 0 for size in timed.values()), timed  # nothing from a cache
     search_index = sum(s for u, s in sizes.items() if u.endswith("/search_index.json"))
-    mermaid = sum(s for u, s in sizes.items() if u.endswith("/mermaid.min.js"))
-    rest = sum(sizes.values()) - search_index - mermaid
+    rest = sum(sizes.values()) - search_index
     report = {u.removeprefix(kit): s for u, s in sorted(sizes.items())}
     assert 0 < search_index <= 300 * KB, report
-    assert 0 < mermaid <= 1000 * KB, report
+    assert not [u for u in sizes if u.endswith("/mermaid.min.js")], report
     assert rest <= PAGE_BUDGET, report
     assert phone.outside == []
