@@ -14,6 +14,7 @@ Every wait is bounded; exits 1 with the reason on the first failure. The venv is
 the Python running this script, so `python3.13 scripts/smoke_wheel.py` tries 3.13.
 """
 
+import gzip
 import os
 import shutil
 import signal
@@ -84,6 +85,14 @@ def smoke(tmp: Path):
         if "Qunbook 社群运营手册" not in body.decode():
             raise Failed("/handbook/ answered, but not with the built handbook")
         get(f"{base}/handbook/search/search_index.json", "application/json")
+        # The wheel carries the gzip copies the build wrote, sent to browsers that take gzip.
+        packed = get(f"{base}/handbook/", "text/html", {"Accept-Encoding": "gzip"})
+        try:
+            unpacked = gzip.decompress(packed)
+        except OSError:
+            unpacked = None
+        if unpacked != body or len(packed) >= len(body):
+            raise Failed("/handbook/ with Accept-Encoding: gzip is not the page, gzipped")
         # As a phone: the live code's cookie check redirects once, then shows an open group.
         if "/j/qr/" not in get(f"{base}/j/demo?c=counter", "text/html").decode():
             raise Failed("/j/demo?c=counter answered, but showed no group's QR")

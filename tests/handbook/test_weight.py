@@ -1,0 +1,266 @@
+"""The handbook stays light on a phone: Mermaid only where a diagram is drawn (and still
+offline), text sent gzipped to browsers that take it, links readable (WCAG AA contrast), and
+a content page within its transfer budget."""
+
+import gzip
+import re
+from pathlib import Path
+
+import pytest
+from helpers import chromium, make_config
+from liveserver import LiveServer
+
+from miniapp_api import create_app
+from miniapp_api.db import db
+from miniapp_api.migrations import migrate
+
+DIAGRAM = re.compile(r'<pre class="mermaid"')
+MERMAID_TAG = re.compile(
+    r'<script src="[^"]*assets/javascripts/mermaid-lazy\.js"'
+    r' data-src="[^"]*assets/javascripts/mermaid\.min\.js" defer>'
+)
+TEXT = {".html", ".js", ".css", ".json", ".svg", ".xml", ".txt"}
+LONGEST_PLAYBOOK = "playbooks/check-in-challenge/"
+KB = 1024
+# Everything a content page transfers before search is opened, the search index left out.
+PAGE_BUDGET = 300 * KB
+
+
+def pages(site: Path) -> dict[str, str]:
+    return {
+        str(p.parent.relative_to(site)): p.read_text(encoding="utf-8")
+        for p in site.rglob("index.html")
+    }
+
+
+def test_only_pages_with_a_diagram_load_mermaid(built):
+    site, _ = built
+    with_diagram = {name for name, html in pages(site).items() if DIAGRAM.search(html)}
+    assert {"playbooks/pyramid", "playbooks/check-in-challenge"} <= with_diagram
+    for name, html in pages(site).items():
+        if name in with_diagram:
+            assert len(MERMAID_TAG.findall(html)) == 1, name
+        else:
+            assert "mermaid" not in html, name
+    assert "glossary" not in with_diagram
+
+
+def test_every_text_file_has_a_gzip_copy_of_itself(built):
+    site, _ = built
+    texts = [p for p in site.rglob("*") if p.suffix in TEXT and p.is_file()]
+    assert len(texts) > 40
+    for path in texts:
+        packed = path.with_name(path.name + ".gz")
+        if packed.is_file():
+            assert gzip.decompress(packed.read_bytes()) == path.read_bytes(), path
+    big = [p for p in texts if p.stat().st_size > 4 * KB]
+    assert all(p.with_name(p.name + ".gz").is_file() for p in big)
+
+
+FILES = [
+    "index.html",
+    f"{LONGEST_PLAYBOOK}index.html",
+    "search/search_index.json",
+    "assets/javascripts/mermaid.min.js",
+    "404.html",
+    "assets/stylesheets/",  # main.<hash>.min.css
+]
+
+
+def served(client, url, **headers):
+    with client.get(url, headers=headers) as response:  # file responses must be closed
+        return response.status_code, response.get_data(), response.headers
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_text_is_sent_gzipped_to_a_browser_that_takes_it(built, app, client, name):
+    site, _ = built
+    app.config["HANDBOOK_DIR"] = str(site)
+    if name.endswith("/"):  # the stylesheet's name carries a hash
+        name = next((site / name).glob("main.*.min.css")).relative_to(site).as_posix()
+    plain_file = (site / name).read_bytes()
+    url = "/handbook/" + name.removesuffix("index.html")
+
+    status, plain, plain_headers = served(client, url)
+    assert status == 200 and plain == plain_file
+    assert "Content-Encoding" not in plain_headers
+    assert "Accept-Encoding" in plain_headers["Vary"]
+
+    status, body, headers = served(client, url, **{"Accept-Encoding": "gzip, deflate, br"})
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in headers["Vary"]
+    assert headers["Content-Type"] == plain_headers["Content-Type"]
+    assert int(headers["Content-Length"]) == len(body) < len(plain_file)
+    assert gzip.decompress(body) == plain_file
+    assert headers.get("Content-Security-Policy") == plain_headers.get("Content-Security-Policy")
+    if name.endswith(".html"):
+        assert "sha256-" in headers["Content-Security-Policy"]
+
+    status, body, headers = served(client, url, **{"Accept-Encoding": "gzip;q=0, identity"})
+    assert body == plain_file and "Content-Encoding" not in headers
+
+
+def test_a_file_without_a_gzip_copy_is_sent_plain(built, app, client):
+    site, _ = built
+    app.config["HANDBOOK_DIR"] = str(site)
+    status, body, headers = served(
+        client, "/handbook/assets/images/favicon.png", **{"Accept-Encoding": "gzip"}
+    )
+    assert status == 200 and "Content-Encoding" not in headers
+    assert body == (site / "assets/images/favicon.png").read_bytes()
+    assert served(client, "/handbook/nope.html", **{"Accept-Encoding": "gzip"})[0] == 404
+    assert served(client, "/handbook/../pyproject.toml", **{"Accept-Encoding": "gzip"})[0] == 404
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory, built):
+    """A live kit serving the built handbook under gunicorn."""
+    tmp = tmp_path_factory.mktemp("light")
+    handbook, result = built
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
+    create_app(config)
+    with db.connection_context():
+        migrate()
+    db.close_all()
+    with LiveServer({k: v for k, v in config.items() if k != "TESTING"}) as base_url:
+        yield base_url
+
+
+@pytest.fixture
+def phone(browser, kit):
+    """A phone that can reach nothing but the kit; what it asked for elsewhere is in .outside."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    page = context.new_page()
+    page.outside = []
+    page.requested = []
+    page.errors = []
+
+    def only_the_kit(route):
+        if route.request.url.startswith(kit):
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_kit)
+    page.on("request", lambda r: page.requested.append(r.url))
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    yield page
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_diagram_renders_offline_with_the_kits_own_mermaid(kit, phone):
+    phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}", wait_until="networkidle")
+    # Its first diagram is screens down: Mermaid waits until the reader gets near it.
+    assert not [u for u in phone.requested if u.endswith("/mermaid.min.js")]
+    assert phone.locator("pre.mermaid").count() >= 1
+    phone.locator("pre.mermaid").first.scroll_into_view_if_needed()
+    # Material swaps each <pre class="mermaid"> for a <div> holding the drawn SVG (in a closed
+    # shadow root, so the SVG itself cannot be queried; its host's height shows it was drawn).
+    phone.locator("div.mermaid").first.wait_for(state="attached", timeout=20000)
+    assert phone.locator("pre.mermaid").count() == 0
+    assert phone.evaluate("typeof mermaid.mermaidAPI") == "object"  # the real one by now
+    size = phone.locator("div.mermaid").first.evaluate("e => [e.offsetWidth, e.offsetHeight]")
+    assert size[0] > 300 and size[1] > 20, size  # a wide flowchart, scaled to the phone
+    assert any(u.endswith("/assets/javascripts/mermaid.min.js") for u in phone.requested)
+    assert phone.outside == []
+    assert phone.errors == []  # no CSP violation
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_page_without_a_diagram_fetches_no_mermaid(kit, phone):
+    phone.goto(f"{kit}/handbook/glossary/", wait_until="networkidle")
+    assert not [u for u in phone.requested if "mermaid" in u]
+    assert phone.outside == []
+    assert phone.errors == []
+
+
+def contrast(foreground: str, background: str) -> float:
+    def luminance(css: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"[\d.]+", css)[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_ratio_of_known_colours():
+    assert round(contrast("rgb(76, 175, 80)", "rgb(255, 255, 255)"), 1) == 2.8  # Material green
+    assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_links_and_header_read_at_aa_contrast(kit, phone):
+    phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}")
+    colours = phone.evaluate(
+        """() => {
+            const style = (selector, property) =>
+                getComputedStyle(document.querySelector(selector))[property];
+            return {
+                link: style('.md-content .md-typeset a[href]:not(.headerlink)', 'color'),
+                page: style('.md-main', 'backgroundColor') === 'rgba(0, 0, 0, 0)'
+                    ? getComputedStyle(document.body).backgroundColor
+                    : style('.md-main', 'backgroundColor'),
+                headerText: style('.md-header', 'color'),
+                header: style('.md-header', 'backgroundColor'),
+            };
+        }"""
+    )
+    assert contrast(colours["link"], colours["page"]) >= 4.5, colours
+    assert contrast(colours["headerText"], colours["header"]) >= 4.5, colours
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_longest_playbook_fits_its_budget_on_a_phone(kit, phone):
+    """What the longest playbook transfers, document included, until the page has settled
+    (search not opened, not scrolled). Sizes are transferSize from the page's resource timing,
+    and for what the search worker loads itself (lunr's language files), Playwright's request
+    sizes.
+
+    The search index (search/search_index.json, 257 KB gzipped) is LEFT OUT of the 300 KB
+    budget: Material's search fetches it at load, not when search is opened, and with it the
+    page comes to about 360 KB. It is measured and bounded apart, so that its growing fails
+    here. Mermaid (976 KB gzipped) is not fetched at all until a diagram is near the screen."""
+    worker = {}
+
+    def finished(request):
+        sizes = request.sizes()
+        worker[request.url] = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    phone.on("requestfinished", finished)
+    phone.goto(f"{kit}/handbook/{LONGEST_PLAYBOOK}", wait_until="networkidle")
+    timed = dict(
+        phone.evaluate(
+            """() => [...performance.getEntriesByType('navigation'),
+                      ...performance.getEntriesByType('resource')]
+                     .map(e => [e.name, e.transferSize])"""
+        )
+    )
+    sizes = {**worker, **timed}
+    assert all(size > 0 for size in timed.values()), timed  # nothing from a cache
+    search_index = sum(s for u, s in sizes.items() if u.endswith("/search_index.json"))
+    rest = sum(sizes.values()) - search_index
+    report = {u.removeprefix(kit): s for u, s in sorted(sizes.items())}
+    assert 0 < search_index <= 300 * KB, report
+    assert not [u for u in sizes if u.endswith("/mermaid.min.js")], report
+    assert rest <= PAGE_BUDGET, report
+    assert phone.outside == []
