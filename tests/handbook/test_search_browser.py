@@ -92,8 +92,9 @@ def search(site):
 
 @pytest.mark.parametrize(("query", "page"), QUERIES["first"].items())
 def test_the_teaching_page_ranks_first(search, query, page):
+    pages = [page] if isinstance(page, str) else page
     ranked = search(query)
-    assert ranked[:1] == [page], f"{query}: {ranked[:5]}"
+    assert ranked and ranked[0] in pages, f"{query}: {ranked[:5]}"
 
 
 @pytest.mark.parametrize("query", QUERIES["no_results"])
