@@ -113,6 +113,8 @@ def search(index: dict, term: str) -> list[str]:
     Like lunr in the browser: each section is a document; a field scores by BM25 (k1 1.2,
     b 0.75) times the boost the index's own config gives it (titles far above text); the
     term must be a whole token as jieba cut it at build time. A page ranks by its best section.
+    A model of the index, quick to run; what a reader sees is tested by typing into the real
+    search box (test_search_browser.py), since the browser's query handling is not modelled here.
     """
     fields = {name: spec["boost"] for name, spec in index["config"]["fields"].items()}
     docs = index["docs"]
