@@ -347,6 +347,28 @@ def chromium():
         browser.close()
 
 
+@contextmanager
+def handbook_kit(tmp, built, with_demo=False):
+    """The kit under gunicorn, on a SQLite file in tmp, serving the handbook the session built
+    (the `built` fixture), with the demo's data if asked; yields its base URL."""
+    from liveserver import LiveServer
+
+    from miniapp_api import create_app, demo
+    from miniapp_api.migrations import migrate
+
+    handbook, result = built
+    assert result.returncode == 0, result.stderr[-2000:]
+    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
+    create_app(config)
+    with db.connection_context():
+        migrate()
+        if with_demo:
+            demo.load()
+    db.close_all()
+    with LiveServer({k: v for k, v in config.items() if k != "TESTING"}) as base_url:
+        yield base_url
+
+
 def console_pages(app) -> list[str]:
     """Every console page a person opens: each GET route, with the demo's slugs and event ids
     filled in; downloads (CSV, PNG, photos) left out."""

@@ -1,12 +1,9 @@
 """Pages in real headless Chromium at a phone's size, against a live server."""
 
 import pytest
-from helpers import chromium, make_config
-from liveserver import LiveServer
+from helpers import chromium, handbook_kit
 
-from miniapp_api import create_app, demo
 from miniapp_api.db import db
-from miniapp_api.migrations import migrate
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -27,17 +24,7 @@ def browser():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, built):
     """A live kit: demo data on a SQLite file and the handbook built, under gunicorn."""
-    tmp = tmp_path_factory.mktemp("kit")
-    handbook, result = built
-    assert result.returncode == 0, result.stderr[-2000:]
-    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
-    create_app(config)
-    with db.connection_context():
-        migrate()
-        demo.load()
-    db.close_all()
-    served = {k: v for k, v in config.items() if k != "TESTING"}
-    with LiveServer(served) as base_url:
+    with handbook_kit(tmp_path_factory.mktemp("kit"), built, with_demo=True) as base_url:
         yield base_url
 
 

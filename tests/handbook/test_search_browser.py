@@ -8,12 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import chromium, make_config
-from liveserver import LiveServer
-
-from miniapp_api import create_app
-from miniapp_api.db import db
-from miniapp_api.migrations import migrate
+from helpers import chromium, handbook_kit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,15 +19,7 @@ WAITING = "键入以开始搜索"  # the result meta before anything is typed (M
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, built):
     """The kit on a SQLite file, serving the built handbook at /handbook/, under gunicorn."""
-    tmp = tmp_path_factory.mktemp("kit")
-    handbook, result = built
-    assert result.returncode == 0, result.stderr[-2000:]
-    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
-    create_app(config)
-    with db.connection_context():
-        migrate()
-    db.close_all()
-    with LiveServer({k: v for k, v in config.items() if k != "TESTING"}) as base_url:
+    with handbook_kit(tmp_path_factory.mktemp("kit"), built) as base_url:
         yield base_url
 
 

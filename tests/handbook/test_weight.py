@@ -7,12 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import chromium, make_config
-from liveserver import LiveServer
-
-from miniapp_api import create_app
-from miniapp_api.db import db
-from miniapp_api.migrations import migrate
+from helpers import chromium, handbook_kit
 
 DIAGRAM = re.compile(r'<pre class="mermaid"')
 MERMAID_TAG = re.compile(
@@ -125,15 +120,7 @@ def browser():
 @pytest.fixture(scope="module")
 def kit(tmp_path_factory, built):
     """A live kit serving the built handbook under gunicorn."""
-    tmp = tmp_path_factory.mktemp("light")
-    handbook, result = built
-    assert result.returncode == 0, result.stderr[-2000:]
-    config = make_config(f"sqlite:///{tmp / 'kit.sqlite3'}", tmp, HANDBOOK_DIR=str(handbook))
-    create_app(config)
-    with db.connection_context():
-        migrate()
-    db.close_all()
-    with LiveServer({k: v for k, v in config.items() if k != "TESTING"}) as base_url:
+    with handbook_kit(tmp_path_factory.mktemp("light"), built) as base_url:
         yield base_url
 
 
