@@ -589,14 +589,8 @@ ALTER TABLE "campaign" ADD COLUMN "alert_webhook" VARCHAR(500) NOT NULL DEFAULT 
 
 # 10. One language per surface (issue 13): each staff member's console language, "" (follow
 #     the browser) on existing rows.
-STEP_10 = {
-    "sqlite": """
-ALTER TABLE "staff" ADD COLUMN "language" VARCHAR(8) NOT NULL DEFAULT '';
-""",
-    "postgresql": """
-ALTER TABLE "staff" ADD COLUMN "language" VARCHAR(8) NOT NULL DEFAULT '';
-""",
-}
+_STAFF_LANGUAGE = """ALTER TABLE "staff" ADD COLUMN "language" VARCHAR(8) NOT NULL DEFAULT '';"""
+STEP_10 = {"sqlite": _STAFF_LANGUAGE, "postgresql": _STAFF_LANGUAGE}  # the same on both
 
 # Append only; never edit a step that has shipped.
 STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8, STEP_9, STEP_10]

@@ -19,7 +19,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import refresh
 
 from miniapp_api.accounts.access import current_staff, staff_required
 from miniapp_api.accounts.rules import (
@@ -33,6 +32,7 @@ from miniapp_api.accounts.rules import (
 )
 from miniapp_api.i18n import _
 from miniapp_api.models import ApiToken, Staff, utcnow
+from miniapp_api.web.language import refresh_locale
 from miniapp_api.web.visitor import ip_hash
 
 bp = Blueprint("accounts", __name__, url_prefix="/console")
@@ -143,7 +143,7 @@ def language():
         Staff.update(language=chosen).where(Staff.id == staff.id).execute()
         audit(staff, "staff.language", f"staff:{staff.username}", language=chosen)
         staff.language = chosen
-        refresh()  # the message below in the language just chosen
+        refresh_locale()  # the message below in the language just chosen
     flash(_("界面语言已保存。"), "info")
     return redirect(url_for("accounts.account"))
 

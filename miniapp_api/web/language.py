@@ -5,8 +5,8 @@ messages sit beside stable machine codes that programs read.
 Flask-Babel picks the locale; templates and code translate through miniapp_api.i18n, whose
 catalogue is compiled from the .po file when first used."""
 
-from flask import has_request_context, request
-from flask_babel import Babel, get_locale
+from flask import g, has_request_context, request
+from flask_babel import Babel, get_locale, refresh
 
 from miniapp_api import i18n
 from miniapp_api.accounts.access import current_staff
@@ -24,7 +24,19 @@ def choose_locale() -> str:
 
 
 def _request_locale() -> str | None:
-    return str(get_locale()) if has_request_context() else None
+    # Asked for by every message a page shows; Flask-Babel keeps the Locale per request, the
+    # text of it is kept here (str() of a Locale costs more than the translation itself).
+    if not has_request_context():
+        return None
+    if "qunbook_locale" not in g:
+        g.qunbook_locale = str(get_locale())
+    return g.qunbook_locale
+
+
+def refresh_locale() -> None:
+    """Choose again, after the staff member changed their language in this request."""
+    refresh()
+    g.pop("qunbook_locale", None)
 
 
 def register(app):
@@ -34,7 +46,4 @@ def register(app):
     app.jinja_env.install_gettext_callables(
         i18n.gettext, i18n.unformatted_ngettext, newstyle=True, pgettext=i18n.pgettext
     )
-    app.add_template_global(lambda: str(get_locale()), "current_locale")
-    app.add_template_global(
-        lambda: "zh-CN" if str(get_locale()) == "zh" else str(get_locale()), "html_lang"
-    )
+    app.add_template_global(lambda: "zh-CN" if _request_locale() == "zh" else "en", "html_lang")

@@ -6,13 +6,15 @@ from babel.dates import format_datetime
 from flask import current_app
 
 from miniapp_api.csvexport import Moment
-from miniapp_api.i18n import _, current_locale
+from miniapp_api.i18n import current_locale, lazy_gettext
 from miniapp_api.localtime import to_local
 
-
-def _styles() -> dict[str, str]:
-    # CLDR patterns (Babel's), so English gets "1 Nov 2026, 14:00" and Chinese keeps its 年月日.
-    return {"date_time": _("yyyy年MM月dd日 HH:mm"), "day_time": _("MM月dd日 HH:mm")}
+# Named styles as CLDR patterns (Babel's), so English gets "1 Nov 2026, 14:00" and Chinese
+# keeps its 年月日; translated only when a style is asked for.
+STYLES = {
+    "date_time": lazy_gettext("yyyy年MM月dd日 HH:mm"),
+    "day_time": lazy_gettext("MM月dd日 HH:mm"),
+}
 
 
 def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
@@ -21,9 +23,9 @@ def local_time(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
     if moment is None:
         return ""
     local = to_local(moment, current_app.config["TIMEZONE"])
-    style = _styles().get(pattern)
+    style = STYLES.get(pattern)
     if style is not None:
-        return format_datetime(local, style, locale=current_locale())
+        return format_datetime(local, str(style), locale=current_locale())
     return local.strftime(pattern)
 
 
