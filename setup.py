@@ -6,10 +6,15 @@ package (miniapp_api/kit.py looks there first):
 - assets/ (poster layouts, fonts, campaign templates) is copied to miniapp_api/assets;
 - the handbook is built by MkDocs, strictly, into miniapp_api/handbook_site.
 
+An sdist has no .git, so the sdist step writes handbook/reviewed.json into it: each page's
+last-reviewed date (and the repository's web address) from git, which handbook/hooks/review.py
+reads when git has nothing to say.
+
 An editable install (`pip install -e .`) copies and builds nothing: kit.py falls back to the
 checkout's assets/ and build/handbook (`make handbook`).
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -18,6 +23,7 @@ from pathlib import Path
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 ROOT = Path(__file__).resolve().parent
 
@@ -44,4 +50,15 @@ class BuildPyWithKit(build_py):
         )
 
 
-setup(cmdclass={"build_py": BuildPyWithKit})
+class SdistWithReviewDates(sdist):
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        spec = importlib.util.spec_from_file_location("review", ROOT / "handbook/hooks/review.py")
+        review = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(review)
+        target = Path(base_dir) / "handbook" / "reviewed.json"
+        target.unlink(missing_ok=True)  # a hard link to the checkout's copy, if it has one
+        review.write_reviewed_json(target)
+
+
+setup(cmdclass={"build_py": BuildPyWithKit, "sdist": SdistWithReviewDates})

@@ -1,0 +1,127 @@
+"""MkDocs hook: every page ends with who keeps it, when it was last reviewed, and where to edit it.
+
+    最后审阅：2026-11-30 · 维护：培训负责人 · 编辑本页
+
+- The date is that of the last git commit touching the page's .md file (one `git log` for the
+  whole handbook). A wheel is built from an sdist, which has no .git: setup.py's sdist step
+  writes the same dates into handbook/reviewed.json, read for any page git knows nothing of.
+  A page found in neither shows no date rather than a wrong one.
+- The keeper is `extra: keeper:` in mkdocs.yml, or `keeper:` in a page's front matter.
+- The edit link is <repo>/edit/main/handbook/<page>, the repo from QUNBOOK_REPO_URL at build
+  time or git's remote origin when it is an http(s) URL (without any credentials in it). With
+  neither known, the page names its source file as text, so a trainer knows which file to edit.
+
+The line is put into the built page after search has indexed it, so it never shows up in
+search results.
+"""
+
+import json
+import os
+import subprocess
+from html import escape
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from mkdocs.exceptions import PluginError
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = "handbook"
+REVIEWED_JSON = ROOT / DOCS / "reviewed.json"
+ARTICLE_END = "</article>"
+
+
+def git(*args: str, root: Path = ROOT) -> str | None:
+    """git's output in `root`, or None where there is no git or no repository at `root` (an
+    unpacked sdist: git is not allowed to find a repository in a folder above it)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "GIT_CEILING_DIRECTORIES": str(root.parent)},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_dates(root: Path = ROOT) -> dict[str, str]:
+    """{page path inside handbook/: date of the last commit touching it}, from one git call."""
+    out = git("log", "--format=%x00%cs", "--name-only", "--", DOCS, root=root)
+    dates: dict[str, str] = {}
+    for entry in (out or "").split("\0")[1:]:
+        day, *names = entry.strip().splitlines()
+        for name in names:
+            if name.startswith(f"{DOCS}/"):
+                dates.setdefault(name.removeprefix(f"{DOCS}/"), day)
+    return dates
+
+
+def web_url(url: str | None) -> str | None:
+    """An http(s) repository URL fit to print: credentials, .git and a trailing / dropped."""
+    parts = urlsplit((url or "").strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/").removesuffix(".git")
+    return urlunsplit((parts.scheme, host, path, "", ""))
+
+
+def repo_url(root: Path = ROOT) -> str | None:
+    return web_url(os.environ.get("QUNBOOK_REPO_URL")) or web_url(
+        git("remote", "get-url", "origin", root=root)
+    )
+
+
+def reviewed(root: Path = ROOT) -> dict:
+    """What the footer line needs: {"dates": {page: day}, "repo": url or None}. Git first, then
+    handbook/reviewed.json (an sdist's copy of the same), page by page."""
+    saved_file = root / DOCS / "reviewed.json"
+    saved = json.loads(saved_file.read_text(encoding="utf-8")) if saved_file.is_file() else {}
+    return {
+        "dates": {**saved.get("dates", {}), **git_dates(root)},
+        "repo": repo_url(root) or web_url(saved.get("repo")),
+    }
+
+
+def write_reviewed_json(target: Path, root: Path = ROOT) -> None:
+    """For setup.py's sdist: the checkout's dates and repository, for a build without git."""
+    target.write_text(
+        json.dumps(reviewed(root), ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+
+
+def review_line(src_uri: str, day: str | None, keeper: str, repo: str | None) -> str:
+    parts = [f"最后审阅：<time>{escape(day)}</time>"] if day else []
+    parts.append(f"维护：{escape(keeper)}")
+    source = f"{DOCS}/{src_uri}"
+    if repo:
+        parts.append(f'<a href="{escape(repo)}/edit/main/{escape(source)}">编辑本页</a>')
+    else:
+        parts.append(f"编辑本页：<code>{escape(source)}</code>")
+    return f'<p class="qb-review">{" · ".join(parts)}</p>'
+
+
+_found: dict = {}
+
+
+def on_config(config, **kwargs):
+    _found.clear()
+    _found.update(reviewed())
+    return config
+
+
+def on_post_page(output, page, config, **kwargs):
+    keeper = str(page.meta.get("keeper") or config.extra.get("keeper") or "").strip()
+    if not keeper:
+        raise PluginError("review hook: set extra.keeper in mkdocs.yml (who keeps the handbook)")
+    line = review_line(
+        page.file.src_uri, _found["dates"].get(page.file.src_uri), keeper, _found["repo"]
+    )
+    end = output.find(ARTICLE_END)
+    if end < 0:
+        raise PluginError(f"review hook: no {ARTICLE_END} in {page.file.src_uri}'s page")
+    return output[:end] + line + output[end:]
