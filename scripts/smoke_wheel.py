@@ -84,6 +84,13 @@ def smoke(tmp: Path):
         body = get(f"{base}/handbook/", "text/html")
         if "Qunbook 社群运营手册" not in body.decode():
             raise Failed("/handbook/ answered, but not with the built handbook")
+        # The sdist has no .git: its handbook/reviewed.json keeps each page's review date.
+        reviewed = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", "handbook/index.md"],
+            cwd=ROOT, capture_output=True, text=True, check=False,
+        ).stdout.strip()  # fmt: skip
+        if reviewed and f"最后审阅：<time>{reviewed}</time>" not in body.decode():
+            raise Failed(f"/handbook/ does not show its last-reviewed date {reviewed} from git")
         get(f"{base}/handbook/search/search_index.json", "application/json")
         # The wheel carries the gzip copies the build wrote, sent to browsers that take gzip.
         packed = get(f"{base}/handbook/", "text/html", {"Accept-Encoding": "gzip"})

@@ -22,8 +22,6 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from mkdocs.exceptions import PluginError
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = "handbook"
 REVIEWED_JSON = ROOT / DOCS / "reviewed.json"
@@ -115,6 +113,9 @@ def on_config(config, **kwargs):
 
 
 def on_post_page(output, page, config, **kwargs):
+    # Imported here: setup.py's sdist step uses this module where MkDocs is not installed.
+    from mkdocs.exceptions import PluginError
+
     keeper = str(page.meta.get("keeper") or config.extra.get("keeper") or "").strip()
     if not keeper:
         raise PluginError("review hook: set extra.keeper in mkdocs.yml (who keeps the handbook)")

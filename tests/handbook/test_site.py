@@ -172,7 +172,12 @@ def test_copycheck_catches_a_copied_sentence_even_repunctuated():
 
 # ---------------------------------------------------------------- page shapes
 
-PLAYBOOK_SECTIONS = ["when", "goal", "who", "steps", "figures", "pitfalls", "source"]
+# The trainer's kit: every playbook ends with a checklist, its live tool (or why there is none)
+# and three exercises with answers, in this order (the shape the playbooks index teaches).
+PLAYBOOK_SECTIONS = [
+    *("when", "goal", "who", "steps", "figures", "pitfalls"),
+    *("checklist", "try", "exercises", "source"),
+]
 HEADING = re.compile(r"^(#{2,6})\s+(.+?)\s*(?:\{\s*#([\w-]+)\s*\})?\s*$")
 
 
@@ -187,18 +192,188 @@ def headings(path: Path) -> list[tuple[int, str, str | None]]:
     return found
 
 
+def section(text: str, hid: str) -> str:
+    """The body of the `##` section with id `hid` (up to the next `##`), or "" if none."""
+    start = re.search(rf"^## .*\{{\s*#{hid}\s*\}}\s*$", text, re.MULTILINE)
+    if not start:
+        return ""
+    return re.split(r"^## ", text[start.end() :], maxsplit=1, flags=re.MULTILINE)[0]
+
+
+# - [ ] **<动作>** —— 负责：<角色>；完成标准：<可检查的结果>。
+CHECKLIST_ITEM = re.compile(
+    r"^- \[ \] \*\*(?P<action>[^*]+)\*\* —— 负责：(?P<owner>[^；]*)；完成标准：(?P<done>.*)。$"
+)
+LIVE_TOOL = re.compile(r"\]\(/(?:j|r|vip|posters|c|t|console)/[^)]*\)")
+ANSWER = '??? success "参考答案"'
+
+
+def checklist_problems(text: str) -> list[str]:
+    """What keeps a page's `checklist` section from the kit's shape ([] when it has it)."""
+    lines = [line for line in section(text, "checklist").splitlines() if line.startswith("- ")]
+    problems = [] if 5 <= len(lines) <= 8 else [f"{len(lines)} items, not 5 to 8"]
+    for line in lines:
+        item = CHECKLIST_ITEM.match(line)
+        if not item:
+            problems.append(f"not `- [ ] **动作** —— 负责：角色；完成标准：结果。`: {line}")
+        elif not all(item[part].strip() for part in ("action", "owner", "done")):
+            problems.append(f"empty 动作, 负责 or 完成标准: {line}")
+    return problems
+
+
+def try_problems(text: str) -> list[str]:
+    body = section(text, "try")
+    if LIVE_TOOL.search(body) or "还没有工具" in body:
+        return []
+    return ["the try section neither links a live tool nor says 还没有工具"]
+
+
+def exercises_problems(text: str) -> list[str]:
+    body = section(text, "exercises")
+    ids = re.findall(r"^### .*\{\s*#([\w-]+)\s*\}\s*$", body, re.MULTILINE)
+    if ids != ["exercise-1", "exercise-2", "exercise-3"]:
+        return [f"exercises are {ids}, not exercise-1, exercise-2, exercise-3"]
+    problems = []
+    for number, exercise in enumerate(re.split(r"^### .*$", body, flags=re.MULTILINE)[1:], 1):
+        lines = exercise.strip().splitlines()
+        answers = [i for i, line in enumerate(lines) if line.rstrip() == ANSWER]
+        if len(answers) != 1 or answers[0] == 0:
+            problems.append(f"exercise-{number}: a question, then one collapsed {ANSWER}")
+            continue
+        answer = lines[answers[0] + 1 :]
+        if not any(line.startswith("    ") and line.strip() for line in answer):
+            problems.append(f"exercise-{number}: the answer is empty (indent it 4 spaces)")
+        if any(re.match(r"^(\?\?\?|!!!)", line) for line in answer):
+            problems.append(f"exercise-{number}: more than one block after the question")
+    return problems
+
+
 PLAYBOOKS = sorted(p for p in (HANDBOOK / "playbooks").glob("*.md") if p.name != "index.md")
+
+
+def steps_problems(text: str) -> list[str]:
+    numbered = re.findall(r"^\d+\.\s+(.*)$", section(text, "steps"), re.MULTILINE)
+    if len(numbered) < 3:
+        return [f"{len(numbered)} numbered steps, not 3 or more"]
+    return [f"a step without a bold action lead: {line}" for line in numbered if line[:2] != "**"]
 
 
 @pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
 def test_every_playbook_has_the_same_sections_in_order(path):
     ids = [hid for level, _, hid in headings(path) if level == 2]
-    expected = PLAYBOOK_SECTIONS[:-1] + (["try"] if "try" in ids else []) + ["source"]
-    assert ids == expected
-    steps = path.read_text(encoding="utf-8").split("{ #steps }", 1)[1].split("\n## ", 1)[0]
-    numbered = re.findall(r"^\d+\.\s+(.*)$", steps, re.MULTILINE)
-    assert len(numbered) >= 3
-    assert all(line.startswith("**") for line in numbered), numbered
+    assert ids == PLAYBOOK_SECTIONS
+    assert steps_problems(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+def test_every_playbook_checklist_names_an_owner_and_a_done_criterion(path):
+    assert checklist_problems(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+def test_every_playbook_links_its_live_tool_or_says_there_is_none(path):
+    assert try_problems(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+def test_every_playbook_has_three_exercises_with_collapsed_answers(path):
+    assert exercises_problems(path.read_text(encoding="utf-8")) == []
+
+
+KIT_SAMPLE = """
+## 检查清单 { #checklist }
+
+勾选会保存在这台设备的浏览器里，下次打开还在。
+
+- [ ] **定好奖励档位** —— 负责：活动负责人；完成标准：档位写进活动方案，3 位和 10 位两档各有奖品。
+- [ ] **算好每位新成员的成本** —— 负责：活动负责人；完成标准：方案里写着每人摊到多少元。
+- [ ] **挑出种子发起人** —— 负责：社群运营；完成标准：名单上有 20 位，每位都已报名拿到海报。
+- [ ] **写好防作弊规则** —— 负责：社群运营；完成标准：群公告里写明自己推荐自己不计数。
+- [ ] **排好复盘时间** —— 负责：社群运营；完成标准：活动结束后 3 天内的复盘会已发出邀请。
+
+## 在小程序里试试 { #try }
+
+打开 [/j/demo-fission](/j/demo-fission)，看报名卡在群二维码下面。
+
+## 练习 { #exercises }
+
+### 练习一 { #exercise-1 }
+
+（本手册虚构）一次裂变送出 40 张券，带来 200 位新成员，每位摊到几张？
+
+??? success "参考答案"
+
+    0.2 张：40 ÷ 200。见第 4 步。
+
+### 练习二 { #exercise-2 }
+
+店长想把奖励改成按名次发，你怎么看？
+
+??? success "参考答案"
+
+    不建议：名次奖励让人刷量。见常见坑。
+
+### 练习三 { #exercise-3 }
+
+下面的方案哪里有坑？
+
+??? success "参考答案"
+
+    海报直接印了群二维码，7 天后就失效。见第 10 步。
+
+"""
+
+
+def kit_sample(tmp_path: Path, replace: tuple[str, str] = ("", "")) -> Path:
+    """A copy of the fission playbook given well-formed kit sections (its own try section left
+    out), with one edit applied: what the checkers above must pass, or fail once broken."""
+    text = (HANDBOOK / "playbooks" / "fission.md").read_text(encoding="utf-8")
+    before, source = re.split(r"^(?=## .*\{ #source \})", text, maxsplit=1, flags=re.MULTILINE)
+    before = before.split("## 在小程序里试试 { #try }")[0]
+    sample = tmp_path / "fission.md"
+    sample.write_text(before + KIT_SAMPLE.replace(*replace) + "\n" + source, encoding="utf-8")
+    return sample
+
+
+def kit_problems(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    ids = [hid for level, _, hid in headings(path) if level == 2]
+    order = [] if ids == PLAYBOOK_SECTIONS else [f"sections {ids}"]
+    checkers = (steps_problems, checklist_problems, try_problems, exercises_problems)
+    return order + [problem for checker in checkers for problem in checker(text)]
+
+
+def test_the_kit_checkers_pass_a_well_formed_playbook(tmp_path):
+    assert kit_problems(kit_sample(tmp_path)) == []
+    no_tool = ("打开 [/j/demo-fission](/j/demo-fission)", '!!! note "还没有工具"\n    用手工表。')
+    assert kit_problems(kit_sample(tmp_path, no_tool)) == []
+
+
+ITEM = "- [ ] **排好复盘时间** —— 负责：社群运营；完成标准：活动结束后 3 天内的复盘会已发出邀请。"
+BROKEN = {
+    "four items": (ITEM + "\n", ""),
+    "nine items": (ITEM, "\n".join([ITEM.replace("排好", f"排好第{i}次") for i in range(5)])),
+    "no owner": ("负责：社群运营；完成标准：活动结束", "负责：；完成标准：活动结束"),
+    "no done-criterion": ("完成标准：活动结束后 3 天内的复盘会已发出邀请。", "完成标准：。"),
+    "ASCII punctuation": ("负责：社群运营；完成", "负责: 社群运营; 完成"),
+    "one dash": ("**排好复盘时间** ——", "**排好复盘时间** —"),
+    "no bold action": ("**排好复盘时间**", "排好复盘时间"),
+    "no live tool": ("[/j/demo-fission](/j/demo-fission)", "演示活动"),
+    "answer shown open": (f"{ANSWER}\n\n    0.2", f"{ANSWER.replace('???', '???+')}\n\n    0.2"),
+    "answer fixed": (f"{ANSWER}\n\n    不建", f"{ANSWER.replace('???', '!!!')}\n\n    不建"),
+    "two answers": ("见第 10 步。", '见第 10 步。\n\n??? success "参考答案"\n\n    又一个。'),
+    "empty answer": ("    不建议：名次奖励让人刷量。见常见坑。", ""),
+    "no question": ("下面的方案哪里有坑？", ""),
+    "two exercises": ("### 练习三 { #exercise-3 }", ""),
+    "wrong id": ("{ #exercise-2 }", "{ #exercise-two }"),
+    "try section renamed": ("## 在小程序里试试 { #try }", "## 在小程序里试试 { #tryit }"),
+}
+
+
+@pytest.mark.parametrize("replace", BROKEN.values(), ids=BROKEN.keys())
+def test_the_kit_checkers_fail_a_broken_playbook(tmp_path, replace):
+    assert replace[0] in KIT_SAMPLE
+    assert kit_problems(kit_sample(tmp_path, replace)) != []
 
 
 @pytest.mark.parametrize("path", sorted(HANDBOOK.rglob("*.md")), ids=lambda p: str(p.stem))
