@@ -46,13 +46,14 @@ def git(*args: str, root: Path = ROOT) -> str | None:
 
 
 def git_dates(root: Path = ROOT) -> dict[str, str]:
-    """{page path inside handbook/: date of the last commit touching it}, from one git call."""
+    """{page (.md) path inside handbook/: date of the last commit touching it}, from one
+    git call for the whole handbook."""
     out = git("log", "--format=%x00%cs", "--name-only", "--", DOCS, root=root)
     dates: dict[str, str] = {}
     for entry in (out or "").split("\0")[1:]:
         day, *names = entry.strip().splitlines()
         for name in names:
-            if name.startswith(f"{DOCS}/"):
+            if name.startswith(f"{DOCS}/") and name.endswith(".md"):
                 dates.setdefault(name.removeprefix(f"{DOCS}/"), day)
     return dates
 
