@@ -238,6 +238,23 @@ def test_checklist_ticks_survive_a_reload_until_cleared(kit, phone):
     assert phone.errors == []
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["playbooks/check-in-challenge/", "staffing/checklists/"])
+def test_every_box_is_enabled_named_and_under_a_clear_button(kit, phone, path):
+    """Long pages, one with a loose item (<li><p><label>) in a list that is not all tasks."""
+    phone.goto(f"{kit}/handbook/{path}", wait_until="networkidle")
+    boxes = phone.locator(".md-typeset .task-list-control > input[type=checkbox]")
+    assert boxes.count() >= 10
+    states = boxes.evaluate_all(
+        """boxes => boxes.map(b => [b.disabled, b.getAttribute('aria-label'),
+            !!b.closest('ul, ol').parentElement.querySelector(':scope > .qb-clear')])"""
+    )
+    assert all(not disabled and label for disabled, label, _ in states), states
+    assert all(has_button for *_, has_button in states), states
+    assert phone.errors == []
+
+
 # Safari's private mode (before 11) has localStorage, but writing to it throws; with cookies
 # blocked, Chromium throws on touching localStorage at all (Material's own scripts stumble
 # there too, so only errors from checklist.js count in that case).

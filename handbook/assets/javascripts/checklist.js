@@ -44,31 +44,52 @@
     return text.replace(/\s+/g, " ").trim();
   }
 
+  // Each box belongs to the outermost list of tasks it is in: a list nested under a task
+  // belongs to its parent's, and that list gets the one 清空勾选 button.
+  function listOf(box) {
+    var list = box.closest("ul, ol");
+    var parent = list.parentElement.closest(".task-list-item");
+    while (parent) {
+      list = parent.closest("ul, ol");
+      parent = list.parentElement.closest(".task-list-item");
+    }
+    return list;
+  }
+
+  var lists = [];
+  var boxes = [];
   var seen = {};
-  Array.prototype.forEach.call(document.querySelectorAll("ul.task-list"), function (list) {
-    if (list.parentElement.closest(".task-list")) return; // a nested list belongs to its parent's
-    var boxes = list.querySelectorAll(".task-list-item > .task-list-control > input[type=checkbox]");
-    Array.prototype.forEach.call(boxes, function (box) {
-      var text = itemText(box.closest(".task-list-item"));
-      var key = PREFIX + page + "\n" + text;
-      seen[key] = (seen[key] || 0) + 1;
-      if (seen[key] > 1) key += "\n" + seen[key]; // the same words twice on one page
-      box.disabled = false;
-      box.setAttribute("aria-label", text);
-      box.checked = ticked(key);
-      box.addEventListener("change", function () {
-        remember(key, box.checked);
-      });
-      box.qunbookKey = key;
+  var all = document.querySelectorAll(".md-typeset .task-list-control > input[type=checkbox]");
+  Array.prototype.forEach.call(all, function (box) {
+    var text = itemText(box.closest(".task-list-item"));
+    var key = PREFIX + page + "\n" + text;
+    seen[key] = (seen[key] || 0) + 1;
+    if (seen[key] > 1) key += "\n" + seen[key]; // the same words twice on one page
+    box.disabled = false;
+    box.setAttribute("aria-label", text);
+    box.checked = ticked(key);
+    box.addEventListener("change", function () {
+      remember(key, box.checked);
     });
+    var list = listOf(box);
+    var at = lists.indexOf(list);
+    if (at < 0) {
+      lists.push(list);
+      boxes.push([]);
+      at = lists.length - 1;
+    }
+    boxes[at].push({ box: box, key: key });
+  });
+
+  lists.forEach(function (list, at) {
     var clear = document.createElement("button");
     clear.type = "button";
     clear.className = "md-button qb-clear";
     clear.textContent = "清空勾选";
     clear.addEventListener("click", function () {
-      Array.prototype.forEach.call(boxes, function (box) {
-        box.checked = false;
-        remember(box.qunbookKey, false);
+      boxes[at].forEach(function (item) {
+        item.box.checked = false;
+        remember(item.key, false);
       });
     });
     list.parentNode.insertBefore(clear, list.nextSibling);
