@@ -28,6 +28,7 @@ RUN = 20
 SIMILAR = 0.80
 # Below this many CJK characters a sentence is a phrase, and a ratio says little about it.
 MIN_CJK = 12
+EPSILON = 1e-9
 ROOT = Path(__file__).resolve().parent.parent
 HANDBOOK = ROOT / "handbook"
 DEFAULT_SEEDS = ROOT.parent / "shared" / "seeds"
@@ -193,20 +194,21 @@ def similar_sentences(page: str, seeds: list[Seed], threshold: float = SIMILAR) 
         size = len(sentence.key)
         # ratio = 2M / (len a + len b) and M <= the shorter length, so reaching `threshold`
         # needs the article sentence within these lengths.
-        low = bisect_left(lengths, size * threshold / (2 - threshold))
-        high = bisect_right(lengths, size * (2 - threshold) / threshold)
+        # (EPSILON keeps float rounding from dropping a pair that is exactly at the threshold.)
+        low = bisect_left(lengths, size * threshold / (2 - threshold) - EPSILON)
+        high = bisect_right(lengths, size * (2 - threshold) / threshold + EPSILON)
         # difflib keeps what it learns about its second sequence: give it the page's sentence.
         matcher.set_seq2(sentence.key)
         best: Similar | None = None
         for other_size, name, other in pool[low:high]:
-            needed = threshold * (size + other_size) / 2
+            needed = threshold * (size + other_size) / 2 - EPSILON
             if not _could_reach(sentence, other, needed):
                 continue
             matcher.set_seq1(other.key)
-            if matcher.quick_ratio() < threshold:
+            if matcher.quick_ratio() < threshold - EPSILON:
                 continue
             ratio = matcher.ratio()
-            if ratio >= threshold and (best is None or ratio > best.ratio):
+            if ratio >= threshold - EPSILON and (best is None or ratio > best.ratio):
                 best = Similar(ratio, sentence.text, name, other.text)
         if best is not None:
             found.append(best)

@@ -68,6 +68,16 @@ def test_a_near_copy_is_flagged_though_it_shares_no_long_run():
     assert copycheck.findings(page, seeds)
 
 
+def test_a_sentence_exactly_at_the_threshold_is_flagged():
+    # 12 of the article sentence's 18 ideographs, in order: 2 * 12 / (12 + 18) = 0.80 exactly,
+    # which float rounding in the length bounds must not lose.
+    article = "我们店里有哪几位店员很会跟老顾客聊天。"
+    page = "哪几位店员很会跟老顾客聊。"
+    assert copycheck.similarity(article, page) == pytest.approx(copycheck.SIMILAR)
+    [hit] = copycheck.similar_sentences(page, [copycheck.load_seed("a.txt", article)])
+    assert hit.ratio == pytest.approx(copycheck.SIMILAR)
+
+
 def test_a_genuine_rewrite_passes():
     seeds = [copycheck.load_seed("a.txt", SEED)]
     page = f"# 某页\n\n{OWN_WORDS}\n"
