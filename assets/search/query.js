@@ -6,6 +6,8 @@
  * matched every page; and it leaves 150人 as one term, which no token in the index equals.
  * Here:
  *
+ * 0. Chinese punctuation is a space, as the index's separator has it (mkdocs.yml): 群规，打卡
+ *    is two words, and a mark alone is no word.
  * 1. Digits or Latin letters next to Chinese are a word of their own, as the index has them
  *    (the build cuts only Chinese with jieba): 150人 -> 150 人, VIP群 -> VIP 群.
  * 2. Each Chinese run is cut into the index's own tokens, longest first from the left; a
@@ -18,6 +20,7 @@
  */
 function qunbookQuery(query, index) {
   var han = /\p{sc=Han}/u
+  query = query.replace(/[，。、：；！？“”‘’（）【】「」『』《》〈〉…—·｜|÷×/=→]+/g, " ")
   var spaced = query.replace(/(\p{sc=Han})(?=[0-9A-Za-z])|([0-9A-Za-z])(?=\p{sc=Han})/gu, "$1$2 ")
   var terms = []
   spaced.split(/\s+/).forEach(function (word) {

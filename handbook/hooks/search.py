@@ -6,6 +6,9 @@ token equals (tests/handbook/test_search_browser.py types such queries in Chromi
 build, this hook puts assets/search/query.js (qunbookQuery) at the top of the built worker and
 calls it in place of Material's segmentation. If Material's worker changes so that the call
 is not found exactly once, the build stops: read the new worker and update PATTERN.
+
+Every page also gets assets/search/gate.js inline in its head: it holds Material's request for
+the search index until the reader opens search, so a page costs its own weight alone.
 """
 
 import re
@@ -15,6 +18,7 @@ from mkdocs.exceptions import PluginError
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERY_JS = ROOT / "assets" / "search" / "query.js"
+GATE_JS = ROOT / "assets" / "search" / "gate.js"
 
 # Material 9.7's worker, minified: e=e.replace(new RegExp("\\p{sc=Han}+","gu"),
 #   s=>[...fe(s,this.index.invertedIndex)].join("* "))
@@ -22,6 +26,21 @@ PATTERN = re.compile(
     r'(?P<q>[\w$]+)=(?P=q)\.replace\(new RegExp\("\\\\p\{sc=Han\}\+","gu"\),'
     r'(?P<v>[\w$]+)=>\[\.\.\.[\w$]+\((?P=v),this\.index\.invertedIndex\)\]\.join\("\* "\)\)'
 )
+
+
+def on_post_page(output, page, config):
+    if not any(name.endswith("search") for name in config.plugins):
+        return output
+    gate = f"<script>{GATE_JS.read_text(encoding='utf-8')}</script>"
+    # Material's search panel is a dialog with no name; screen readers announce it by this one.
+    name = "搜索" if config["theme"]["language"] == "zh" else "Search"
+    output = output.replace(
+        '<div class="md-search" data-md-component="search" role="dialog">',
+        f'<div class="md-search" data-md-component="search" role="dialog" aria-label="{name}">',
+        1,
+    )
+    head_end = output.index("</head>")
+    return output[:head_end] + gate + output[head_end:]
 
 
 def on_post_build(config, **kwargs):

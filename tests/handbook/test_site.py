@@ -148,26 +148,43 @@ def test_chinese_search_finds_the_right_page(built, term, pages):
     assert ranked[0] in pages, ranked[:5]
 
 
+def test_no_punctuation_mark_is_a_word_of_the_search_index(built):
+    """jieba makes each mark a token; the index's separator drops them, so a mark alone finds
+    nothing and the index carries no 4,600 entries for the comma."""
+    site, _ = built
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    separator = re.compile(index["config"]["separator"])
+    assert separator.pattern == re.compile(config_separator()).pattern
+    marks = {}
+    for doc in index["docs"]:
+        for word in separator.split(doc["text"]):
+            if word and re.fullmatch(r"[，。、：；！？“”‘’（）【】「」《》…—·]+", word):
+                marks[word] = marks.get(word, 0) + 1
+    assert marks == {}
+    assert separator.split("群规，打卡。") == ["群规", "打卡", ""]
+
+
+def config_separator() -> str:
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    return re.search(r"separator: '(.+)'", text)[1]
+
+
 # ---------------------------------------------------------------- our own words
 
 
 def test_no_page_repeats_a_source_article():
+    """No 20-character run shared with an article, and no sentence 0.80 or more alike to one,
+    once every article is read in Simplified Chinese (tests/handbook/test_copycheck.py shows
+    the check failing)."""
     if not SEEDS.is_dir():
         pytest.skip(f"the source articles are not beside the project ({SEEDS}); CI has them")
-    seeds = copycheck.seed_texts(SEEDS)
+    seeds = copycheck.load_seeds(SEEDS)
     assert len(seeds) == 5
     copied = []
     for page in sorted(HANDBOOK.rglob("*.md")):
-        for name, passage in copycheck.shared_runs(page.read_text(encoding="utf-8"), seeds):
-            copied.append(f"{page.relative_to(ROOT)} ~ {name}: {passage}")
+        for line in copycheck.findings(page.read_text(encoding="utf-8"), seeds):
+            copied.append(f"{page.relative_to(ROOT)}: {line}")
     assert copied == []
-
-
-def test_copycheck_catches_a_copied_sentence_even_repunctuated():
-    seeds = {"a.txt": copycheck.normalise("社群的价值在于让用户之间产生连接，而不是单向地发广告。")}
-    page = "有人说：社群的价值，在于让用户之间产生连接 而不是单向地发广告！"
-    assert copycheck.shared_runs(page, seeds)
-    assert not copycheck.shared_runs("社群要让用户彼此连接起来，别只顾着发广告。", seeds)
 
 
 # ---------------------------------------------------------------- page shapes
