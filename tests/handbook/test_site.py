@@ -342,11 +342,12 @@ KIT_SAMPLE = """
 
 
 def kit_sample(tmp_path: Path, replace: tuple[str, str] = ("", "")) -> Path:
-    """A copy of the fission playbook given well-formed kit sections (its own try section left
-    out), with one edit applied: what the checkers above must pass, or fail once broken."""
+    """The fission playbook up to its pitfalls and from its sources, with the well-formed kit
+    sections above between them, one edit applied: what the checkers must pass, or fail."""
     text = (HANDBOOK / "playbooks" / "fission.md").read_text(encoding="utf-8")
-    before, source = re.split(r"^(?=## .*\{ #source \})", text, maxsplit=1, flags=re.MULTILINE)
-    before = before.split("## 在小程序里试试 { #try }")[0]
+    kit = re.compile(r"^## .*\{ #(checklist|try|exercises|source) \}", re.MULTILINE)
+    before = text[: kit.search(text).start()]
+    source = text[re.search(r"^## .*\{ #source \}", text, re.MULTILINE).start() :]
     sample = tmp_path / "fission.md"
     sample.write_text(before + KIT_SAMPLE.replace(*replace) + "\n" + source, encoding="utf-8")
     return sample
