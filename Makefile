@@ -28,11 +28,13 @@ run: handbook
 	$(BIN)/qunbook demo
 	$(BIN)/qunbook serve
 
+# Lighthouse judges a page by the CPU time it takes, so its tests run alone, after the suite.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto -m "not lighthouse"
+	$(BIN)/python -m pytest -n 0 -m lighthouse tests/handbook/test_lighthouse.py
 
 # The package as a user installs it, without a checkout: a wheel built from the sdist, in a
 # fresh venv, serving from another folder (about a minute; CI runs it after the suite).

@@ -1,7 +1,12 @@
 """Lighthouse 12 (scripts/lighthouse, installed by npm ci; .ci/run does it) with Debian's
 Chromium, on its default mobile settings (a mid-range phone on slow 4G, simulated), scores the
 home page and the longest playbook, served by the kit: performance at least 90,
-accessibility at least 95. The scores are printed (pytest -s, or -rA) for the record."""
+accessibility at least 95. The scores are printed (pytest -s, or -rA) for the record.
+
+A performance score moves with the machine's load (Lighthouse times the page's work on this CPU
+and scales it to a phone's). `make test` runs these tests alone, after the rest of the suite, and
+a page that falls short is scored twice more and judged by the median of the three, as
+Lighthouse's own guidance on variability advises."""
 
 import json
 import os
@@ -41,19 +46,27 @@ def lighthouse(url: str, out: Path) -> dict:
     return json.loads(out.read_text(encoding="utf-8"))
 
 
+def scores(report: dict) -> dict[str, int]:
+    return {name: round(c["score"] * 100) for name, c in report["categories"].items()}
+
+
 @pytest.mark.browser
 @pytest.mark.slow
+@pytest.mark.lighthouse
 @pytest.mark.parametrize("page", PAGES, ids=["home", "longest-playbook"])
 def test_lighthouse_mobile_scores(kit, tmp_path, page):
-    report = lighthouse(f"{kit}/handbook/{page}", tmp_path / "report.json")
+    reports = [lighthouse(f"{kit}/handbook/{page}", tmp_path / "report.json")]
+    if scores(reports[0])["performance"] < 90:
+        reports += [lighthouse(f"{kit}/handbook/{page}", tmp_path / f"{n}.json") for n in (2, 3)]
+    report = sorted(reports, key=lambda r: scores(r)["performance"])[len(reports) // 2]
     assert report["configSettings"]["formFactor"] == "mobile"
     assert report["lighthouseVersion"].startswith("12.")
-    scores = {name: round(c["score"] * 100) for name, c in report["categories"].items()}
     failing = [
         f"{key}: {audit['title']}"
         for key, audit in report["audits"].items()
         if audit.get("scoreDisplayMode") == "binary" and audit.get("score") == 0
     ]
-    print(f"Lighthouse {report['lighthouseVersion']} /handbook/{page}: {scores}")
-    assert scores["performance"] >= 90, (scores, failing)
-    assert scores["accessibility"] >= 95, (scores, failing)
+    runs = [scores(r) for r in reports]
+    print(f"Lighthouse {report['lighthouseVersion']} /handbook/{page}: {runs}")
+    assert scores(report)["performance"] >= 90, (runs, failing)
+    assert scores(report)["accessibility"] >= 95, (runs, failing)
