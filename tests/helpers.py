@@ -401,3 +401,15 @@ def console_pages(app) -> list[str]:
         else:
             raise AssertionError(f"a console page this walk does not know how to fill: {rule}")
     return [*pages, "/console/campaigns/new?template=store-live-code"]
+
+
+def handbook_hook(name: str):
+    """One of the handbook's build hooks (handbook/hooks/<name>.py), loaded from its file as
+    MkDocs loads it."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "handbook" / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"handbook_hook_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

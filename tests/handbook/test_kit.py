@@ -2,7 +2,6 @@
 from the sdist's handbook/reviewed.json), its keeper and where to edit it; checklist ticks are
 kept in the reader's browser and can be cleared."""
 
-import importlib.util
 import json
 import os
 import re
@@ -11,12 +10,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import chromium, handbook_kit
+from helpers import handbook_hook
 
 ROOT = Path(__file__).resolve().parents[2]
-spec = importlib.util.spec_from_file_location("review", ROOT / "handbook/hooks/review.py")
-review = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(review)
+review = handbook_hook("review")
 
 REVIEW_LINE = re.compile(r'<p class="qb-review">(.*?)</p>')
 PAGES = ["index.md", "playbooks/fission.md", "staffing/talent.md", "start/index.md"]
@@ -156,31 +153,6 @@ def test_the_review_line_names_the_page_keeper_from_front_matter():
 
 CHECKLIST_PAGE = "staffing/talent/"
 BOX = ".md-content ul.task-list > li.task-list-item > label > input[type=checkbox]"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory, built):
-    with handbook_kit(tmp_path_factory.mktemp("kit"), built) as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def phone(browser, kit):
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    page = context.new_page()
-    page.errors = []
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: page.errors.append(f"{error.message}\n{error.stack}"))
-    yield page
-    context.close()
 
 
 def tap_box(phone, number: int):

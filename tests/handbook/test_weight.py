@@ -3,7 +3,6 @@ offline), text sent gzipped to browsers that take it, links readable (WCAG AA co
 a content page within its transfer budget."""
 
 import gzip
-import importlib.util
 import re
 import shutil
 from html import escape as html_escape
@@ -11,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from helpers import chromium, handbook_kit
+from helpers import handbook_hook, handbook_kit
 
 DIAGRAM = re.compile(r'<pre class="mermaid"')
 MERMAID_TAG = re.compile(
@@ -27,14 +26,6 @@ PAGE_BUDGET = 300 * KB
 
 ROOT = Path(__file__).resolve().parents[2]
 HOOKS = ROOT / "handbook" / "hooks"
-
-
-def hook(name: str):
-    """One of the handbook's build hooks, as MkDocs loads it (from its file)."""
-    spec = importlib.util.spec_from_file_location(f"hook_{name}", HOOKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def pages(site: Path) -> dict[str, str]:
@@ -55,7 +46,7 @@ def test_no_page_loads_mermaid_every_diagram_is_its_picture(built):
 
 
 def test_a_diagram_without_its_picture_is_still_drawn_by_mermaid_in_the_browser():
-    diagrams, weight = hook("diagrams"), hook("weight")
+    diagrams, weight = handbook_hook("diagrams"), handbook_hook("weight")
     page = SimpleNamespace(url="playbooks/new/", file=SimpleNamespace(src_path="playbooks/new.md"))
     html = (
         '<html><head></head><body><pre class="mermaid"><code>flowchart LR\n'
@@ -139,44 +130,6 @@ def test_a_file_without_a_gzip_copy_is_sent_plain(built, app, client):
 # ---------------------------------------------------------------- in Chromium
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory, built):
-    """A live kit serving the built handbook under gunicorn."""
-    with handbook_kit(tmp_path_factory.mktemp("light"), built) as base_url:
-        yield base_url
-
-
-@pytest.fixture
-def phone(browser, kit):
-    """A phone that can reach nothing but the kit; what it asked for elsewhere is in .outside."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    page = context.new_page()
-    page.outside = []
-    page.requested = []
-    page.errors = []
-
-    def only_the_kit(route):
-        if route.request.url.startswith(kit):
-            route.continue_()
-        else:
-            page.outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_the_kit)
-    page.on("request", lambda r: page.requested.append(r.url))
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    yield page
-    context.close()
-
-
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_diagram_is_its_picture_drawn_ahead_of_time(kit, phone):
@@ -212,7 +165,9 @@ def unpictured_kit(tmp_path_factory, built):
         r'<figure class="diagram">.*?</figure>', lambda _: block, page_file.read_text(), count=1
     )
     page = SimpleNamespace(url=LONGEST_PLAYBOOK)
-    page_file.write_text(hook("weight").on_post_page(page_html, page, {}), encoding="utf-8")
+    page_file.write_text(
+        handbook_hook("weight").on_post_page(page_html, page, {}), encoding="utf-8"
+    )
     page_file.with_name("index.html.gz").unlink()
     with handbook_kit(tmp_path_factory.mktemp("unpictured-kit"), (copy, result)) as base_url:
         yield base_url
