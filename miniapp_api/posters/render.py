@@ -14,7 +14,9 @@ import json
 import re
 import unicodedata
 from collections import deque
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import qrcode
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
@@ -78,6 +80,15 @@ def load_layout(name: str) -> dict:
             f"Unknown poster layout {name!r}: choose one of {', '.join(available_layouts())} "
             f"(files in {LAYOUT_DIR})."
         )
+    # A poster request asks for its layout every time: read and check each file version once.
+    # Each caller gets its own copy, free to change (tests move layers).
+    stat = path.stat()
+    return json.loads(_checked_layout(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=32)
+def _checked_layout(path_name: str, _mtime_ns: int, _size: int) -> str:
+    path = Path(path_name)
     try:
         layout = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -86,7 +97,7 @@ def load_layout(name: str) -> dict:
             f"{error.colno}: {error.msg}); fix the file."
         ) from error
     check_layout(layout)
-    return layout
+    return json.dumps(layout, ensure_ascii=False)
 
 
 def check_layout(layout: dict) -> None:
@@ -410,31 +421,54 @@ def _paint(canvas: Image.Image, colour: str, mask: Image.Image, at: tuple, opaci
 
 def _draw_text(canvas: Image.Image, layer: dict, text: str) -> None:
     x, y, width, height = layer["box"]
-    font, lines = _fit_text(layer, text, width)
-    size = font.size
+    weight = layer.get("weight", "regular")
+    size, lines = _fit_text(_fit_spec(layer), text)
     line_step = round(size * layer.get("line_height", 1.3))
     block = line_step * (len(lines) - 1) + size
     valign = layer.get("valign", "top")
     top = y + {"top": 0, "middle": (height - block) // 2, "bottom": height - block}[valign]
     align = layer.get("align", "left")
     anchor_x = {"left": x, "center": x + width // 2, "right": x + width}[align]
+    anchor = {"left": "ls", "center": "ms", "right": "rs"}[align]
     draw = ImageDraw.Draw(canvas)
     for number, line in enumerate(lines):
         # CJK glyphs fill an em box whose top is ~0.88 em above the baseline; placing
         # baselines from that keeps the visible block where the box says.
         baseline = top + number * line_step + round(size * 0.88)
         if "badge" in layer:
+            font = load_font(weight, size)
             _draw_badge(canvas, layer["badge"], font, line, anchor_x, baseline, align)
-        anchor = {"left": "ls", "center": "ms", "right": "rs"}[align]
-        draw.text(
-            (anchor_x, baseline), line, font=font, fill=layer.get("color", "#000000"), anchor=anchor
-        )
+        # What draw.text would draw, from glyphs rasterised once per line of text: the
+        # campaign's title and promise are the same on every member's poster.
+        glyphs, (dx, dy) = _glyphs(weight, size, line, anchor)
+        draw.bitmap((anchor_x + dx, baseline + dy), glyphs, fill=layer.get("color", "#000000"))
 
 
-def _fit_text(layer: dict, text: str, width: int) -> tuple:
-    """The largest font size from `size` down to `min_size` that fits within max_lines."""
-    weight, max_lines = layer.get("weight", "regular"), layer.get("max_lines", 1)
-    size, smallest = layer["size"], layer.get("min_size", layer["size"])
+@lru_cache(maxsize=256)
+def _glyphs(weight: str, size: int, line: str, anchor: str) -> tuple[Image.Image, tuple]:
+    """The line's coverage mask and its offset from the anchor, as ImageDraw.text makes it
+    for a whole-pixel anchor."""
+    mask, offset = load_font(weight, size).getmask2(line, "L", anchor=anchor, start=(0.0, 0.0))
+    return Image.frombytes("L", mask.size, bytes(mask)), offset
+
+
+def _fit_spec(layer: dict) -> tuple:
+    """What of a text layer decides its lines, hashable so fitting is cached."""
+    return (
+        layer.get("weight", "regular"),
+        layer["size"],
+        layer.get("min_size", layer["size"]),
+        layer.get("max_lines", 1),
+        bool(layer.get("balance")),
+        layer["box"][2],
+    )
+
+
+@lru_cache(maxsize=512)
+def _fit_text(spec: tuple, text: str) -> tuple[int, tuple[str, ...]]:
+    """The largest font size from `size` down to `min_size` that fits within max_lines, and
+    the lines at that size; a campaign's texts are fitted once, not once per member."""
+    weight, size, smallest, max_lines, balance, width = spec
     while True:
         font = load_font(weight, size)
         lines = wrap_text(text, font, width, None)
@@ -442,10 +476,10 @@ def _fit_text(layer: dict, text: str, width: int) -> tuple:
             break
         size = max(smallest, size - 4)
     if len(lines) > max_lines:
-        return font, wrap_text(text, font, width, max_lines)
-    if layer.get("balance") and len(lines) > 1:
+        return size, tuple(wrap_text(text, font, width, max_lines))
+    if balance and len(lines) > 1:
         lines = wrap_text(text, font, _balanced_width(text, font, width, len(lines)), None)
-    return font, lines
+    return size, tuple(lines)
 
 
 def _balanced_width(text: str, font, width: int, line_count: int) -> int:
@@ -507,16 +541,25 @@ def _draw_qr(canvas: Image.Image, layer: dict, url: str) -> None:
     )
 
 
-def _draw_image(canvas: Image.Image, layer: dict, data: bytes, field: str) -> None:
+@dataclass(frozen=True)
+class Initial:
+    """An avatar drawn from a name, for a member without a photo: the first character of the
+    name the font can draw, white on an amber disc. Content carries the name, not pixels, so
+    a poster's cache key is worked out from data, and only a render draws it."""
+
+    name: str
+
+
+INITIAL_SIDE = 256
+INITIAL_BACKGROUND = "#F3B33D"
+
+
+def _draw_image(canvas: Image.Image, layer: dict, data, field: str) -> None:
     x, y, width, height = layer["box"]
-    try:
-        with Image.open(io.BytesIO(data)) as source:
-            picture = ImageOps.exif_transpose(source).convert("RGB")
-    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise ValueError(
-            f"content[{field!r}] is not an image Pillow can read; upload a JPEG or PNG."
-        ) from error
-    picture = ImageOps.fit(picture, (width, height), Image.Resampling.LANCZOS)
+    if isinstance(data, Initial):
+        picture = _fitted_initial(_initial_char(data.name), width, height)
+    else:
+        picture = _fitted_upload(bytes(data), width, height, field)
     if layer.get("shape", "square") != "circle":
         canvas.paste(picture, (x, y))
         return
@@ -525,6 +568,34 @@ def _draw_image(canvas: Image.Image, layer: dict, data: bytes, field: str) -> No
         ring = _shape_mask("circle", width + 2 * border, height + 2 * border)
         _paint(canvas, layer.get("border_color", "#FFFFFF"), ring, (x - border, y - border), 1.0)
     canvas.paste(picture, (x, y), _shape_mask("circle", width, height))
+
+
+# Fitted pictures are kept for the posters of one member in both formats, and for the many
+# members whose names start with the same character.
+@lru_cache(maxsize=32)
+def _fitted_upload(data: bytes, width: int, height: int, field: str) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as source:
+            picture = ImageOps.exif_transpose(source).convert("RGB")
+    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
+        raise ValueError(
+            f"content[{field!r}] is not an image Pillow can read; upload a JPEG or PNG."
+        ) from error
+    return ImageOps.fit(picture, (width, height), Image.Resampling.LANCZOS)
+
+
+def _initial_char(name: str) -> str:
+    return next((char for char in name if not missing_glyphs(char, "bold")), "")
+
+
+@lru_cache(maxsize=128)
+def _fitted_initial(char: str, width: int, height: int) -> Image.Image:
+    image = Image.new("RGB", (INITIAL_SIDE, INITIAL_SIDE), INITIAL_BACKGROUND)
+    if char:
+        draw = ImageDraw.Draw(image)
+        centre = INITIAL_SIDE / 2
+        draw.text((centre, centre), char, font=load_font("bold", 140), fill="#FFFFFF", anchor="mm")
+    return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
 
 
 # ---- posters -----------------------------------------------------------------------------------
@@ -608,8 +679,10 @@ def _font_digests() -> dict[str, str]:
 
 
 def _hashable(value):
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, bytes | bytearray | memoryview):
         return {"sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, Initial):
+        return {"initial_of": value.name}
     return value
 
 
