@@ -9,6 +9,7 @@ import os
 import threading
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from miniapp_api.checkins.events import here_url
@@ -45,9 +46,15 @@ def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
         "avatar": avatar(member),
         "nickname": member.nickname,
         "title": campaign.title,
-        "subtitle": plain_text(campaign.promise),
+        "subtitle": _promise_text(campaign.promise),
         "qr_url": join_url(public_url, campaign.slug, member_code=member.code),
     }
+
+
+@lru_cache(maxsize=256)
+def _promise_text(promise: str) -> str:
+    # A campaign's promise, the same on every member's poster: Markdown read once.
+    return plain_text(promise)
 
 
 def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) -> dict:

@@ -18,6 +18,7 @@ from PIL import ImageOps
 from miniapp_api.db import db, write_transaction
 from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import (
+    Campaign,
     Member,
     Referral,
     ReferralProgram,
@@ -175,6 +176,18 @@ def set_up_program(campaign, *, tiers=None, **settings) -> ReferralProgram:
 
 def member_for(campaign_id: int, visitor: str) -> Member | None:
     return Member.get_or_none((Member.campaign == campaign_id) & (Member.visitor == visitor))
+
+
+def member_in_program(slug: str, visitor: str) -> Member | None:
+    """The visitor's membership of the referral campaign `slug`, its campaign loaded with it:
+    one query, for the poster a member's phone asks for again and again."""
+    return (
+        Member.select(Member, Campaign)
+        .join(Campaign)
+        .join(ReferralProgram, on=(ReferralProgram.campaign == Campaign.id))
+        .where((Campaign.slug == slug) & (Member.visitor == visitor))
+        .first()
+    )
 
 
 def _new_code() -> str:

@@ -119,12 +119,14 @@ def me(slug):
 
 @bp.get("/<slug>/me/poster.png")
 def poster(slug):
-    campaign = _campaign_with_program(slug)[0]
-    member = _member(campaign)
+    visitor = current_visitor()
+    member = (
+        None if visitor.new or not SLUG.match(slug) else rules.member_in_program(slug, visitor.key)
+    )
     if member is None:
         abort(404)
     config = current_app.config
-    found = member_poster(config["POSTER_CACHE_DIR"], campaign, member, config["PUBLIC_URL"])
+    found = member_poster(config["POSTER_CACHE_DIR"], member.campaign, member, config["PUBLIC_URL"])
     # Private to this browser's cookie; ?v= (the member code) keys the browser's copy.
     return poster_response(found, "image/png", "private, max-age=300")
 
