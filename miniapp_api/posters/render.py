@@ -213,9 +213,14 @@ def load_font(weight: str, size: int) -> ImageFont.FreeTypeFont:
 def _draws_notdef(weight: str, char: str) -> bool:
     # An unmapped character renders as glyph 0 (the .notdef box); U+E000 is private use and
     # never in the subset, so its bitmap is the box to compare with.
-    font = load_font(weight, 32)
-    mask, notdef = font.getmask(char), font.getmask("\ue000")
-    return mask.size == notdef.size and bytes(mask) == bytes(notdef)
+    mask = load_font(weight, 32).getmask(char)
+    return (mask.size, bytes(mask)) == _notdef(weight)
+
+
+@lru_cache(maxsize=len(FONT_FILES))
+def _notdef(weight: str) -> tuple:
+    mask = load_font(weight, 32).getmask("\ue000")
+    return mask.size, bytes(mask)
 
 
 def missing_glyphs(text: str, weight: str = "regular") -> set[str]:
@@ -289,6 +294,12 @@ def _wrap_paragraph(paragraph: str, font, max_width: int) -> list[str]:
     lines: list[str] = []
     line: list[str] = []
     tokens = deque(TOKEN.findall(paragraph))
+    while tokens and _is_soft(tokens[0]):
+        tokens.popleft()
+    if _width(list(tokens), font) <= max_width:
+        # It all fits (no line is wider than the whole): one measurement, not one per token,
+        # as a nickname's line needs.
+        return [text for text in [_joined(list(tokens))] if text]
     while tokens:
         token = tokens.popleft()
         if not line and _is_soft(token):
