@@ -12,7 +12,9 @@ import pytest
 import zxingcpp
 from helpers import PUBLIC_URL, browser, make_campaign, make_member
 from PIL import Image
+from playhouse.test_utils import count_queries
 
+from miniapp_api.db import db
 from miniapp_api.models import Campaign, Member
 from miniapp_api.posters import render
 from miniapp_api.posters import rules as posters
@@ -194,3 +196,31 @@ def test_the_initial_avatar_is_drawn_as_before(app, fission):
     assert render._initial_char("🌸阿花") == "阿"
     assert drawn.getpixel((5, 5)) == (0xF3, 0xB3, 0x3D)
     assert drawn.getpixel((128, 128)) != drawn.getpixel((5, 5))  # the character is there
+
+
+def test_the_poster_route_reads_the_member_and_campaign_in_one_query(app, fission):
+    photo_bytes = photo()
+    member = make_member(fission.id, visitor="v-amy", nickname="阿花", avatar=photo_bytes)
+    other = make_campaign(slug="no-programme")
+    make_member(other.id, visitor="v-amy", nickname="阿花")
+    with db.connection_context(), count_queries() as counted:
+        found = referrals.member_in_program("fission", "v-amy")
+    assert counted.count == 1
+    assert (found.id, found.code, found.nickname, bytes(found.avatar)) == (
+        member.id,
+        member.code,
+        "阿花",
+        photo_bytes,
+    )
+    assert (found.campaign.id, found.campaign.slug, found.campaign.title) == (
+        fission.id,
+        "fission",
+        "好友同享群",
+    )
+    with db.connection_context():
+        assert posters.member_content(found.campaign, found, PUBLIC_URL) == posters.member_content(
+            fission, Member.get_by_id(member.id), PUBLIC_URL
+        )
+        assert referrals.member_in_program("no-programme", "v-amy") is None  # no referrals
+        assert referrals.member_in_program("fission", "v-bob") is None
+        assert referrals.member_in_program("nope", "v-amy") is None
