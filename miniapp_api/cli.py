@@ -754,7 +754,7 @@ def render_posters(campaign, out_dir, formats):
     cache = setting("POSTER_CACHE_DIR")
     with click.progressbar(jobs, label=_("正在生成海报")) as bar:
         for channel, fmt in bar:
-            data = posters.campaign_poster(cache, found, channel, public(), fmt)
+            data = posters.campaign_poster(cache, found, channel, public(), fmt).data
             suffix = "jpg" if fmt == "jpeg" else fmt
             name = f"{found.slug}-{channel.code if channel else 'all'}.{suffix}"
             (out / name).write_bytes(data)

@@ -12,12 +12,16 @@ import hashlib
 import io
 import json
 import re
+import threading
 import unicodedata
-from collections import deque
+import zlib
+from collections import OrderedDict, deque
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import qrcode
-from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
 from qrcode.exceptions import DataOverflowError
 
 from miniapp_api import kit
@@ -30,7 +34,7 @@ FONT_FILES = {
 }
 FORMATS = {"png": "PNG", "jpeg": "JPEG"}
 # Bump when drawing code changes the pixels, so cached posters keyed by poster_key expire.
-RENDER_VERSION = 1
+RENDER_VERSION = 2  # 2: PNG encoded in bands (same pixels, other bytes)
 
 QUIET_ZONE = 4  # modules of white around the QR, as the QR standard asks
 MIN_MODULE_PX = 4  # below this a printed code gets hard to scan from arm's length
@@ -78,6 +82,15 @@ def load_layout(name: str) -> dict:
             f"Unknown poster layout {name!r}: choose one of {', '.join(available_layouts())} "
             f"(files in {LAYOUT_DIR})."
         )
+    # A poster request asks for its layout every time: read and check each file version once.
+    # Each caller gets its own copy, free to change (tests move layers).
+    stat = path.stat()
+    return json.loads(_checked_layout(str(path), stat.st_mtime_ns, stat.st_size))
+
+
+@lru_cache(maxsize=32)
+def _checked_layout(path_name: str, _mtime_ns: int, _size: int) -> str:
+    path = Path(path_name)
     try:
         layout = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -86,7 +99,7 @@ def load_layout(name: str) -> dict:
             f"{error.colno}: {error.msg}); fix the file."
         ) from error
     check_layout(layout)
-    return layout
+    return json.dumps(layout, ensure_ascii=False)
 
 
 def check_layout(layout: dict) -> None:
@@ -200,9 +213,14 @@ def load_font(weight: str, size: int) -> ImageFont.FreeTypeFont:
 def _draws_notdef(weight: str, char: str) -> bool:
     # An unmapped character renders as glyph 0 (the .notdef box); U+E000 is private use and
     # never in the subset, so its bitmap is the box to compare with.
-    font = load_font(weight, 32)
-    mask, notdef = font.getmask(char), font.getmask("\ue000")
-    return mask.size == notdef.size and bytes(mask) == bytes(notdef)
+    mask = load_font(weight, 32).getmask(char)
+    return (mask.size, bytes(mask)) == _notdef(weight)
+
+
+@lru_cache(maxsize=len(FONT_FILES))
+def _notdef(weight: str) -> tuple:
+    mask = load_font(weight, 32).getmask("\ue000")
+    return mask.size, bytes(mask)
 
 
 def missing_glyphs(text: str, weight: str = "regular") -> set[str]:
@@ -276,6 +294,12 @@ def _wrap_paragraph(paragraph: str, font, max_width: int) -> list[str]:
     lines: list[str] = []
     line: list[str] = []
     tokens = deque(TOKEN.findall(paragraph))
+    while tokens and _is_soft(tokens[0]):
+        tokens.popleft()
+    if _width(list(tokens), font) <= max_width:
+        # It all fits (no line is wider than the whole): one measurement, not one per token,
+        # as a nickname's line needs.
+        return [text for text in [_joined(list(tokens))] if text]
     while tokens:
         token = tokens.popleft()
         if not line and _is_soft(token):
@@ -410,31 +434,54 @@ def _paint(canvas: Image.Image, colour: str, mask: Image.Image, at: tuple, opaci
 
 def _draw_text(canvas: Image.Image, layer: dict, text: str) -> None:
     x, y, width, height = layer["box"]
-    font, lines = _fit_text(layer, text, width)
-    size = font.size
+    weight = layer.get("weight", "regular")
+    size, lines = _fit_text(_fit_spec(layer), text)
     line_step = round(size * layer.get("line_height", 1.3))
     block = line_step * (len(lines) - 1) + size
     valign = layer.get("valign", "top")
     top = y + {"top": 0, "middle": (height - block) // 2, "bottom": height - block}[valign]
     align = layer.get("align", "left")
     anchor_x = {"left": x, "center": x + width // 2, "right": x + width}[align]
+    anchor = {"left": "ls", "center": "ms", "right": "rs"}[align]
     draw = ImageDraw.Draw(canvas)
     for number, line in enumerate(lines):
         # CJK glyphs fill an em box whose top is ~0.88 em above the baseline; placing
         # baselines from that keeps the visible block where the box says.
         baseline = top + number * line_step + round(size * 0.88)
         if "badge" in layer:
+            font = load_font(weight, size)
             _draw_badge(canvas, layer["badge"], font, line, anchor_x, baseline, align)
-        anchor = {"left": "ls", "center": "ms", "right": "rs"}[align]
-        draw.text(
-            (anchor_x, baseline), line, font=font, fill=layer.get("color", "#000000"), anchor=anchor
-        )
+        # What draw.text would draw, from glyphs rasterised once per line of text: the
+        # campaign's title and promise are the same on every member's poster.
+        glyphs, (dx, dy) = _glyphs(weight, size, line, anchor)
+        draw.bitmap((anchor_x + dx, baseline + dy), glyphs, fill=layer.get("color", "#000000"))
 
 
-def _fit_text(layer: dict, text: str, width: int) -> tuple:
-    """The largest font size from `size` down to `min_size` that fits within max_lines."""
-    weight, max_lines = layer.get("weight", "regular"), layer.get("max_lines", 1)
-    size, smallest = layer["size"], layer.get("min_size", layer["size"])
+@lru_cache(maxsize=256)
+def _glyphs(weight: str, size: int, line: str, anchor: str) -> tuple[Image.Image, tuple]:
+    """The line's coverage mask and its offset from the anchor, as ImageDraw.text makes it
+    for a whole-pixel anchor."""
+    mask, offset = load_font(weight, size).getmask2(line, "L", anchor=anchor, start=(0.0, 0.0))
+    return Image.frombytes("L", mask.size, bytes(mask)), offset
+
+
+def _fit_spec(layer: dict) -> tuple:
+    """What of a text layer decides its lines, hashable so fitting is cached."""
+    return (
+        layer.get("weight", "regular"),
+        layer["size"],
+        layer.get("min_size", layer["size"]),
+        layer.get("max_lines", 1),
+        bool(layer.get("balance")),
+        layer["box"][2],
+    )
+
+
+@lru_cache(maxsize=512)
+def _fit_text(spec: tuple, text: str) -> tuple[int, tuple[str, ...]]:
+    """The largest font size from `size` down to `min_size` that fits within max_lines, and
+    the lines at that size; a campaign's texts are fitted once, not once per member."""
+    weight, size, smallest, max_lines, balance, width = spec
     while True:
         font = load_font(weight, size)
         lines = wrap_text(text, font, width, None)
@@ -442,10 +489,10 @@ def _fit_text(layer: dict, text: str, width: int) -> tuple:
             break
         size = max(smallest, size - 4)
     if len(lines) > max_lines:
-        return font, wrap_text(text, font, width, max_lines)
-    if layer.get("balance") and len(lines) > 1:
+        return size, tuple(wrap_text(text, font, width, max_lines))
+    if balance and len(lines) > 1:
         lines = wrap_text(text, font, _balanced_width(text, font, width, len(lines)), None)
-    return font, lines
+    return size, tuple(lines)
 
 
 def _balanced_width(text: str, font, width: int, line_count: int) -> int:
@@ -507,16 +554,25 @@ def _draw_qr(canvas: Image.Image, layer: dict, url: str) -> None:
     )
 
 
-def _draw_image(canvas: Image.Image, layer: dict, data: bytes, field: str) -> None:
+@dataclass(frozen=True)
+class Initial:
+    """An avatar drawn from a name, for a member without a photo: the first character of the
+    name the font can draw, white on an amber disc. Content carries the name, not pixels, so
+    a poster's cache key is worked out from data, and only a render draws it."""
+
+    name: str
+
+
+INITIAL_SIDE = 256
+INITIAL_BACKGROUND = "#F3B33D"
+
+
+def _draw_image(canvas: Image.Image, layer: dict, data, field: str) -> None:
     x, y, width, height = layer["box"]
-    try:
-        with Image.open(io.BytesIO(data)) as source:
-            picture = ImageOps.exif_transpose(source).convert("RGB")
-    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
-        raise ValueError(
-            f"content[{field!r}] is not an image Pillow can read; upload a JPEG or PNG."
-        ) from error
-    picture = ImageOps.fit(picture, (width, height), Image.Resampling.LANCZOS)
+    if isinstance(data, Initial):
+        picture = _fitted_initial(_initial_char(data.name), width, height)
+    else:
+        picture = _fitted_upload(bytes(data), width, height, field)
     if layer.get("shape", "square") != "circle":
         canvas.paste(picture, (x, y))
         return
@@ -525,6 +581,34 @@ def _draw_image(canvas: Image.Image, layer: dict, data: bytes, field: str) -> No
         ring = _shape_mask("circle", width + 2 * border, height + 2 * border)
         _paint(canvas, layer.get("border_color", "#FFFFFF"), ring, (x - border, y - border), 1.0)
     canvas.paste(picture, (x, y), _shape_mask("circle", width, height))
+
+
+# Fitted pictures are kept for the posters of one member in both formats, and for the many
+# members whose names start with the same character.
+@lru_cache(maxsize=32)
+def _fitted_upload(data: bytes, width: int, height: int, field: str) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(data)) as source:
+            picture = ImageOps.exif_transpose(source).convert("RGB")
+    except (OSError, Image.DecompressionBombError, SyntaxError) as error:
+        raise ValueError(
+            f"content[{field!r}] is not an image Pillow can read; upload a JPEG or PNG."
+        ) from error
+    return ImageOps.fit(picture, (width, height), Image.Resampling.LANCZOS)
+
+
+def _initial_char(name: str) -> str:
+    return next((char for char in name if not missing_glyphs(char, "bold")), "")
+
+
+@lru_cache(maxsize=128)
+def _fitted_initial(char: str, width: int, height: int) -> Image.Image:
+    image = Image.new("RGB", (INITIAL_SIDE, INITIAL_SIDE), INITIAL_BACKGROUND)
+    if char:
+        draw = ImageDraw.Draw(image)
+        centre = INITIAL_SIDE / 2
+        draw.text((centre, centre), char, font=load_font("bold", 140), fill="#FFFFFF", anchor="mm")
+    return ImageOps.fit(image, (width, height), Image.Resampling.LANCZOS)
 
 
 # ---- posters -----------------------------------------------------------------------------------
@@ -589,14 +673,110 @@ def render_poster(layout: dict, content: dict, fmt: str = "png") -> bytes:
             if text:
                 # Never dropped in silence: a name keeps a mark where a character was.
                 _draw_text(canvas, layer, printable(text))
+    return encode(canvas, fmt)
+
+
+def encode(canvas: Image.Image, fmt: str) -> bytes:
+    """The poster's file."""
+    if fmt == "png":
+        return encode_png(canvas)
     buffer = io.BytesIO()
-    if fmt == "jpeg":
-        # 4:4:4 keeps the red text and the QR edges free of chroma bleed.
-        canvas.save(buffer, "JPEG", quality=90, subsampling=0)
-    else:
-        # Level 3: the default 6 costs half as much time again for a file 20 % smaller.
-        canvas.save(buffer, "PNG", compress_level=3)
+    # 4:4:4 keeps the red text and the QR edges free of chroma bleed.
+    canvas.save(buffer, "JPEG", quality=90, subsampling=0)
     return buffer.getvalue()
+
+
+# ---- PNG, a band at a time ---------------------------------------------------------------------
+#
+# Deflating the pixels is most of a PNG poster's cost, and most of a poster's rows are the same
+# for every member of a campaign: the background, the title, the promise, the caption. So the
+# image is encoded in bands of rows, each deflated on its own (ending on a byte boundary with a
+# sync flush, so the pieces join into one valid stream); a band is found again by the SHA-256
+# of its pixels and of the row above it (the Up filter reads that row), and only bands not
+# seen before are filtered and deflated. Decoded, the file has exactly the canvas's pixels.
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_BAND_ROWS = 32
+# zlib level 2: level 1 gives files ~5 % larger for about the same time; 3 and up take longer
+# for a few per cent.
+PNG_LEVEL = 2
+PNG_FILTER_UP = b"\x02"  # each byte minus the one above: gradients and QR rows give zeros
+_ADLER_BASE = 65521
+_band_cache: OrderedDict[bytes, tuple[bytes, int, int]] = OrderedDict()
+_band_lock = threading.Lock()
+BAND_CACHE_SIZE = 512  # deflated bands are a few KiB: the rows of many campaigns' posters
+
+
+def encode_png(canvas: Image.Image) -> bytes:
+    """`canvas` (RGB) as an 8-bit truecolour PNG, deflating only bands not encoded before."""
+    if canvas.mode != "RGB":
+        canvas = canvas.convert("RGB")
+    width, height = canvas.size
+    stride = width * 3
+    pixels = canvas.tobytes()
+    pieces, adler, length = [], 1, 0
+    for top in range(0, height, PNG_BAND_ROWS):
+        bottom = min(top + PNG_BAND_ROWS, height)
+        above = pixels[(top - 1) * stride : top * stride] if top else bytes(stride)
+        rows = pixels[top * stride : bottom * stride]
+        digest = hashlib.sha256(above + rows).digest()
+        band = _cached_band(digest)
+        if band is None:
+            band = _deflate_band(above, rows, stride)
+            _keep_band(digest, band)
+        data, band_adler, band_length = band
+        pieces.append(data)
+        adler = _adler32_combine(adler, band_adler, band_length)
+        length += band_length
+    stream = b"\x78\x5e" + b"".join(pieces) + b"\x03\x00" + adler.to_bytes(4, "big")
+    header = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")
+
+
+def _deflate_band(above: bytes, rows: bytes, stride: int) -> tuple[bytes, int, int]:
+    """The band's rows, Up-filtered and deflated (raw, ending on a sync flush), with the
+    Adler-32 and length of the filtered bytes (the zlib trailer needs them for the whole)."""
+    count = len(rows) // stride
+    # Up filter, in C: this band minus the same band shifted down one row, byte by byte mod 256.
+    current = Image.frombytes("L", (stride, count), rows)
+    previous = Image.frombytes("L", (stride, count), above + rows[: (count - 1) * stride])
+    filtered = ImageChops.subtract_modulo(current, previous).tobytes()
+    raw = b"".join(
+        PNG_FILTER_UP + filtered[row * stride : (row + 1) * stride] for row in range(count)
+    )
+    deflater = zlib.compressobj(PNG_LEVEL, zlib.DEFLATED, -15)
+    data = deflater.compress(raw) + deflater.flush(zlib.Z_SYNC_FLUSH)
+    return data, zlib.adler32(raw), len(raw)
+
+
+def _cached_band(digest: bytes):
+    with _band_lock:
+        band = _band_cache.get(digest)
+        if band is not None:
+            _band_cache.move_to_end(digest)
+        return band
+
+
+def _keep_band(digest: bytes, band: tuple) -> None:
+    with _band_lock:
+        _band_cache[digest] = band
+        while len(_band_cache) > BAND_CACHE_SIZE:
+            _band_cache.popitem(last=False)
+
+
+def _adler32_combine(first: int, second: int, second_length: int) -> int:
+    """The Adler-32 of two byte strings joined, from theirs (zlib's adler32_combine)."""
+    remainder = second_length % _ADLER_BASE
+    low = first & 0xFFFF
+    high = (remainder * low) % _ADLER_BASE
+    low = (low + (second & 0xFFFF) + _ADLER_BASE - 1) % _ADLER_BASE
+    high = (high + (first >> 16) + (second >> 16) + _ADLER_BASE - remainder) % _ADLER_BASE
+    return (high << 16) | low
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return len(data).to_bytes(4, "big") + kind + data + crc.to_bytes(4, "big")
 
 
 @lru_cache(maxsize=1)
@@ -608,8 +788,10 @@ def _font_digests() -> dict[str, str]:
 
 
 def _hashable(value):
-    if isinstance(value, bytes | bytearray):
+    if isinstance(value, bytes | bytearray | memoryview):
         return {"sha256": hashlib.sha256(value).hexdigest()}
+    if isinstance(value, Initial):
+        return {"initial_of": value.name}
     return value
 
 

@@ -5,13 +5,12 @@ carries their nickname, avatar and referral code; a challenge member's share car
 their day count and streak too. The drawing itself is render.py's.
 """
 
-import io
 import os
 import threading
 import zipfile
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-
-from PIL import Image, ImageDraw
 
 from miniapp_api.checkins.events import here_url
 from miniapp_api.csvexport import to_csv
@@ -44,12 +43,18 @@ def campaign_content(campaign: Campaign, channel: Channel | None, public_url: st
 
 def member_content(campaign: Campaign, member: Member, public_url: str) -> dict:
     return {
-        "avatar": bytes(member.avatar) if member.avatar else initial_avatar(member.nickname),
+        "avatar": avatar(member),
         "nickname": member.nickname,
         "title": campaign.title,
-        "subtitle": plain_text(campaign.promise),
+        "subtitle": _promise_text(campaign.promise),
         "qr_url": join_url(public_url, campaign.slug, member_code=member.code),
     }
+
+
+@lru_cache(maxsize=256)
+def _promise_text(promise: str) -> str:
+    # A campaign's promise, the same on every member's poster: Markdown read once.
+    return plain_text(promise)
 
 
 def door_content(campaign: Campaign, event: Activity, public_url: str, tz: str) -> dict:
@@ -79,7 +84,7 @@ def checkin_content(
     """The share card's content. `personal`: the QR carries the member's code (a campaign
     with a referral programme credits friends to it); otherwise it is the campaign's link."""
     return {
-        "avatar": bytes(member.avatar) if member.avatar else initial_avatar(member.nickname),
+        "avatar": avatar(member),
         "nickname": member.nickname,
         "title": campaign.title,
         "headline": checkin_headline(done, streak),
@@ -119,55 +124,61 @@ def unprintable_note(campaign: Campaign, channels: list[Channel]) -> str | None:
     )
 
 
-def initial_avatar(nickname: str) -> bytes:
-    """A member without a photo gets the first character of their nickname on a disc."""
-    side = 256
-    image = Image.new("RGB", (side, side), "#F3B33D")
-    char = next((c for c in nickname if not render.missing_glyphs(c, "bold")), "")
-    if char:
-        draw = ImageDraw.Draw(image)
-        font = render.load_font("bold", 140)
-        draw.text((side / 2, side / 2), char, font=font, fill="#FFFFFF", anchor="mm")
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+def avatar(member: Member) -> bytes | render.Initial:
+    """The member's photo, or for a member without one the first character of their nickname
+    on a disc, drawn only when a poster is (never to work out a cache key)."""
+    return bytes(member.avatar) if member.avatar else render.Initial(member.nickname)
 
 
-def cached_poster(cache_dir: str, layout: dict, content: dict, fmt: str) -> bytes:
-    """Render once per distinct layout + content; later requests read the file."""
+@dataclass(frozen=True)
+class Poster:
+    """Encoded poster bytes and the key they are cached under: a hash of everything the
+    poster shows, which also serves as its ETag."""
+
+    key: str
+    data: bytes
+
+
+def cached_poster(cache_dir: str, layout: dict, content: dict, fmt: str) -> Poster:
+    """Render once per distinct layout + content; later requests read the file.
+
+    The key is worked out from the content alone (an avatar is its photo's hash or the name
+    its initial is drawn from), so a poster already rendered costs no image code at all."""
     key = render.poster_key(layout, content, fmt)
     path = Path(cache_dir) / f"{key}.{fmt}"
-    if path.is_file():
-        return path.read_bytes()
+    try:
+        return Poster(key, path.read_bytes())
+    except FileNotFoundError:
+        pass
     with RENDER_LOCK:
         data = render.render_poster(layout, content, fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{fmt}.tmp{id(data)}")
     tmp.write_bytes(data)
     tmp.replace(path)  # atomic, so a concurrent reader never sees half a file
-    return data
+    return Poster(key, data)
 
 
-def campaign_poster(cache_dir, campaign, channel, public_url, fmt="png") -> bytes:
+def campaign_poster(cache_dir, campaign, channel, public_url, fmt="png") -> Poster:
     content = campaign_content(campaign, channel, public_url)
     return cached_poster(cache_dir, render.load_layout(CAMPAIGN_LAYOUT), content, fmt)
 
 
-def member_poster(cache_dir, campaign, member, public_url, fmt="png") -> bytes:
+def member_poster(cache_dir, campaign, member, public_url, fmt="png") -> Poster:
     content = member_content(campaign, member, public_url)
     return cached_poster(cache_dir, render.load_layout(MEMBER_LAYOUT), content, fmt)
 
 
 def door_poster(cache_dir, campaign, event, public_url, tz, fmt="png") -> bytes:
     content = door_content(campaign, event, public_url, tz)
-    return cached_poster(cache_dir, render.load_layout(DOOR_LAYOUT), content, fmt)
+    return cached_poster(cache_dir, render.load_layout(DOOR_LAYOUT), content, fmt).data
 
 
 def checkin_poster(
     cache_dir, campaign, member, done, streak, public_url, *, personal, fmt="png"
 ) -> bytes:
     content = checkin_content(campaign, member, done, streak, public_url, personal)
-    return cached_poster(cache_dir, render.load_layout(CHECKIN_LAYOUT), content, fmt)
+    return cached_poster(cache_dir, render.load_layout(CHECKIN_LAYOUT), content, fmt).data
 
 
 def write_member_posters(campaign, members, out: Path, fmt: str, public_url: str, progress=iter):

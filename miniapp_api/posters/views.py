@@ -1,10 +1,11 @@
 """Channel posters: the campaign's live code printed with its channel, 1080×1920."""
 
-from flask import Blueprint, Response, abort, current_app, request
+from flask import Blueprint, abort, current_app, request
 
 from miniapp_api.livecode.rules import CHANNEL_CODE, SLUG
 from miniapp_api.models import Campaign, Channel
 from miniapp_api.posters.rules import campaign_poster
+from miniapp_api.web.posters import poster_response
 
 bp = Blueprint("posters", __name__)
 
@@ -31,7 +32,7 @@ def poster(slug, fmt):
             abort(404)
     fmt_name, mimetype = FORMATS[fmt]
     config = current_app.config
-    data = campaign_poster(
+    found = campaign_poster(
         config["POSTER_CACHE_DIR"], campaign, channel, config["PUBLIC_URL"], fmt_name
     )
-    return Response(data, mimetype=mimetype, headers={"Cache-Control": "public, max-age=300"})
+    return poster_response(found, mimetype, "public, max-age=300")

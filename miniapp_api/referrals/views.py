@@ -21,6 +21,7 @@ from miniapp_api.models import Campaign, Member, utcnow
 from miniapp_api.posters.rules import member_poster
 from miniapp_api.referrals import rules
 from miniapp_api.visitors import phone_hash
+from miniapp_api.web.posters import poster_response
 from miniapp_api.web.visitor import current_visitor, device_hash, member_entry, remember
 
 bp = Blueprint("referrals", __name__, url_prefix="/r")
@@ -118,14 +119,16 @@ def me(slug):
 
 @bp.get("/<slug>/me/poster.png")
 def poster(slug):
-    campaign = _campaign_with_program(slug)[0]
-    member = _member(campaign)
+    visitor = current_visitor()
+    member = (
+        None if visitor.new or not SLUG.match(slug) else rules.member_in_program(slug, visitor.key)
+    )
     if member is None:
         abort(404)
     config = current_app.config
-    data = member_poster(config["POSTER_CACHE_DIR"], campaign, member, config["PUBLIC_URL"])
+    found = member_poster(config["POSTER_CACHE_DIR"], member.campaign, member, config["PUBLIC_URL"])
     # Private to this browser's cookie; ?v= (the member code) keys the browser's copy.
-    return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=300"})
+    return poster_response(found, "image/png", "private, max-age=300")
 
 
 @bp.get("/<slug>/top")
