@@ -426,6 +426,16 @@ def send_alerts():
         raise SystemExit(1)
 
 
+@click.command("roll-up")
+@fail_clearly
+def roll_up():
+    """Count the visits of complete hours into the dashboards' rollup (for cron, hourly): the
+    first dashboard view after a busy hour then has nothing left to count."""
+    from miniapp_api.console.rollup import roll_up_all
+
+    click.echo(_("已汇总到最近一个整点：%(n)s 个活动。", n=roll_up_all()))
+
+
 def _lifecycle_target(campaign: str, channel: str | None):
     """The campaign, and the channel when --channel names one (a SetupError otherwise)."""
     from miniapp_api.livecode.rules import SetupError, find_campaign
@@ -808,6 +818,7 @@ ALL = [
     stats,
     attention,
     send_alerts,
+    roll_up,
     archive,
     restore,
     delete,
