@@ -1,8 +1,9 @@
 """Benchmark: a campaign's dashboard and its visits export at 1,000,000 visits.
 
 Loads the visits straight into a scratch database it creates and drops (a SQLite file in a
-temporary folder; on PostgreSQL a database qunbook_bench_<random>), spread over the last
---days days up to now, from 5 channels, a third of them repeat visitors, one in ten a bot. Then,
+temporary folder; on PostgreSQL a database qunbook_bench_<random>), evenly over the last
+--days days up to now and in time order (as scans store them), from 5 channels and none, a
+third by repeat visitors, one in ten a bot. Then,
 through the app's test client (the whole Flask request: login cookie, the view, the template;
 no HTTP server):
 
@@ -116,7 +117,8 @@ def _load_sqlite(campaign, channels, groups, visits, days, now):
             outcome = rng.choice(("sent", "sent", "repeat", "full")) if human else "bot"
             # A third of the scans are by people who scanned before (another day, or again).
             visitor = f"v{rng.randrange(visits // 3) if n % 3 == 0 else n}"
-            at = now - timedelta(seconds=rng.randrange(span))
+            # In time order, as the live code stores them.
+            at = now - timedelta(seconds=span * (visits - n) / visits)
             yield (
                 campaign,
                 rng.choice([*channels, None]),
@@ -147,13 +149,15 @@ def _load_postgres(campaign, channels, groups, visits, days, now):
         SELECT %(campaign)s, (%(channels)s::int[])[1 + (n * 7919) %% (%(nch)s + 1)],
                CASE WHEN o = 'sent' THEN (%(groups)s::int[])[1 + n %% 3] END,
                CASE WHEN n %% 3 = 0 THEN 'v' || (n * 104729) %% (%(visits)s / 3) ELSE 'v' || n END,
-               a, 'h', o, NULL, %(now)s - make_interval(secs => random() * %(span)s)
+               a, 'h', o, NULL, %(now)s - make_interval(secs => %(span)s * (%(visits)s - n)
+                                                                  / %(visits)s::float8)
         FROM (SELECT n, a,
                      CASE WHEN a = 'bot' THEN 'bot'
                           ELSE (ARRAY['sent', 'sent', 'repeat', 'full'])[1 + (n / 7) %% 4] END AS o
               FROM (SELECT n, (ARRAY['wechat', 'wechat', 'wechat', 'wechat', 'wechat', 'wechat',
                                      'mobile', 'mobile', 'desktop', 'bot'])[1 + (n * 31) %% 10] AS a
-                    FROM generate_series(1, %(visits)s) AS n) AS numbered) AS made
+                    FROM generate_series(1::bigint, %(visits)s) AS n) AS numbered) AS made
+        ORDER BY n  -- in time order, as the live code stores them
         """,
         {
             "campaign": campaign,
