@@ -157,3 +157,22 @@ def test_deleting_a_campaign_takes_its_rollup(app):
     assert VisitHour.select().count() > 0
     lifecycle.delete_campaign(Campaign.get_by_id(campaign.id))
     assert (VisitHour.select().count(), VisitRollup.select().count()) == (0, 0)
+
+
+def test_an_upgrade_counts_the_visits_already_stored(app, runner, monkeypatch):
+    """A database upgraded past step 11 has its visits counted by `qunbook init-db`, not by
+    the first dashboard view after it."""
+    from miniapp_api import cli, migrations
+    from miniapp_api.db import db
+
+    campaign = make_campaign()
+    add_visits(campaign, [], datetime(2026, 11, 1), hours=24, n=50, seed=7)
+    with db.connection_context():
+        # As if the database had stopped at step 10: the rollup's tables are new to it.
+        db.execute_sql("DELETE FROM schemaversion WHERE version >= 11")
+    monkeypatch.setattr(migrations, "STEPS", [*migrations.STEPS[:10], lambda _db: None])
+    result = runner.invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "10 → 11" in result.output
+    assert VisitRollup.get(VisitRollup.campaign == campaign.id).through > datetime(2026, 11, 2)
+    assert cli.ROLLUP_STEP == 11
