@@ -4,11 +4,18 @@ CSV is UTF-8 with a BOM. A spreadsheet program guesses each CSV cell's type, so 
 customer id comes back as 3.20102198001011e+17 and 000123 as 123 once the file is saved
 again; the xlsx export types every text cell as text (format "@") and every time as a date,
 so ids survive and dates sort and filter as dates.
+
+Both are made row by row in constant memory, however many rows (a campaign's visits run to
+millions): CSV in chunks as the rows come, xlsx through openpyxl's write-only mode (inline
+strings, the sheet in a temporary file) into a temporary file sent in chunks; `stream_rows`
+reads a query's rows from the database in batches.
 """
 
 import csv
 import io
-from collections.abc import Iterable
+import secrets
+import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -16,6 +23,8 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+
+from miniapp_api.db import db, is_sqlite
 
 # A cell starting with one of these is read as a formula by spreadsheet programs
 # (full-width forms included: WPS accepts them too).
@@ -59,17 +68,36 @@ def as_text(value) -> str:
     return neutralise(value)
 
 
-def to_csv(header: list[str], rows: Iterable[Iterable]) -> bytes:
+ROWS_PER_CHUNK = 1000
+CHUNK_BYTES = 64 * 1024
+
+
+def csv_chunks(header: list[str], rows: Iterable[Iterable]) -> Iterator[bytes]:
+    """The CSV (BOM, header, rows) in pieces of ROWS_PER_CHUNK rows, as the rows come."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    for row in rows:
+    yield "\ufeff".encode() + out.getvalue().encode("utf-8")
+    out.seek(0)
+    out.truncate()
+    for number, row in enumerate(rows, start=1):
         writer.writerow([as_text(cell) for cell in row])
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+        if number % ROWS_PER_CHUNK == 0:
+            yield out.getvalue().encode("utf-8")
+            out.seek(0)
+            out.truncate()
+    if out.tell():
+        yield out.getvalue().encode("utf-8")
 
 
-def to_xlsx(header: list[str], rows: Iterable[Iterable], title: str = "Sheet1") -> bytes:
-    """One sheet: numbers as numbers, Moments as dates, everything else as text."""
+def to_csv(header: list[str], rows: Iterable[Iterable]) -> bytes:
+    return b"".join(csv_chunks(header, rows))
+
+
+def write_xlsx(out, header: list[str], rows: Iterable[Iterable], title: str = "Sheet1") -> None:
+    """One sheet into the binary file `out`: numbers as numbers, Moments as dates, everything
+    else as text. Write-only: each row goes to a temporary file as it comes, strings inline
+    (no shared-string table growing with the rows)."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
@@ -84,9 +112,49 @@ def to_xlsx(header: list[str], rows: Iterable[Iterable], title: str = "Sheet1") 
     sheet.append(heading)
     for row in rows:
         sheet.append([_xlsx_cell(sheet, value) for value in row])
-    out = io.BytesIO()
     book.save(out)
+
+
+def xlsx_chunks(
+    header: list[str], rows: Iterable[Iterable], title: str = "Sheet1"
+) -> Iterator[bytes]:
+    """The workbook in pieces: a zip is complete only at its end, so it is built in a
+    temporary file first, then read out."""
+    with tempfile.TemporaryFile() as out:
+        write_xlsx(out, header, rows, title)
+        out.seek(0)
+        while chunk := out.read(CHUNK_BYTES):
+            yield chunk
+
+
+def to_xlsx(header: list[str], rows: Iterable[Iterable], title: str = "Sheet1") -> bytes:
+    out = io.BytesIO()
+    write_xlsx(out, header, rows, title)
     return out.getvalue()
+
+
+def stream_rows(query, batch: int = 2000) -> Iterator[tuple]:
+    """A query's rows as tuples, fetched `batch` at a time rather than all at once.
+
+    SQLite's cursor steps through the result as it is read. psycopg2's ordinary cursor would
+    fetch every row into memory first; a named (server-side) cursor fetches a batch at a time,
+    in a transaction that also gives the whole export one snapshot. WITH HOLD only because
+    psycopg2 refuses a named cursor on a connection in autocommit mode (peewee's), not knowing
+    about the BEGIN peewee sent; it is closed before the transaction ends, so nothing is held.
+    Values come as the driver gives them (PostgreSQL's are already Python's).
+    """
+    if is_sqlite():
+        yield from query.tuples().iterator()
+        return
+    sql, params = query.sql()
+    with db.atomic():
+        cursor = db.connection().cursor(name=f"export_{secrets.token_hex(8)}", withhold=True)
+        cursor.itersize = batch
+        try:
+            cursor.execute(sql, params)
+            yield from cursor
+        finally:
+            cursor.close()
 
 
 def _xlsx_cell(sheet, value) -> WriteOnlyCell:

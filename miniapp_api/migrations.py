@@ -592,8 +592,45 @@ ALTER TABLE "campaign" ADD COLUMN "alert_webhook" VARCHAR(500) NOT NULL DEFAULT 
 _STAFF_LANGUAGE = """ALTER TABLE "staff" ADD COLUMN "language" VARCHAR(8) NOT NULL DEFAULT '';"""
 STEP_10 = {"sqlite": _STAFF_LANGUAGE, "postgresql": _STAFF_LANGUAGE}  # the same on both
 
+# 11. Console figures at millions of visits (issue 15): visits counted once per complete hour
+#     and channel, the people counted so far, and how far each campaign is counted.
+_ROLLUP = """
+CREATE TABLE IF NOT EXISTS "visit_hour" ("id" {serial} NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "hour" {timestamp} NOT NULL, "channel_id" INTEGER,
+    "scans" INTEGER NOT NULL, "sent" INTEGER NOT NULL, "full" INTEGER NOT NULL,
+    "bots" INTEGER NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE,
+    FOREIGN KEY ("channel_id") REFERENCES "channel" ("id") ON DELETE SET NULL);
+CREATE INDEX "visithour_channel_id" ON "visit_hour" ("channel_id");
+CREATE INDEX "visithour_campaign_id_hour" ON "visit_hour" ("campaign_id", "hour");
+CREATE TABLE IF NOT EXISTS "visit_person" ("id" {serial} NOT NULL PRIMARY KEY,
+    "campaign_id" INTEGER NOT NULL, "visitor" VARCHAR(64) NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "visitperson_campaign_id_visitor" ON "visit_person" ("campaign_id",
+    "visitor");
+CREATE TABLE IF NOT EXISTS "visit_rollup" ("campaign_id" INTEGER NOT NULL PRIMARY KEY,
+    "through" {timestamp} NOT NULL, "people" INTEGER NOT NULL,
+    FOREIGN KEY ("campaign_id") REFERENCES "campaign" ("id") ON DELETE CASCADE);
+"""
+STEP_11 = {
+    "sqlite": _ROLLUP.format(serial="INTEGER", timestamp="DATETIME"),
+    "postgresql": _ROLLUP.format(serial="SERIAL", timestamp="TIMESTAMP"),
+}
+
 # Append only; never edit a step that has shipped.
-STEPS = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8, STEP_9, STEP_10]
+STEPS = [
+    STEP_1,
+    STEP_2,
+    STEP_3,
+    STEP_4,
+    STEP_5,
+    STEP_6,
+    STEP_7,
+    STEP_8,
+    STEP_9,
+    STEP_10,
+    STEP_11,
+]
 LATEST = len(STEPS)
 
 

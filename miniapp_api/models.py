@@ -103,6 +103,48 @@ class Visit(BaseModel):
         )
 
 
+class VisitHour(BaseModel):
+    """A campaign's visits in one complete UTC hour and one channel, counted once (schema step
+    11): the dashboard adds these rows to a count of the visits since, so its figures cost the
+    same at a million visits as at a hundred. Kept by console/rollup.py, never by the scan."""
+
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE", index=False)
+    hour = DateTimeField()  # the hour's start, naive UTC
+    channel = ForeignKeyField(Channel, null=True, on_delete="SET NULL")
+    scans = IntegerField()  # people's visits
+    sent = IntegerField()
+    full = IntegerField()
+    bots = IntegerField()  # bots and link previews
+
+    class Meta:
+        table_name = "visit_hour"
+        indexes = ((("campaign", "hour"), False),)
+
+
+class VisitPerson(BaseModel):
+    """A person (visitor key) who scanned a campaign before its rollup's `through`, once: how
+    "people who scanned" stays a count of distinct people without reading every visit."""
+
+    campaign = ForeignKeyField(Campaign, on_delete="CASCADE", index=False)
+    visitor = CharField(max_length=64)
+
+    class Meta:
+        table_name = "visit_person"
+        indexes = ((("campaign", "visitor"), True),)
+
+
+class VisitRollup(BaseModel):
+    """How far a campaign's visits are counted into VisitHour and VisitPerson: every visit
+    before `through` (a UTC hour's start), and `people` of them distinct people."""
+
+    campaign = ForeignKeyField(Campaign, primary_key=True, on_delete="CASCADE")
+    through = DateTimeField()
+    people = IntegerField()
+
+    class Meta:
+        table_name = "visit_rollup"
+
+
 class AddressQuota(BaseModel):
     """How many new places one network address took in one campaign in one hour.
 
@@ -497,6 +539,9 @@ MODELS = [
     Channel,
     Group,
     Visit,
+    VisitHour,
+    VisitPerson,
+    VisitRollup,
     AddressQuota,
     *STAFF_MODELS,
     *REFERRAL_MODELS,
