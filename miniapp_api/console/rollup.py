@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from peewee import SQL, Case, Select, fn
 
-from miniapp_api.db import db, is_sqlite
+from miniapp_api.db import db, is_sqlite, write_transaction
 from miniapp_api.models import Campaign, Visit, VisitHour, VisitPerson, VisitRollup, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
 
@@ -96,7 +96,10 @@ def _count_span(campaign_id: int, start: datetime, end: datetime, people: int) -
     """Count the visits of [start, end) into the rollup; the new number of people, or None
     when another process had moved `through` on from start already."""
     span = (Visit.campaign == campaign_id) & (Visit.created_at >= start) & (Visit.created_at < end)
-    with db.atomic():
+    # On SQLite, through the same queue as the scans' writes (thread lock, file lock, BEGIN
+    # IMMEDIATE): a scan then waits its turn behind a count instead of spending its busy
+    # timeout on SQLite's lock.
+    with write_transaction():
         # The conditional UPDATE claims the span: of two processes counting it, the second
         # waits for the first's row lock (or SQLite's write lock) and then changes nothing.
         claimed = (
