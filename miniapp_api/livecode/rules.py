@@ -197,6 +197,11 @@ def hot_sql(p: str) -> dict[str, str]:
             "UPDATE address_quota SET refused = refused + 1"  # noqa: S608
             f" WHERE campaign_id = {p} AND ip_hash = {p} AND window_start = {p}"
         ),
+        "counted_today": (
+            "SELECT g.id, g.name, g.qr_digest FROM visit v LEFT JOIN wechat_group g"  # noqa: S608
+            f" ON g.id = v.group_id AND g.active AND g.qr_generated_at > {p}"
+            f" WHERE v.campaign_id = {p} AND v.visitor = {p} AND v.counted_day = {p}"
+        ),
         "record": (
             "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
             " outcome, counted_day, created_at)"
@@ -243,6 +248,20 @@ def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:
         )
         .first()
     )
+
+
+def _counted_today_showable(
+    campaign_id: int, visitor: str, day: date, now: datetime
+) -> tuple[bool, Group | None]:
+    """Whether the visitor was counted today, and the group they were sent to if it still
+    takes them (_showable's condition): one query, the repeat visitor's whole read."""
+    row = db.execute_sql(
+        hot_sql(db.obj.param)["counted_today"],
+        (now - QR_LIFETIME, campaign_id, visitor, day),
+    ).fetchone()
+    if row is None:
+        return False, None
+    return True, Group(id=row[0], name=row[1], qr_digest=row[2]) if row[0] else None
 
 
 def todays_group(campaign_id: int, visitor: str, now: datetime, tz: str) -> Group | None:
@@ -294,12 +313,15 @@ def record_scan(
         # every group alone. It is shown a page that says how to get in.
         return _record(visit, "unproven", None)
     day = local_day(now, tz)
+    # A repeat visitor takes no place, so their one read and their visit row need no write
+    # lock. Read outside it, the answer can only be missing a count made a moment ago by
+    # the same visitor's other request: the unique index on the counted day catches that.
+    counted, group = (
+        (None, None) if new_visitor else _counted_today_showable(campaign_id, visitor, day, now)
+    )
+    if group:
+        return _record(visit, "repeat", group)
     with write_transaction():
-        counted = None if new_visitor else _counted_today(campaign_id, visitor, day)
-        group = counted and counted.group_id and _showable(counted.group_id, now)
-        if group:
-            return _record(visit, "repeat", group)
-
         group = _take_place(campaign_id, now)
         if group is None:
             Campaign.update(all_full_since=now).where(
