@@ -55,6 +55,7 @@ def register_web(app):
         language,
         localtime,
         memberform,
+        pagecache,
         params,
         wechat,
     )
@@ -68,6 +69,7 @@ def register_web(app):
     markdown_text.register(app)
     localtime.register(app)
     memberform.register(app)  # the sign-up form's token, signed for the visitor: no session row
+    pagecache.register(app)  # pages many visitors share, rendered once per process
     params.register(app)
     inputs.register(app)
     archived.register(app)  # an archived campaign's public pages: one friendly page
