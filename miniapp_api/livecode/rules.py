@@ -167,7 +167,7 @@ def hot_sql(p: str) -> dict[str, str]:
     if p not in ("?", "%s"):
         raise ValueError(f"unexpected placeholder style {p!r}")
     is_open = f"active AND sent < cutoff AND qr_generated_at > {p}"
-    return {
+    sql = {
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
@@ -208,6 +208,10 @@ def hot_sql(p: str) -> dict[str, str]:
             f" VALUES ({', '.join([p] * 9)}) RETURNING id"
         ),
     }
+    sql["record_counted"] = sql["record"].replace(
+        " RETURNING id", " ON CONFLICT DO NOTHING RETURNING id"
+    )
+    return sql
 
 
 def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
@@ -341,10 +345,10 @@ def record_scan(
             # Counted earlier today but that group is gone (expired or switched off):
             # they are sent again, to a group that works.
             return _record(visit, "moved", group)
-        try:
-            with db.atomic():
-                return _record(visit, "sent", group, counted_day=day)
-        except IntegrityError:
+        # The unique index on the counted day says whether this is the visitor's first
+        # count today; ON CONFLICT asks it without a SAVEPOINT around the insert.
+        scan = _record(visit, "sent", group, counted_day=day, statement="record_counted")
+        if scan is None:
             # The same visitor was counted by a concurrent request: give the place back
             # and show them the group they were counted into.
             _give_back(group)
@@ -353,6 +357,7 @@ def record_scan(
             counted = _counted_today(campaign_id, visitor, day)
             group = counted and counted.group_id and _showable(counted.group_id, now)
             return _record(visit, "repeat" if group else "full", group or None)
+        return scan
 
 
 def _give_back(group: Group) -> None:
@@ -383,9 +388,13 @@ def _give_back_address_place(visit: dict) -> None:
     ).execute()
 
 
-def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) -> Scan:
+def _record(
+    visit: dict, outcome: str, group: Group | None, counted_day=None, statement="record"
+) -> Scan | None:
+    """Store the visit; None when `statement` is record_counted and the visitor was already
+    counted that day (nothing stored then)."""
     row = db.execute_sql(
-        hot_sql(db.obj.param)["record"],
+        hot_sql(db.obj.param)[statement],
         (
             visit["campaign"],
             visit["channel"],
@@ -398,7 +407,7 @@ def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) ->
             visit["created_at"],
         ),
     ).fetchone()
-    return Scan(row[0], outcome, group)
+    return Scan(row[0], outcome, group) if row else None
 
 
 # ---------------------------------------------------------------- set-up
