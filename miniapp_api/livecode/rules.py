@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError
 
-from miniapp_api.db import db, write_transaction
+from miniapp_api.db import db, is_sqlite, write_transaction
 from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
@@ -208,6 +208,31 @@ def hot_sql(p: str) -> dict[str, str]:
             f" VALUES ({', '.join([p] * 9)}) RETURNING id"
         ),
     }
+    # _count_person's statement: a place, then the address's place, then the counted visit,
+    # each only if the one before it came back (PostgreSQL: data-modifying WITH).
+    place = sql["take_place"]
+    counted_visit = (
+        "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
+        " outcome, counted_day, created_at)"
+        f" SELECT {p}, {p}, place.id, {p}, {p}, {p}, 'sent', {p}, {p} FROM place"
+    )
+    sql["count_person"] = (
+        f"WITH place AS ({place}),"  # noqa: S608
+        " quota AS (INSERT INTO address_quota (campaign_id, ip_hash, window_start, taken, refused)"
+        f" SELECT {p}, {p}, {p}, 1, 0 FROM place"
+        " ON CONFLICT (campaign_id, ip_hash, window_start)"
+        " DO UPDATE SET taken = address_quota.taken + 1"
+        f" WHERE address_quota.taken < {p} RETURNING taken),"
+        f" counted AS ({counted_visit}, quota ON CONFLICT DO NOTHING RETURNING id)"
+        " SELECT place.id, place.name, place.qr_digest, EXISTS (SELECT 1 FROM quota),"
+        " (SELECT id FROM counted) FROM place"
+    )
+    sql["count_person_free"] = (
+        f"WITH place AS ({place}),"  # noqa: S608
+        f" counted AS ({counted_visit} ON CONFLICT DO NOTHING RETURNING id)"
+        " SELECT place.id, place.name, place.qr_digest, TRUE, (SELECT id FROM counted)"
+        " FROM place"
+    )
     sql["record_counted"] = sql["record"].replace(
         " RETURNING id", " ON CONFLICT DO NOTHING RETURNING id"
     )
@@ -326,12 +351,11 @@ def record_scan(
     if group:
         return _record(visit, "repeat", group)
     with write_transaction():
+        if not counted and not is_sqlite():
+            return _count_person(visit, day, address_limit if ip_hash else None, now)
         group = _take_place(campaign_id, now)
         if group is None:
-            Campaign.update(all_full_since=now).where(
-                (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
-            ).execute()
-            return _record(visit, "full", None)
+            return _all_full(visit, now)
         # A person counted earlier today is not a new place for their address.
         if (
             not counted
@@ -349,15 +373,68 @@ def record_scan(
         # count today; ON CONFLICT asks it without a SAVEPOINT around the insert.
         scan = _record(visit, "sent", group, counted_day=day, statement="record_counted")
         if scan is None:
-            # The same visitor was counted by a concurrent request: give the place back
-            # and show them the group they were counted into.
-            _give_back(group)
-            if address_limit and ip_hash:
-                _give_back_address_place(visit)
-            counted = _counted_today(campaign_id, visitor, day)
-            group = counted and counted.group_id and _showable(counted.group_id, now)
-            return _record(visit, "repeat" if group else "full", group or None)
+            return _counted_meanwhile(visit, group, day, address_limit, now)
         return scan
+
+
+def _all_full(visit: dict, now: datetime) -> Scan:
+    Campaign.update(all_full_since=now).where(
+        (Campaign.id == visit["campaign"]) & Campaign.all_full_since.is_null()
+    ).execute()
+    return _record(visit, "full", None)
+
+
+def _counted_meanwhile(visit, group, day, address_limit, now) -> Scan:
+    """The same visitor was counted by a concurrent request: give the place back (and their
+    address's) and show them the group they were counted into."""
+    _give_back(group)
+    if address_limit and visit["ip_hash"]:
+        _give_back_address_place(visit)
+    counted = _counted_today(visit["campaign"], visit["visitor"], day)
+    group = counted and counted.group_id and _showable(counted.group_id, now)
+    return _record(visit, "repeat" if group else "full", group or None)
+
+
+def _count_person(visit: dict, day: date, address_limit: int | None, now: datetime) -> Scan:
+    """PostgreSQL, a person not counted today: take a place, the address's place and store
+    the counted visit in one statement, so the group row's lock is held for one round trip
+    and the commit, not for three. Each part runs only if the one before it succeeded; the
+    rare refusals are undone in the same transaction, as record_scan does step by step."""
+    opened_after = now - QR_LIFETIME
+    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
+    quota = (*key, address_limit) if address_limit else ()
+    statement = hot_sql(db.obj.param)["count_person" if address_limit else "count_person_free"]
+    for _attempt in range(100):  # as _take_place: each retry means another scan took a place
+        row = db.execute_sql(
+            statement,
+            (
+                visit["campaign"],
+                opened_after,
+                opened_after,
+                *quota,
+                visit["campaign"],
+                visit["channel"],
+                visit["visitor"],
+                visit["agent"],
+                visit["ip_hash"],
+                day,
+                visit["created_at"],
+            ),
+        ).fetchone()
+        if row:
+            break
+        if not open_groups_query(visit["campaign"], now).exists():
+            return _all_full(visit, now)
+    else:
+        return _all_full(visit, now)
+    group = Group(id=row[0], name=row[1], qr_digest=row[2])
+    if not row[3]:
+        _give_back(group)
+        db.execute_sql(hot_sql(db.obj.param)["address_refused"], key)
+        return _record(visit, "limited", None)
+    if row[4] is None:
+        return _counted_meanwhile(visit, group, day, address_limit, now)
+    return Scan(row[4], "sent", group)
 
 
 def _give_back(group: Group) -> None:

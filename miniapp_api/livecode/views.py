@@ -80,7 +80,7 @@ def scan(slug):
             elif campaign.referral_count_on == "signup" and not visitor.new:
                 # A friend who signed up before being sent to a group counts from now.
                 referrals.settle_pending(campaign.id, visitor.key, visitor.agent, signals)
-        member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+        member = None if visitor.new else referrals.member_on_join_page(campaign.id, visitor.key)
         # A friend's landing page says who invited them (not to the inviter herself).
         invited_by = (
             referrals.inviter(campaign.id, member_code)
