@@ -8,6 +8,7 @@ from helpers import browser, make_campaign, make_channel, make_group
 from miniapp_api.models import Campaign, Group, Member, Visit
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import VISITOR_COOKIE
+from miniapp_api.web.pagecache import render_shared
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -210,3 +211,13 @@ def test_each_visitor_of_a_shared_referral_page_gets_their_own_form_token(app):
         headers={"User-Agent": PHONE},
     )
     assert signed_up.status_code == 303 and Member.get().nickname == "阿花"
+
+
+def test_a_page_with_a_session_bound_form_is_never_shared(app):
+    """Flask-WTF's token belongs to one session: such a page is rendered for its visitor
+    alone, and nothing is kept for the next."""
+    campaign = make_campaign(slug="store")
+    with app.test_request_context("/j/store", headers={"User-Agent": PHONE}):
+        page = render_shared(("k",), "checkins/_join_form.html", campaign=campaign, form=None)
+        assert 'name="csrf_token" value="' in page
+        assert renders(app) == 0 and not app.extensions["page_cache"].pages
