@@ -54,6 +54,8 @@ def register_web(app):
         inputs,
         language,
         localtime,
+        memberform,
+        pagecache,
         params,
         wechat,
     )
@@ -66,6 +68,8 @@ def register_web(app):
     errors.register(app)
     markdown_text.register(app)
     localtime.register(app)
+    memberform.register(app)  # the sign-up form's token, signed for the visitor: no session row
+    pagecache.register(app)  # pages many visitors share, rendered once per process
     params.register(app)
     inputs.register(app)
     archived.register(app)  # an archived campaign's public pages: one friendly page
@@ -95,6 +99,8 @@ def register_capabilities(app):
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     app.extensions["csrf"].exempt(api.bp)
+    # Checks the token its form carries, signed for the visitor (web/memberform.py).
+    app.extensions["csrf"].exempt(referrals.join)
     app.register_blueprint(api.bp)  # /api/v1
 
 

@@ -2,6 +2,7 @@
 hashes that are all we keep of an IP address, a phone number or a WeChat openid."""
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -39,6 +40,9 @@ VISITOR_COOKIE = "qb_v"
 VISITOR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,43}$")
 
 
+# Phones send a handful of distinct user agents, and the regexes above cost more than the rest
+# of reading a request: each distinct one is classified once per process (bounded).
+@functools.lru_cache(maxsize=512)
 def classify_agent(user_agent: str | None) -> str:
     """One of: wechat, mobile, desktop (people); preview, bot (never counted)."""
     ua = (user_agent or "").strip()
@@ -75,6 +79,14 @@ def keyed_hash(key: str | bytes, value: str) -> str:
     if isinstance(key, str):
         key = key.encode()
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=4096)
+def address_hash(key: str | bytes, address: str) -> str:
+    """The keyed hash of a network address, remembered for the addresses seen last: a live
+    stream's viewers come through a few carrier gateways. Only addresses, never phone
+    numbers, are kept in this cache (a request holds its address anyway)."""
+    return keyed_hash(key, address)
 
 
 def phone_hash(key: str | bytes, phone: str) -> str:

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError
 
-from miniapp_api.db import db, write_transaction
+from miniapp_api.db import db, is_sqlite, write_transaction
 from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.localtime import to_local
 from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
@@ -167,7 +167,7 @@ def hot_sql(p: str) -> dict[str, str]:
     if p not in ("?", "%s"):
         raise ValueError(f"unexpected placeholder style {p!r}")
     is_open = f"active AND sent < cutoff AND qr_generated_at > {p}"
-    return {
+    sql = {
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
@@ -197,12 +197,46 @@ def hot_sql(p: str) -> dict[str, str]:
             "UPDATE address_quota SET refused = refused + 1"  # noqa: S608
             f" WHERE campaign_id = {p} AND ip_hash = {p} AND window_start = {p}"
         ),
+        "counted_today": (
+            "SELECT g.id, g.name, g.qr_digest FROM visit v LEFT JOIN wechat_group g"  # noqa: S608
+            f" ON g.id = v.group_id AND g.active AND g.qr_generated_at > {p}"
+            f" WHERE v.campaign_id = {p} AND v.visitor = {p} AND v.counted_day = {p}"
+        ),
         "record": (
             "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
             " outcome, counted_day, created_at)"
             f" VALUES ({', '.join([p] * 9)}) RETURNING id"
         ),
     }
+    # _count_person's statement: a place, then the address's place, then the counted visit,
+    # each only if the one before it came back (PostgreSQL: data-modifying WITH).
+    place = sql["take_place"]
+    counted_visit = (
+        "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
+        " outcome, counted_day, created_at)"
+        f" SELECT {p}, {p}, place.id, {p}, {p}, {p}, 'sent', {p}, {p} FROM place"
+    )
+    sql["count_person"] = (
+        f"WITH place AS ({place}),"  # noqa: S608
+        " quota AS (INSERT INTO address_quota (campaign_id, ip_hash, window_start, taken, refused)"
+        f" SELECT {p}, {p}, {p}, 1, 0 FROM place"
+        " ON CONFLICT (campaign_id, ip_hash, window_start)"
+        " DO UPDATE SET taken = address_quota.taken + 1"
+        f" WHERE address_quota.taken < {p} RETURNING taken),"
+        f" counted AS ({counted_visit}, quota ON CONFLICT DO NOTHING RETURNING id)"
+        " SELECT place.id, place.name, place.qr_digest, EXISTS (SELECT 1 FROM quota),"
+        " (SELECT id FROM counted) FROM place"
+    )
+    sql["count_person_free"] = (
+        f"WITH place AS ({place}),"  # noqa: S608
+        f" counted AS ({counted_visit} ON CONFLICT DO NOTHING RETURNING id)"
+        " SELECT place.id, place.name, place.qr_digest, TRUE, (SELECT id FROM counted)"
+        " FROM place"
+    )
+    sql["record_counted"] = sql["record"].replace(
+        " RETURNING id", " ON CONFLICT DO NOTHING RETURNING id"
+    )
+    return sql
 
 
 def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
@@ -243,6 +277,20 @@ def _counted_today(campaign_id: int, visitor: str, day: date) -> Visit | None:
         )
         .first()
     )
+
+
+def _counted_today_showable(
+    campaign_id: int, visitor: str, day: date, now: datetime
+) -> tuple[bool, Group | None]:
+    """Whether the visitor was counted today, and the group they were sent to if it still
+    takes them (_showable's condition): one query, the repeat visitor's whole read."""
+    row = db.execute_sql(
+        hot_sql(db.obj.param)["counted_today"],
+        (now - QR_LIFETIME, campaign_id, visitor, day),
+    ).fetchone()
+    if row is None:
+        return False, None
+    return True, Group(id=row[0], name=row[1], qr_digest=row[2]) if row[0] else None
 
 
 def todays_group(campaign_id: int, visitor: str, now: datetime, tz: str) -> Group | None:
@@ -294,18 +342,20 @@ def record_scan(
         # every group alone. It is shown a page that says how to get in.
         return _record(visit, "unproven", None)
     day = local_day(now, tz)
+    # A repeat visitor takes no place, so their one read and their visit row need no write
+    # lock. Read outside it, the answer can only be missing a count made a moment ago by
+    # the same visitor's other request: the unique index on the counted day catches that.
+    counted, group = (
+        (None, None) if new_visitor else _counted_today_showable(campaign_id, visitor, day, now)
+    )
+    if group:
+        return _record(visit, "repeat", group)
     with write_transaction():
-        counted = None if new_visitor else _counted_today(campaign_id, visitor, day)
-        group = counted and counted.group_id and _showable(counted.group_id, now)
-        if group:
-            return _record(visit, "repeat", group)
-
+        if not counted and not is_sqlite():
+            return _count_person(visit, day, address_limit if ip_hash else None, now)
         group = _take_place(campaign_id, now)
         if group is None:
-            Campaign.update(all_full_since=now).where(
-                (Campaign.id == campaign_id) & Campaign.all_full_since.is_null()
-            ).execute()
-            return _record(visit, "full", None)
+            return _all_full(visit, now)
         # A person counted earlier today is not a new place for their address.
         if (
             not counted
@@ -319,18 +369,72 @@ def record_scan(
             # Counted earlier today but that group is gone (expired or switched off):
             # they are sent again, to a group that works.
             return _record(visit, "moved", group)
-        try:
-            with db.atomic():
-                return _record(visit, "sent", group, counted_day=day)
-        except IntegrityError:
-            # The same visitor was counted by a concurrent request: give the place back
-            # and show them the group they were counted into.
-            _give_back(group)
-            if address_limit and ip_hash:
-                _give_back_address_place(visit)
-            counted = _counted_today(campaign_id, visitor, day)
-            group = counted and counted.group_id and _showable(counted.group_id, now)
-            return _record(visit, "repeat" if group else "full", group or None)
+        # The unique index on the counted day says whether this is the visitor's first
+        # count today; ON CONFLICT asks it without a SAVEPOINT around the insert.
+        scan = _record(visit, "sent", group, counted_day=day, statement="record_counted")
+        if scan is None:
+            return _counted_meanwhile(visit, group, day, address_limit, now)
+        return scan
+
+
+def _all_full(visit: dict, now: datetime) -> Scan:
+    Campaign.update(all_full_since=now).where(
+        (Campaign.id == visit["campaign"]) & Campaign.all_full_since.is_null()
+    ).execute()
+    return _record(visit, "full", None)
+
+
+def _counted_meanwhile(visit, group, day, address_limit, now) -> Scan:
+    """The same visitor was counted by a concurrent request: give the place back (and their
+    address's) and show them the group they were counted into."""
+    _give_back(group)
+    if address_limit and visit["ip_hash"]:
+        _give_back_address_place(visit)
+    counted = _counted_today(visit["campaign"], visit["visitor"], day)
+    group = counted and counted.group_id and _showable(counted.group_id, now)
+    return _record(visit, "repeat" if group else "full", group or None)
+
+
+def _count_person(visit: dict, day: date, address_limit: int | None, now: datetime) -> Scan:
+    """PostgreSQL, a person not counted today: take a place, the address's place and store
+    the counted visit in one statement, so the group row's lock is held for one round trip
+    and the commit, not for three. Each part runs only if the one before it succeeded; the
+    rare refusals are undone in the same transaction, as record_scan does step by step."""
+    opened_after = now - QR_LIFETIME
+    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
+    quota = (*key, address_limit) if address_limit else ()
+    statement = hot_sql(db.obj.param)["count_person" if address_limit else "count_person_free"]
+    for _attempt in range(100):  # as _take_place: each retry means another scan took a place
+        row = db.execute_sql(
+            statement,
+            (
+                visit["campaign"],
+                opened_after,
+                opened_after,
+                *quota,
+                visit["campaign"],
+                visit["channel"],
+                visit["visitor"],
+                visit["agent"],
+                visit["ip_hash"],
+                day,
+                visit["created_at"],
+            ),
+        ).fetchone()
+        if row:
+            break
+        if not open_groups_query(visit["campaign"], now).exists():
+            return _all_full(visit, now)
+    else:
+        return _all_full(visit, now)
+    group = Group(id=row[0], name=row[1], qr_digest=row[2])
+    if not row[3]:
+        _give_back(group)
+        db.execute_sql(hot_sql(db.obj.param)["address_refused"], key)
+        return _record(visit, "limited", None)
+    if row[4] is None:
+        return _counted_meanwhile(visit, group, day, address_limit, now)
+    return Scan(row[4], "sent", group)
 
 
 def _give_back(group: Group) -> None:
@@ -361,9 +465,13 @@ def _give_back_address_place(visit: dict) -> None:
     ).execute()
 
 
-def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) -> Scan:
+def _record(
+    visit: dict, outcome: str, group: Group | None, counted_day=None, statement="record"
+) -> Scan | None:
+    """Store the visit; None when `statement` is record_counted and the visitor was already
+    counted that day (nothing stored then)."""
     row = db.execute_sql(
-        hot_sql(db.obj.param)["record"],
+        hot_sql(db.obj.param)[statement],
         (
             visit["campaign"],
             visit["channel"],
@@ -376,7 +484,7 @@ def _record(visit: dict, outcome: str, group: Group | None, counted_day=None) ->
             visit["created_at"],
         ),
     ).fetchone()
-    return Scan(row[0], outcome, group)
+    return Scan(row[0], outcome, group) if row else None
 
 
 # ---------------------------------------------------------------- set-up

@@ -9,6 +9,7 @@ from miniapp_api.livecode.rules import HELD_BACK, find_live_code, record_scan
 from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.web.archived import closed_page
+from miniapp_api.web.pagecache import render_shared
 from miniapp_api.web.visitor import (
     current_visitor,
     device_hash,
@@ -18,6 +19,25 @@ from miniapp_api.web.visitor import (
 )
 
 bp = Blueprint("livecode", __name__)
+
+# What a shared join page is made of besides its campaign and group (pagecache's key).
+SHARED_KEYS = ("member_code", "outcome", "invited_by", "retry_url", "staff_alerted")
+
+
+def campaign_state(campaign) -> tuple:
+    """Every field of the campaign the join page can show: find_live_code loads only these,
+    so a page keyed by them changes the moment any of them does."""
+    return (
+        campaign.id,
+        campaign.slug,
+        campaign.title,
+        campaign.description,
+        campaign.rules,
+        campaign.promise,
+        campaign.staff_contact,
+        campaign.referral_count_on,
+        campaign.channel_archived,
+    )
 
 
 @bp.get("/j/<slug>")
@@ -60,7 +80,7 @@ def scan(slug):
             elif campaign.referral_count_on == "signup" and not visitor.new:
                 # A friend who signed up before being sent to a group counts from now.
                 referrals.settle_pending(campaign.id, visitor.key, visitor.agent, signals)
-        member = None if visitor.new else referrals.member_for(campaign.id, visitor.key)
+        member = None if visitor.new else referrals.member_on_join_page(campaign.id, visitor.key)
         # A friend's landing page says who invited them (not to the inviter herself).
         invited_by = (
             referrals.inviter(campaign.id, member_code)
@@ -80,19 +100,29 @@ def scan(slug):
         template = "livecode/full.html"
     else:
         template = "livecode/show.html"
-    page = render_template(
-        template,
-        campaign=campaign,
-        group=result.group,
-        member=member,
-        member_code=member_code,
-        event=event,
-        challenge_offer=challenge_offer,
-        outcome=result.outcome,
-        invited_by=invited_by,
-        retry_url=entry_url(),
-        staff_alerted=result.group is None and alerts.all_full_notified(campaign.id),
-    )
+    context = {
+        "campaign": campaign,
+        "group": result.group,
+        "member": member,
+        "member_code": member_code,
+        "event": event,
+        "challenge_offer": challenge_offer,
+        "outcome": result.outcome,
+        "invited_by": invited_by,
+        "retry_url": entry_url(),
+        "staff_alerted": result.group is None and alerts.all_full_notified(campaign.id),
+    }
+    if member is None and event is None and challenge_offer is None:
+        # Everyone sent to this group of this campaign sees this page: render it once.
+        group = result.group
+        key = (
+            campaign_state(campaign),
+            group and (group.id, group.name, group.qr_digest),
+            *(context[name] for name in SHARED_KEYS),
+        )
+        page = render_shared(key, template, **context)
+    else:
+        page = render_template(template, **context)
     response = make_response(page)
     # Each scan must reach the server to be counted and to see the group open now.
     response.headers["Cache-Control"] = "no-store"

@@ -223,6 +223,24 @@ def _member_in_program_sql(_database_kind: type) -> str:
     return sql
 
 
+@dataclass(frozen=True)
+class JoinPageMember:
+    id: int
+    code: str
+    nickname: str
+
+
+def member_on_join_page(campaign_id: int, visitor: str) -> JoinPageMember | None:
+    """What the live code's join page needs of the visitor's membership: every scan of a
+    referral campaign asks, so one plain query of three columns (never the avatar)."""
+    p = db.obj.param
+    row = db.execute_sql(
+        f"SELECT id, code, nickname FROM member WHERE campaign_id = {p} AND visitor = {p}",  # noqa: S608
+        (campaign_id, visitor),
+    ).fetchone()
+    return JoinPageMember(*row) if row else None
+
+
 def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 

@@ -17,6 +17,7 @@ from miniapp_api import wechat
 from miniapp_api.visitors import (
     COUNTED_NEVER,
     VISITOR_COOKIE,
+    address_hash,
     classify_agent,
     keyed_hash,
     visitor_key,
@@ -57,14 +58,19 @@ def current_visitor() -> Visitor:
 
 
 def ip_hash() -> str:
-    return keyed_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
+    return address_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
 
 
 def device_hash() -> str:
     """The keyed hash of the browser's User-Agent: with the address, a signal that the same
     device is back without its cookie (never proof alone: many phones share one)."""
     agent = request.user_agent.string
-    return keyed_hash(current_app.config["HASH_KEY"], f"device:{agent}") if agent else ""
+    return _device_hash(current_app.config["HASH_KEY"], agent) if agent else ""
+
+
+@functools.lru_cache(maxsize=512)
+def _device_hash(key: str, agent: str) -> str:
+    return keyed_hash(key, f"device:{agent}")
 
 
 def remember(response, visitor: Visitor) -> None:

@@ -1,25 +1,34 @@
-"""Benchmark: the live-code scan endpoint against a bare Flask route, in the same run.
+"""Benchmark: the live-code scan against a bare Flask route, interleaved in the same run.
 
-Starts the app under gunicorn (the production WSGI server) on loopback with a fresh SQLite
-database (or PostgreSQL: --database-url), then drives both routes with the same bounded load:
-every scan is a new person (a fresh visitor cookie each, as a phone has once the live code's
-one cookie check has set it, from an address of its own behind one proxy), so each one runs
-the whole counting path, the per-address limit included. Prints
-requests/s and p99 latency of each, the ratio, and checks afterwards that every 2xx scan left
-its visit row. Bounded: a fixed number of requests per round, and a time limit per request.
+Starts the app as `qunbook serve` deploys it (gunicorn, its threaded worker, 2 workers x 4
+threads, an access log line per request) on loopback, on a scratch SQLite file and on a
+scratch PostgreSQL database it creates and drops. For each case (16 and 32 connections; new
+and repeat visitors; a plain and a referral campaign) it alternates rounds of at least 5 s of
+the bare route and of the scan, so both see the same machine, and prints per case the
+requests/s, the ratio scan/bare and the p99. Afterwards it checks that every scan answered 2xx
+left its visit row (acknowledged vs stored); --kill also SIGKILLs a worker in every scan round.
 
-    .venv/bin/python scripts/bench/scan.py [--requests 2000] [--clients 8] [--rounds 3]
+New visitors: every scan carries a fresh visitor cookie (a phone that kept the cookie of the
+live code's one redirect) from an address of its own behind one proxy, so each runs the whole
+counting path, the per-address limit included. Repeat visitors: cookies counted earlier today.
+
+    .venv/bin/python scripts/bench/scan.py [--clients 16 32] [--seconds 5] [--rounds 2]
+        [--databases sqlite postgresql] [--postgres-url postgresql://postgres@127.0.0.1/postgres]
 """
 
 import argparse
 import http.client
+import os
+import random
 import secrets
+import signal
 import statistics
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -31,127 +40,250 @@ from miniapp_api.db import db  # noqa: E402
 from miniapp_api.livecode import rules as livecode  # noqa: E402
 from miniapp_api.migrations import migrate  # noqa: E402
 from miniapp_api.models import Group, Visit, utcnow  # noqa: E402
+from miniapp_api.referrals import rules as referrals  # noqa: E402
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
+CAMPAIGNS = ("plain", "referral")
+VISITORS = ("new", "repeat")
+REPEAT_POOL = 400  # visitor keys per campaign counted in the warm-up, scanned again later
 
 
-def drive(port: int, path: str, requests: int, clients: int) -> dict:
-    """`requests` GETs over `clients` keep-alive connections; statuses and latencies."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
-    remaining = [requests]
+def uptime() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        while True:
-            with lock:
-                if remaining[0] == 0:
-                    break
-                remaining[0] -= 1
-            start = time.perf_counter()
+
+class Load:
+    """Drives one path over `clients` keep-alive connections for `seconds`."""
+
+    def __init__(self, port: int, path: str, clients: int, seconds: float, cookies=None):
+        self.port, self.path, self.clients, self.seconds = port, path, clients, seconds
+        self.cookies = cookies  # None: a fresh visitor per request; else a pool to reuse
+        self.latencies: list[float] = []
+        self.statuses: list[int] = []
+        self.failures = 0  # no answer (a worker killed mid-request): not acknowledged
+        self.keys_ok: list[str] = []
+        self.lock = threading.Lock()
+
+    def _client(self, deadline: float):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        rng = random.Random()
+        while time.perf_counter() < deadline:
+            key = rng.choice(self.cookies) if self.cookies else secrets.token_urlsafe(16)
             headers = {
                 "User-Agent": PHONE,
-                "Cookie": f"qb_v={secrets.token_urlsafe(16)}",
-                "X-Forwarded-For": f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.7",
+                "Cookie": f"qb_v={key}",
+                "X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}.7",
             }
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            start = time.perf_counter()
+            try:
+                conn.request("GET", self.path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+                with self.lock:
+                    self.failures += 1
+                continue
             elapsed = time.perf_counter() - start
-            with lock:
-                latencies.append(elapsed)
-                statuses.append(response.status)
+            with self.lock:
+                self.latencies.append(elapsed)
+                self.statuses.append(response.status)
+                if 200 <= response.status < 300:
+                    self.keys_ok.append(key)
         conn.close()
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / wall,
-        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-        "ok": sum(200 <= s < 300 for s in statuses),
-        "errors": sum(s >= 500 for s in statuses),
+    def run(self, during=None) -> dict:
+        deadline = time.perf_counter() + self.seconds
+        threads = [
+            threading.Thread(target=self._client, args=(deadline,)) for _ in range(self.clients)
+        ]
+        began = time.perf_counter()
+        for t in threads:
+            t.start()
+        if during:
+            time.sleep(self.seconds / 2)
+            during()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - began
+        latencies = sorted(self.latencies)
+        return {
+            "rps": len(latencies) / wall,
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0,
+            "ok": sum(200 <= s < 300 for s in self.statuses),
+            "errors": sum(s >= 500 for s in self.statuses) + self.failures,
+        }
+
+
+def worker_pids(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
+def set_up(config: dict) -> dict[str, str]:
+    """The scratch database's schema and two campaigns, each with three open groups."""
+    create_app(config)
+    paths = {}
+    with db.connection_context():
+        migrate()
+        for name in CAMPAIGNS:
+            campaign = livecode.create_campaign(f"bench-{name}", "压测活动", rules="进群请改备注。")
+            livecode.add_channel(campaign, "counter", "门店前台")
+            for n in range(3):
+                group = livecode.add_group(campaign, f"压测{n + 1}群", cutoff=10_000_000)
+                Group.update(qr_digest="x" * 64, qr_image=b"x", qr_generated_at=utcnow()).where(
+                    Group.id == group.id
+                ).execute()
+            if name == "referral":
+                referrals.set_up_program(campaign, count_on="sent", tiers=[(3, "9 折券")])
+            paths[name] = f"/j/{campaign.slug}?c=counter"
+    db.close_all()
+    return paths
+
+
+def stored_visits() -> dict[str, int]:
+    with db.connection_context():
+        rows = {
+            slug: Visit.select()
+            .join_from(Visit, livecode.Campaign)
+            .where(livecode.Campaign.slug == f"bench-{slug}")
+            .count()
+            for slug in CAMPAIGNS
+        }
+    db.close_all()
+    return rows
+
+
+def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str], bool]:
+    config = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench",
+        "HASH_KEY": "bench",
+        "PUBLIC_URL": "http://127.0.0.1",
+        # As deployed behind a proxy, with the per-address limit on: each new visitor comes
+        # from an address of its own (X-Forwarded-For), so each one also takes a place of it.
+        "TRUSTED_PROXIES": 1,
     }
+    paths = set_up(config)
+    server = LiveServer(
+        config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
+    )
+    # As `qunbook serve` runs it: its worker class, and an access log line for every request.
+    access_log = scratch / f"access-{name}.log"
+    server.command[server.command.index("gthread")] = "miniapp_api.web.worker.Worker"
+    server.command += ["--access-logfile", str(access_log)]
+    acknowledged = dict.fromkeys(CAMPAIGNS, 0)
+    results: dict[tuple, dict[str, list]] = {}
+
+    def kill_a_worker():
+        os.kill(random.choice(worker_pids(server.process.pid)), signal.SIGKILL)
+
+    with server as base:
+        port = int(base.rsplit(":", 1)[1])
+        Load(port, "/_bare/", 8, 1).run()  # warm-up: imports, pools, templates
+        pools = {}
+        for campaign in CAMPAIGNS:
+            warm = Load(port, paths[campaign], 8, 1)
+            warm.run()
+            acknowledged[campaign] += len(warm.keys_ok)
+            pools[campaign] = warm.keys_ok[:REPEAT_POOL]
+        for clients in args.clients:
+            for campaign in CAMPAIGNS:
+                for visitor in VISITORS:
+                    runs = results.setdefault(
+                        (clients, campaign, visitor), {"bare": [], "scan": []}
+                    )
+                    cookies = pools[campaign] if visitor == "repeat" else None
+                    for _ in range(args.rounds):
+                        runs["bare"].append(Load(port, "/_bare/", clients, args.seconds).run())
+                        load = Load(port, paths[campaign], clients, args.seconds, cookies)
+                        run = load.run(during=kill_a_worker if args.kill else None)
+                        runs["scan"].append(run)
+                        acknowledged[campaign] += run["ok"]
+    stored = stored_visits()
+    lines = [
+        f"{name}: gunicorn (qunbook's worker), {args.workers} workers x 4 threads, access log on;"
+        f" {args.rounds} interleaved rounds of {args.seconds:g} s per route and case",
+        f"{'conns':>5} {'campaign':<9} {'visitors':<8} {'bare req/s':>10} {'scan req/s':>10}"
+        f" {'ratio':>6} {'scan p99':>9} {'bare p99':>9} {'5xx/drop':>8}",
+    ]
+    for (clients, campaign, visitor), runs in results.items():
+        bare = statistics.median(r["rps"] for r in runs["bare"])
+        scan = statistics.median(r["rps"] for r in runs["scan"])
+        lines.append(
+            f"{clients:>5} {campaign:<9} {visitor:<8} {bare:>10.0f} {scan:>10.0f}"
+            f" {scan / bare:>6.2f} {max(r['p99_ms'] for r in runs['scan']):>7.1f}ms"
+            f" {max(r['p99_ms'] for r in runs['bare']):>7.1f}ms"
+            f" {sum(r['errors'] for r in runs['scan']):>8}"
+        )
+    intact = True
+    for campaign in CAMPAIGNS:
+        # A scan killed with its worker may or may not have been stored; one acknowledged
+        # (answered 2xx) must have been.
+        ok = stored[campaign] >= acknowledged[campaign]
+        bound = (
+            ""
+            if args.kill
+            else (" (exactly)" if stored[campaign] == acknowledged[campaign] else "")
+        )
+        intact &= ok if args.kill else stored[campaign] == acknowledged[campaign]
+        lines.append(
+            f"{campaign} campaign: {acknowledged[campaign]} scans acknowledged, "
+            f"{stored[campaign]} visit rows stored{bound}: "
+            f"{'none lost' if ok else 'LOST ' + str(acknowledged[campaign] - stored[campaign])}"
+        )
+    return lines, intact
+
+
+def scratch_postgres(admin_url: str):
+    """A database of its own on the server of `admin_url`: (url, drop)."""
+    import psycopg2
+
+    name = f"qunbook_bench_{os.getpid()}"
+    admin = psycopg2.connect(admin_url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin_url)
+    url = urlunsplit(parts._replace(path=f"/{name}"))
+
+    def drop():
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+    return url, drop
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=2000, help="per route per round")
-    parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per route")
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--seconds", type=float, default=5.0, help="per round, at least 5")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds per case")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--kill", action="store_true", help="SIGKILL a worker in each scan round")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="qunbook-bench-"))
-    config = {
-        "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "SECRET_KEY": "bench",
-        "HASH_KEY": "bench",
-        "PUBLIC_URL": "http://127.0.0.1",
-        # As deployed behind a proxy, with the per-address limit on: each scan comes from an
-        # address of its own (X-Forwarded-For), so each one also takes a place of its address.
-        "TRUSTED_PROXIES": 1,
-    }
-    create_app(config)
-    with db.connection_context():
-        migrate()
-        campaign = livecode.create_campaign(f"bench-{int(time.time())}", "压测活动")
-        livecode.add_channel(campaign, "counter", "门店前台")
-        for n in range(3):
-            group = livecode.add_group(campaign, f"压测{n + 1}群", cutoff=10_000_000)
-            Group.update(qr_digest="x" * 64, qr_image=b"x", qr_generated_at=utcnow()).where(
-                Group.id == group.id
-            ).execute()
-        visits_before = Visit.select().count()
-    db.close_all()
-
-    scan_path = f"/j/{campaign.slug}?c=counter"
-    results = {"bare": [], "scan": []}
-    with LiveServer(
-        config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
-    ) as base:
-        port = int(base.rsplit(":", 1)[1])
-        drive(port, "/_bare/", 200, args.clients)  # warm-up: imports, pools, templates
-        drive(port, scan_path, 200, args.clients)
-        scans_ok = 200
-        for _ in range(args.rounds):
-            results["bare"].append(drive(port, "/_bare/", args.requests, args.clients))
-            run = drive(port, scan_path, args.requests, args.clients)
-            results["scan"].append(run)
-            scans_ok += run["ok"]
-
-    with db.connection_context():
-        visits = Visit.select().where(Visit.campaign == campaign.id).count() + 0 * visits_before
-    db.close_all()
-
-    def summary(name):
-        runs = results[name]
-        return statistics.median(r["rps"] for r in runs), max(r["p99_ms"] for r in runs)
-
-    bare_rps, bare_p99 = summary("bare")
-    scan_rps, scan_p99 = summary("scan")
-    errors = sum(r["errors"] for runs in results.values() for r in runs)
-    backend = "PostgreSQL" if config["DATABASE_URL"].startswith("postgres") else "SQLite (WAL)"
-    print(
-        f"gunicorn gthread, {args.workers} workers x 4 threads; {backend}; "
-        f"{args.clients} clients; {args.rounds} rounds x {args.requests} requests per route"
-    )
-    print(f"bare Flask route : {bare_rps:8.0f} req/s   p99 {bare_p99:6.1f} ms")
-    print(f"scan /j/<slug>   : {scan_rps:8.0f} req/s   p99 {scan_p99:6.1f} ms")
-    print(f"ratio scan/bare  : {scan_rps / bare_rps:8.2f}   (target >= 0.5)")
-    print(f"5xx responses    : {errors}")
-    print(
-        f"visit rows       : {visits} for {scans_ok} 2xx scans "
-        f"({'every scan recorded' if visits == scans_ok else 'MISMATCH'})"
-    )
-    return 0 if visits == scans_ok and errors == 0 else 1
+    print(f"load average before: {uptime()}  ({os.cpu_count()} CPUs)", flush=True)
+    intact = True
+    with tempfile.TemporaryDirectory(prefix="qunbook-bench-") as scratch:
+        for name in args.databases:
+            drop = None
+            if name == "sqlite":
+                url = f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+            else:
+                url, drop = scratch_postgres(args.postgres_url)
+            try:
+                lines, ok = bench_database(name, url, args, Path(scratch))
+            finally:
+                db.close_all()
+                if drop:
+                    drop()
+            intact &= ok
+            print("\n".join(lines), flush=True)
+    print(f"load average after: {uptime()}")
+    return 0 if intact else 1
 
 
 if __name__ == "__main__":

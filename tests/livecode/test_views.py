@@ -3,10 +3,12 @@
 import re
 
 import pytest
-from helpers import make_campaign, make_channel, make_group
+from helpers import browser, make_campaign, make_channel, make_group
 
-from miniapp_api.models import Group, Visit
+from miniapp_api.models import Campaign, Group, Member, Visit
+from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import VISITOR_COOKIE
+from miniapp_api.web.pagecache import render_shared
 
 PHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -141,3 +143,81 @@ def test_live_code_only_answers_get(client, method):
     response = getattr(client, method)("/j/store")
     assert response.status_code == 405
     assert Visit.select().count() == 0
+
+
+# ---------------------------------------------------------------- the shared page
+
+
+def scan_page(app, url="/j/store", **headers):
+    client = browser(app)
+    return client.get(url, headers={"User-Agent": PHONE, **headers}).get_data(as_text=True)
+
+
+def renders(app) -> int:
+    return app.extensions["page_cache"].renders
+
+
+def test_the_join_page_is_rendered_once_for_everyone_sent_to_the_same_group(app):
+    campaign = make_campaign(slug="store", rules="1. 不发广告")
+    make_group(campaign, "宝妈交流1群")
+    first = scan_page(app)
+    before = renders(app)
+    again = [scan_page(app) for _ in range(3)]
+    assert renders(app) == before and again == [first] * 3
+    assert Group.get().sent == 4  # every scan still counted
+
+
+@pytest.mark.parametrize(
+    ("change", "shown"),
+    [
+        (lambda c, g: Campaign.update(rules="2. 周四晒单").where(Campaign.id == c.id), "周四晒单"),
+        (lambda c, g: Campaign.update(title="新标题").where(Campaign.id == c.id), "新标题"),
+        (lambda c, g: Group.update(name="宝妈交流2群").where(Group.id == g.id), "宝妈交流2群"),
+        (lambda c, g: Group.update(qr_digest="f" * 64).where(Group.id == g.id), "f" * 64),
+        (lambda c, g: Group.update(sent=g.cutoff).where(Group.id == g.id), "群已满员"),
+    ],
+)
+def test_a_changed_campaign_or_group_shows_at_the_next_scan(app, change, shown):
+    """Never stale: the page is keyed by the fields it shows, whoever changes them (console,
+    API, command line, another process: none of them tells this process)."""
+    campaign = make_campaign(slug="store", rules="1. 不发广告")
+    group = make_group(campaign, "宝妈交流1群")
+    assert shown not in scan_page(app)
+    change(campaign, group).execute()
+    assert shown in scan_page(app)
+
+
+def test_a_shared_page_is_in_the_readers_language(app):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "宝妈交流1群")
+    assert "长按上方二维码" in scan_page(app)
+    english = scan_page(app, **{"Accept-Language": "en"})
+    assert "长按上方二维码" not in english and "宝妈交流1群" in english
+
+
+def test_each_visitor_of_a_shared_referral_page_gets_their_own_form_token(app):
+    campaign = make_campaign(slug="store")
+    make_group(campaign, "宝妈交流1群")
+    referrals.set_up_program(campaign, tiers=[(3, "9 折券")])
+    amy, bob = browser(app), browser(app)
+    amys = get(amy, "/j/store").get_data(as_text=True)
+    bobs = get(bob, "/j/store").get_data(as_text=True)
+    token = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+    assert token.search(amys)[1] != token.search(bobs)[1]
+    assert token.sub("", amys) == token.sub("", bobs)  # the rest is the one shared page
+    signed_up = amy.post(
+        "/r/store/join",
+        data={"csrf_token": token.search(amys)[1], "nickname": "阿花"},
+        headers={"User-Agent": PHONE},
+    )
+    assert signed_up.status_code == 303 and Member.get().nickname == "阿花"
+
+
+def test_a_page_with_a_session_bound_form_is_never_shared(app):
+    """Flask-WTF's token belongs to one session: such a page is rendered for its visitor
+    alone, and nothing is kept for the next."""
+    campaign = make_campaign(slug="store")
+    with app.test_request_context("/j/store", headers={"User-Agent": PHONE}):
+        page = render_shared(("k",), "checkins/_join_form.html", campaign=campaign, form=None)
+        assert 'name="csrf_token" value="' in page
+        assert renders(app) == 0 and not app.extensions["page_cache"].pages

@@ -11,7 +11,7 @@ import zxingcpp
 from helpers import browser, make_campaign, make_group, post_multipart
 from PIL import Image
 
-from miniapp_api.models import Member, Referral, Reward
+from miniapp_api.models import Member, Referral, Reward, StaffSession
 from miniapp_api.referrals import rules as referrals
 
 WECHAT = (
@@ -136,6 +136,38 @@ def test_sign_up_without_csrf_token_is_refused(app, fission_campaign):
     response = client.post("/r/fission/join", data={"nickname": "阿花"})
     assert response.status_code == 400
     assert Member.select().count() == 0
+
+
+def form_token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+def test_the_join_page_writes_no_session_row_for_its_form(app, fission_campaign):
+    amy = Phone(app)
+    assert "报名，领取你的专属海报" in amy.open_join().get_data(as_text=True)
+    assert StaffSession.select().count() == 0
+    assert amy.client.get_cookie("session") is None
+
+
+def test_a_forged_sign_up_is_refused(app, fission_campaign):
+    """The form's token is signed for its visitor: another visitor's token, a made-up one,
+    or the right one sent without the visitor's cookie (what another site could send) fail."""
+    amy, eve = Phone(app), Phone(app)
+    amys = form_token(amy.open_join().get_data(as_text=True))
+    eves = form_token(eve.open_join().get_data(as_text=True))
+    assert amys != eves
+    for token in (eves, "0" * 64, ""):
+        response = amy.client.post(
+            "/r/fission/join", data={"csrf_token": token, "nickname": "冒名"}
+        )
+        assert response.status_code == 400
+    cookieless = app.test_client()
+    cookieless.environ_base["HTTP_USER_AGENT"] = WECHAT
+    response = cookieless.post("/r/fission/join", data={"csrf_token": amys, "nickname": "冒名"})
+    assert response.status_code == 400
+    assert Member.select().count() == 0
+    ok = amy.client.post("/r/fission/join", data={"csrf_token": amys, "nickname": "阿花"})
+    assert ok.status_code == 303 and member_of(amy).nickname == "阿花"
 
 
 def test_a_bot_posting_the_form_never_counts(app, fission_campaign):
