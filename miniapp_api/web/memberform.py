@@ -27,8 +27,10 @@ def member_form_token() -> str:
 def check_member_form_token() -> None:
     """Refuse the request (400, the page Flask-WTF's refusals get) unless it carries the token
     of its own visitor. A visitor without a cookie has a key minted just now: never a match."""
-    sent = request.form.get(FIELD, "")
-    if current_visitor().new or not hmac.compare_digest(sent, member_form_token()):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a TypeError, so
+    # a 500, for a token of 汉字 or emoji).
+    sent = request.form.get(FIELD, "").encode()
+    if current_visitor().new or not hmac.compare_digest(sent, member_form_token().encode()):
         raise CSRFError("The member form's CSRF token is missing or not this visitor's.")
 
 

@@ -170,6 +170,19 @@ def test_a_forged_sign_up_is_refused(app, fission_campaign):
     assert ok.status_code == 303 and member_of(amy).nickname == "阿花"
 
 
+@pytest.mark.parametrize(
+    "token",
+    ["阿花的令牌", "😀" * 64, "\x00" * 64, str(2**63), "f" * 100_000, "0\u0301" * 32],
+    ids=["chinese", "emoji", "nul", "2**63", "huge", "combining"],
+)
+def test_a_hostile_form_token_is_refused_not_a_server_error(app, fission_campaign, token):
+    amy = Phone(app)
+    amy.open_join()
+    response = amy.client.post("/r/fission/join", data={"csrf_token": token, "nickname": "冒名"})
+    assert response.status_code == 400
+    assert Member.select().count() == 0
+
+
 def test_a_bot_posting_the_form_never_counts(app, fission_campaign):
     amy = Phone(app)
     amy.sign_up()
