@@ -26,7 +26,7 @@ import click
 
 from miniapp_api import i18n
 from miniapp_api.accounts.roles import ROLES
-from miniapp_api.i18n import _
+from miniapp_api.i18n import _, ngettext
 from miniapp_api.localtime import to_local, to_utc
 from miniapp_api.numbers import MAX_INT, whole_number
 from miniapp_api.text import normal, unwanted_character
@@ -121,9 +121,13 @@ def _in_app(ctx, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def fail_clearly(fn):
+def fail_clearly(fn=None, *, any_schema=False):
     """Runs in the app's context with a database connection; set-up errors become a message
-    and exit code 1, never a traceback."""
+    and exit code 1, never a traceback. Unless `any_schema` (init-db, which upgrades it), the
+    database must be at this code's schema version, as every web request requires
+    (web/schema.py): a table a newer step adds would otherwise be missing mid-command."""
+    if fn is None:
+        return functools.partial(fail_clearly, any_schema=any_schema)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -133,11 +137,37 @@ def fail_clearly(fn):
         try:
             # The rules' messages are made in the command line's language (its locale).
             with db.connection_context(), speaking(locale_from_environment(os.environ)):
+                if not any_schema:
+                    _require_current_schema()
                 return fn(*args, **kwargs)
         except set_up_errors() as error:
             raise click.ClickException(str(error)) from None
 
     return in_app_context(wrapper)
+
+
+def _require_current_schema():
+    from miniapp_api.migrations import LATEST, current_version
+
+    version = current_version()
+    if version < LATEST:
+        raise click.ClickException(
+            _(
+                "数据库的结构版本是 %(version)s，这个程序需要 %(latest)s："
+                "先运行 qunbook init-db 升级。",
+                version=version,
+                latest=LATEST,
+            )
+        )
+    if version > LATEST:
+        raise click.ClickException(
+            _(
+                "数据库的结构版本是 %(version)s，比这个程序（%(latest)s）新：请部署新版程序，"
+                "或恢复为这个版本做的备份。",
+                version=version,
+                latest=LATEST,
+            )
+        )
 
 
 def set_up_errors() -> tuple[type[Exception], ...]:
@@ -160,7 +190,7 @@ def set_up_errors() -> tuple[type[Exception], ...]:
 
 
 @click.command("init-db")
-@fail_clearly
+@fail_clearly(any_schema=True)
 def init_db():
     """Create the schema, or bring an existing database up to date."""
     from miniapp_api.migrations import migrate
@@ -170,9 +200,7 @@ def init_db():
     if 0 < before < ROLLUP_STEP <= after:
         # Visits stored before the dashboards' rollup existed are counted now, once, rather
         # than by the first dashboard view after the upgrade (seconds per million visits).
-        from miniapp_api.console.rollup import roll_up_all
-
-        click.echo(_("已汇总到最近一个整点：%(n)s 个活动。", n=roll_up_all()))
+        _roll_up_all()
 
 
 ROLLUP_STEP = 11  # the schema step that brought the dashboards' rollup
@@ -440,9 +468,20 @@ def send_alerts():
 def roll_up():
     """Count the visits of complete hours into the dashboards' rollup (for cron, hourly): the
     first dashboard view after a busy hour then has nothing left to count."""
+    _roll_up_all()
+
+
+def _roll_up_all():
     from miniapp_api.console.rollup import roll_up_all
 
-    click.echo(_("已汇总到最近一个整点：%(n)s 个活动。", n=roll_up_all()))
+    counted = roll_up_all()
+    click.echo(
+        ngettext(
+            "已汇总到最近一个整点：%(num)s 个活动。",
+            "已汇总到最近一个整点：%(num)s 个活动。",
+            counted,
+        )
+    )
 
 
 def _lifecycle_target(campaign: str, channel: str | None):

@@ -37,6 +37,25 @@ def test_init_db_on_a_newer_database_says_what_to_do_and_changes_nothing(runner)
         assert current_version() == LATEST + 1
 
 
+@pytest.mark.parametrize("command", [["roll-up"], ["stats", "store"], ["list-groups", "store"]])
+def test_a_command_on_a_database_at_another_schema_says_what_to_do(runner, command):
+    """As every web request does (web/schema.py), a command waits for the schema it was
+    written for: on an older one, roll-up met a missing table with a traceback."""
+    with db.connection_context():
+        make_campaign(slug="store")
+        SchemaVersion.delete().where(SchemaVersion.version == LATEST).execute()
+    older = runner.invoke(args=command)
+    assert older.exit_code == 1 and "Traceback" not in older.output
+    assert "run qunbook init-db first" in older.output
+    with db.connection_context():
+        SchemaVersion.insert_many([{"version": LATEST}, {"version": LATEST + 1}]).execute()
+    newer = runner.invoke(args=command)
+    assert newer.exit_code == 1 and "newer than this program" in newer.output
+    with db.connection_context():
+        SchemaVersion.delete().where(SchemaVersion.version == LATEST + 1).execute()
+    assert runner.invoke(args=command).exit_code == 0
+
+
 def test_set_up_a_campaign_from_the_command_line(runner, tmp_path):
     steps = [
         ["create-campaign", "store", "门店会员群", "--promise", "进群领券", "--contact", "陈店长"],
