@@ -11,6 +11,7 @@ Every page also gets assets/search/gate.js inline in its head: it holds Material
 the search index until the reader opens search, so a page costs its own weight alone.
 """
 
+import functools
 import re
 from pathlib import Path
 
@@ -28,10 +29,15 @@ PATTERN = re.compile(
 )
 
 
+@functools.cache
+def gate_js() -> str:
+    return GATE_JS.read_text(encoding="utf-8")
+
+
 def on_post_page(output, page, config):
     if not any(name.endswith("search") for name in config.plugins):
         return output
-    gate = f"<script>{GATE_JS.read_text(encoding='utf-8')}</script>"
+    gate = f"<script>{gate_js()}</script>"
     # Material's search panel is a dialog with no name; screen readers announce it by this one.
     name = "搜索" if config["theme"]["language"] == "zh" else "Search"
     output = output.replace(

@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM, handbook_kit, unavailable
+from helpers import CHROMIUM, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 LIGHTHOUSE = ROOT / "scripts" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
@@ -23,14 +23,12 @@ LONGEST = max(PLAYBOOKS.glob("*.md"), key=lambda p: len(p.read_text(encoding="ut
 PAGES = ["", f"playbooks/{LONGEST.stem}/"]
 
 
-@pytest.fixture(scope="module")
-def kit(tmp_path_factory, built):
+@pytest.fixture(scope="module", autouse=True)
+def lighthouse_installed():
     if not LIGHTHOUSE.exists():
         unavailable("Lighthouse", "npm ci --prefix scripts/lighthouse (CI does this)")
     if not Path(CHROMIUM).exists():
         unavailable("Chromium", "apt-get install chromium (CI does this)")
-    with handbook_kit(tmp_path_factory.mktemp("lighthouse"), built) as base_url:
-        yield base_url
 
 
 def lighthouse(url: str, out: Path) -> dict:
