@@ -339,6 +339,7 @@ def upload_qr(campaign, group, image, generated):
 @fail_clearly
 def list_groups(campaign):
     """List groups with their counts and QR expiry (all campaigns, or one)."""
+    from miniapp_api.livecode.places import with_sent
     from miniapp_api.livecode.rules import find_campaign, qr_expires_at
     from miniapp_api.models import Campaign, Group, utcnow
 
@@ -353,7 +354,7 @@ def list_groups(campaign):
                 since=since,
             )
             click.echo(f"    {full}")
-        groups = found.groups.order_by(Group.position, Group.id)
+        groups = with_sent(found.groups).order_by(Group.position, Group.id)
         if not groups.count():
             click.echo("    " + _("（还没有群：用 qunbook add-group 添加）"))
         for g in groups:
@@ -403,6 +404,7 @@ def update_group(campaign, group, cutoff, sent, active, position):
 def stats(campaign):
     """Scans and people sent per channel, and people sent per group."""
     from miniapp_api.console.stats import channel_stats
+    from miniapp_api.livecode.places import with_sent
     from miniapp_api.livecode.rules import find_campaign
     from miniapp_api.models import Group
 
@@ -416,7 +418,7 @@ def stats(campaign):
         click.echo(f"  {name} {row['scans']:>7} {row['sent']:>7} {row['full']:>7} {row['bots']:>7}")
     click.echo("  " + _("扫码：人的访问；进群：计入某个群（每人每天一次）；"))
     click.echo("  " + _("满员：遇到所有群都满了；机器人：机器人和链接预览，从不计入。"))
-    for g in found.groups.order_by(Group.position, Group.id):
+    for g in with_sent(found.groups).order_by(Group.position, Group.id):
         click.echo(f"  #{g.id:<4} {g.name}  {g.sent}/{g.cutoff}")
 
 

@@ -11,6 +11,7 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.db import db
 from miniapp_api.i18n import _
 from miniapp_api.invitations import rules as invitations
+from miniapp_api.livecode import places
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
 from miniapp_api.models import Campaign, Customer, Group, Invitation, utcnow
@@ -85,7 +86,7 @@ def load(reset: bool = False, tz: str = "Asia/Shanghai") -> str:
         now = utcnow()
         for number, (name, cutoff, sent, age) in enumerate(GROUPS, start=1):
             group = livecode.add_group(campaign, name, cutoff=cutoff)
-            Group.update(sent=sent).where(Group.id == group.id).execute()
+            places.lay_out(group.id, sent)
             livecode.set_group_qr(group, *_checked(number), generated_at=now - age)
         _load_fission(reset)
         _load_vip(reset)

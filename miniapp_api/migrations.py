@@ -617,6 +617,52 @@ STEP_11 = {
     "postgresql": _ROLLUP.format(serial="SERIAL", timestamp="TIMESTAMP"),
 }
 
+# 12. Place shares: a group's count of people sent split over 8 rows (place_share), so that
+#     concurrent scans of one campaign do not queue on one row; wechat_group.sent goes. Each
+#     group's cut-off is split as livecode/places.py splits it (share n gets cutoff / 8, plus
+#     one while n < cutoff % 8), and the people already sent fill the shares in order, any
+#     beyond the cut-off (a count staff corrected upwards) kept in share 0.
+_SHARES = """
+CREATE TABLE IF NOT EXISTS "place_share" ("id" {serial} NOT NULL PRIMARY KEY,
+    "group_id" INTEGER NOT NULL, "number" {small} NOT NULL,
+    "cutoff" INTEGER NOT NULL CHECK (cutoff >= 0), "sent" INTEGER NOT NULL CHECK (sent >= 0),
+    FOREIGN KEY ("group_id") REFERENCES "wechat_group" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX {if_not_exists}"placeshare_group_id_number" ON "place_share" ("group_id",
+    "number");
+INSERT INTO "place_share" ("group_id", "number", "cutoff", "sent")
+    SELECT g.id, n.number, {share_cutoff},
+    {greatest}(0, {least}({share_cutoff}, g.sent - (n.number * (g.cutoff / 8)
+    + {least}(n.number, {rest}))))
+    + CASE WHEN n.number = 0 THEN {greatest}(0, g.sent - g.cutoff) ELSE 0 END
+    FROM "wechat_group" g CROSS JOIN ({numbers}) n;
+ALTER TABLE "wechat_group" DROP COLUMN "sent";
+"""
+# The rest of cutoff / 8 without "%", which psycopg2 would read as a placeholder.
+_REST = "(g.cutoff - g.cutoff / 8 * 8)"
+_SHARE_CUTOFF = f"g.cutoff / 8 + CASE WHEN n.number < {_REST} THEN 1 ELSE 0 END"
+STEP_12 = {
+    "sqlite": _SHARES.format(
+        serial="INTEGER",
+        small="INTEGER",
+        if_not_exists="IF NOT EXISTS ",
+        share_cutoff=_SHARE_CUTOFF,
+        rest=_REST,
+        greatest="max",
+        least="min",
+        numbers=" UNION ALL ".join(f"SELECT {n} AS number" for n in range(8)),
+    ),
+    "postgresql": _SHARES.format(
+        serial="SERIAL",
+        small="SMALLINT",
+        if_not_exists="",
+        share_cutoff=_SHARE_CUTOFF,
+        rest=_REST,
+        greatest="GREATEST",
+        least="LEAST",
+        numbers="SELECT generate_series(0, 7) AS number",
+    ),
+}
+
 # Append only; never edit a step that has shipped.
 STEPS = [
     STEP_1,
@@ -630,6 +676,7 @@ STEPS = [
     STEP_9,
     STEP_10,
     STEP_11,
+    STEP_12,
 ]
 LATEST = len(STEPS)
 

@@ -13,6 +13,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SmallIntegerField,
     TextField,
 )
 
@@ -68,8 +69,8 @@ class Group(BaseModel):
     name = CharField(max_length=60)
     position = IntegerField(default=0)
     # WeChat stops scan-joins past a member count it sets (commonly 200), so it is per group.
+    # How many were sent to it is the sum of its place shares (PlaceShare), not a column here.
     cutoff = IntegerField(default=200, constraints=[Check("cutoff > 0")])
-    sent = IntegerField(default=0, constraints=[Check("sent >= 0")])
     active = BooleanField(default=True)
     qr_image = BlobField(null=True)
     qr_digest = CharField(max_length=64, null=True)
@@ -78,6 +79,22 @@ class Group(BaseModel):
 
     class Meta:
         table_name = "wechat_group"
+
+
+class PlaceShare(BaseModel):
+    """A share of a group's places: the group's cut-off split over a few rows, each counting
+    the people sent into it. Concurrent scans of one campaign each take a place in a share of
+    their own; with one counter per group, PostgreSQL made every scan wait for the row lock
+    of the one before. The group has room while one of its shares has (livecode/places.py)."""
+
+    group = ForeignKeyField(Group, backref="shares", on_delete="CASCADE", index=False)
+    number = SmallIntegerField()
+    cutoff = IntegerField(constraints=[Check("cutoff >= 0")])
+    sent = IntegerField(default=0, constraints=[Check("sent >= 0")])
+
+    class Meta:
+        table_name = "place_share"
+        indexes = ((("group", "number"), True),)
 
 
 class Visit(BaseModel):
@@ -538,6 +555,7 @@ MODELS = [
     Campaign,
     Channel,
     Group,
+    PlaceShare,
     Visit,
     VisitHour,
     VisitPerson,

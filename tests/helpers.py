@@ -17,6 +17,7 @@ import pytest
 import qrcode
 
 from miniapp_api.db import db
+from miniapp_api.livecode import places
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import check_group_qr
 from miniapp_api.models import Group, Visit, utcnow
@@ -156,9 +157,28 @@ def make_group(
             qr_payload=payload,
             qr_generated_at=(now or utcnow()) - qr_age,
         ).where(Group.id == group.id).execute()
+    sent = overrides.pop("sent", None)
     if overrides:
         Group.update(**overrides).where(Group.id == group.id).execute()
-    return Group.get_by_id(group.id)
+    if sent is not None:
+        places.lay_out(group.id, sent)
+    return stored_group(group.id)
+
+
+def stored_group(group_id=None):
+    """The group as stored (the only one when no id is given), with its count as .sent."""
+    query = places.with_sent(Group.select())
+    return query.get() if group_id is None else query.where(Group.id == group_id).get()
+
+
+def stored_groups(query=None):
+    """Groups (all, or those of a Group query) with their counts as .sent."""
+    return places.with_sent(Group.select() if query is None else query)
+
+
+def fill(group, sent=None):
+    """Set the group's count (its cut-off unless given), as staff's correction does."""
+    places.lay_out(group.id, group.cutoff if sent is None else sent)
 
 
 # ---------------------------------------------------------------- staff

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import qrcode
-from helpers import group_qr_png, make_campaign, make_channel, make_group
+from helpers import group_qr_png, make_campaign, make_channel, make_group, stored_group
 from PIL import Image
 
 from miniapp_api.db import db
@@ -87,7 +87,7 @@ def test_set_up_a_campaign_from_the_command_line(runner, tmp_path):
         "陈店长",
     )
     assert [(c.code, c.label) for c in campaign.channels] == [("counter", "门店前台")]
-    group = Group.get()
+    group = stored_group()
     assert (group.name, group.cutoff, group.qr_payload) == (
         "宝妈交流1群",
         150,
@@ -201,7 +201,7 @@ def test_update_group_corrects_count_and_reopens_a_full_campaign(runner, client)
     )
     assert result.exit_code == 0, result.output
     assert "1/3, on" in result.output
-    group = Group.get()
+    group = stored_group()
     assert (group.sent, group.cutoff) == (1, 3)
     assert Campaign.get_by_id(campaign.id).all_full_since is None
     assert "ALL FULL" not in runner.invoke(args=["list-groups"]).output
@@ -231,7 +231,7 @@ def test_update_group_refuses_bad_values_and_changes_nothing(runner, args, messa
     result = runner.invoke(args=["update-group", "store", "宝妈群", *args])
     assert result.exit_code != 0
     assert message in result.output
-    group = Group.get()
+    group = stored_group()
     assert (group.sent, group.cutoff, group.active) == (5, 200, True)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import re
 
 import pytest
-from helpers import STAFF_PASSWORD, chromium, console_pages, make_config, make_staff
+from helpers import STAFF_PASSWORD, chromium, console_pages, fill, make_config, make_staff
 from liveserver import LiveServer
 from peewee import CharField, TextField
 
@@ -20,7 +20,7 @@ from miniapp_api.db import db
 from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.migrations import migrate
-from miniapp_api.models import Activity, Campaign, Group, Invitation
+from miniapp_api.models import Activity, Campaign, Invitation
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -64,7 +64,7 @@ def kit(tmp_path_factory):
         demo.load()
         full = livecode.create_campaign(FULL_SLUG, title="Everyone is in")
         group = livecode.add_group(full, "Only group", cutoff=1)
-        Group.update(sent=1).where(Group.id == group.id).execute()
+        fill(group, 1)
         lifecycle.archive_campaign(livecode.create_campaign(ARCHIVED_SLUG, title="Last spring").id)
         make_staff("en-admin", "admin", display_name="Amy")
         assert _content_in_latin_letters() > 0

@@ -12,6 +12,7 @@ from playhouse.migrate import migrate as apply
 
 from miniapp_api import create_app, migrations
 from miniapp_api.db import db, is_sqlite, open_database
+from miniapp_api.livecode import places
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import MODELS, Campaign, Group, SchemaVersion, Visit
 
@@ -82,6 +83,10 @@ def _unordered(sql: str):
     return head.strip(), sorted([*parts, part.strip()])
 
 
+def rows_of(rows, table: str):
+    return [(row_id, row) for name, row_id, row in rows if name == table]
+
+
 def tables() -> set[str]:
     if is_sqlite():
         sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
@@ -92,17 +97,23 @@ def tables() -> set[str]:
     return {name for (name,) in db.execute_sql(sql).fetchall()}
 
 
+# Tables whose rows are known by another column than "id".
+KEYS = {"visit_rollup": "campaign_id"}
+
+
 def insert(table: str, **row) -> int:
     # Table and column names are this module's own constants; values go as parameters.
     columns = ", ".join(f'"{name}"' for name in row)
     marks = ", ".join([db.param] * len(row))
-    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) RETURNING "id"'  # noqa: S608
+    key = KEYS.get(table, "id")
+    sql = f'INSERT INTO "{table}" ({columns}) VALUES ({marks}) RETURNING "{key}"'  # noqa: S608
     return db.execute_sql(sql, list(row.values())).fetchone()[0]
 
 
 def select(table: str, row_id: int, columns) -> dict:
     names = ", ".join(f'"{name}"' for name in columns)
-    sql = f'SELECT {names} FROM "{table}" WHERE "id" = {db.param}'  # noqa: S608
+    key = KEYS.get(table, "id")
+    sql = f'SELECT {names} FROM "{table}" WHERE "{key}" = {db.param}'  # noqa: S608
     values = db.execute_sql(sql, [row_id]).fetchone()
     assert values is not None, f"{table} row {row_id} is gone"
     return dict(zip(columns, map(_plain, values), strict=True))
@@ -446,6 +457,11 @@ def seed(version: int) -> list[tuple[str, int, dict]]:
             sent_at=AT,
             last_error="",
         )
+    if version >= 11:
+        hour = {"hour": AT, "scans": 9, "sent": 4, "full": 1, "bots": 2}
+        add("visit_hour", campaign_id=campaign, channel_id=channel, **hour)
+        add("visit_person", campaign_id=campaign, visitor="访客-v" * 4)
+        add("visit_rollup", campaign_id=campaign, through=AT, people=1)
     return made
 
 
@@ -458,6 +474,10 @@ def test_an_upgrade_keeps_every_row_and_ends_at_the_fresh_schema(open_empty, ver
 
     assert migrations.migrate() == (version, migrations.LATEST)
     for table, row_id, row in rows:
+        if table == "wechat_group":
+            # Step 12 moved a group's count into its place shares.
+            row = {name: value for name, value in row.items() if name != "sent"}
+            assert places.sent_to(row_id) == dict(rows_of(rows, table))[row_id]["sent"]
         assert select(table, row_id, list(row)) == row, (table, row_id)
     for table in {table for table, _, _ in rows}:
         count = db.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
@@ -598,3 +618,60 @@ def test_a_database_at_another_version_gets_an_upgrade_page_not_a_500(
         result = app.test_cli_runner().invoke(args=["init-db"])
         assert result.exit_code == 0, result.output
         assert client.get("/console/login").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("cutoff", "sent"),
+    [
+        (1, 0),
+        (1, 1),
+        (7, 3),
+        (8, 8),
+        (9, 5),
+        (13, 0),
+        (200, 37),
+        (180, 180),
+        (200, 250),
+        (500, 499),
+    ],
+)
+def test_step_12_lays_out_a_groups_places_as_the_code_does(open_empty, cutoff, sent):
+    """The shares step 12 made of an existing group's count are those places.layout() makes:
+    the same room, the same count, a count staff corrected past the cut-off kept."""
+    open_empty()
+    migrations.migrate(target=11)
+    campaign = insert(
+        "campaign",
+        slug="s",
+        title="门店",
+        description="",
+        rules="",
+        promise="",
+        staff_contact="",
+        all_full_since=None,
+        created_at=AT,
+        template="",
+        archived_at=None,
+        alert_webhook="",
+    )
+    group = insert(
+        "wechat_group",
+        campaign_id=campaign,
+        name="一群",
+        position=0,
+        cutoff=cutoff,
+        sent=sent,
+        active=True,
+        qr_image=None,
+        qr_digest=None,
+        qr_payload=None,
+        qr_generated_at=None,
+    )
+    migrations.migrate()
+    shares = db.execute_sql(
+        f'SELECT "cutoff", "sent" FROM "place_share" WHERE "group_id" = {db.param}'  # noqa: S608
+        ' ORDER BY "number"',
+        [group],
+    ).fetchall()
+    assert [tuple(share) for share in shares] == places.layout(cutoff, sent)
+    assert places.sent_to(group) == sent

@@ -17,6 +17,7 @@ from miniapp_api.checkins import rules as checkins
 from miniapp_api.console import stats
 from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
+from miniapp_api.livecode.places import with_sent
 from miniapp_api.livecode.rules import Refused, SetupError
 from miniapp_api.models import Campaign, Channel, Group, utcnow
 from miniapp_api.web.errors import answer_in_json
@@ -240,7 +241,9 @@ def _campaign(slug: str) -> Campaign:
 def _groups(campaign: Campaign):
     columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
     return (
-        Group.select(*columns).where(Group.campaign == campaign).order_by(Group.position, Group.id)
+        with_sent(Group.select(*columns))
+        .where(Group.campaign == campaign)
+        .order_by(Group.position, Group.id)
     )
 
 
@@ -431,7 +434,7 @@ def add_group(slug):
         cutoff=group.cutoff,
         via="api",
     )
-    return jsonify(group_json(Group.get_by_id(group.id), utcnow())), 201
+    return jsonify(group_json(livecode.group_with_count(group.id), utcnow())), 201
 
 
 @bp.patch("/campaigns/<slug>/groups/<int:group_id>")

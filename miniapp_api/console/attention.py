@@ -7,6 +7,7 @@ from peewee import fn
 
 from miniapp_api.checkins.rules import REWARD_KEY
 from miniapp_api.i18n import _
+from miniapp_api.livecode.places import sent_column
 from miniapp_api.livecode.rules import QR_LIFETIME, open_condition
 from miniapp_api.localtime import to_local
 from miniapp_api.models import Activity, AddressQuota, Campaign, Group, Reward, utcnow
@@ -52,7 +53,7 @@ def needs_attention(now: datetime | None = None, tz: str = "Asia/Shanghai") -> l
             Group.id,
             Group.name,
             Group.cutoff,
-            Group.sent,
+            sent_column().alias("sent"),
             Group.active,
             Group.qr_digest,
             Group.qr_generated_at,

@@ -12,8 +12,9 @@ from peewee import IntegrityError
 
 from miniapp_api.db import db, is_sqlite, write_transaction
 from miniapp_api.i18n import _, gettext, lazy_gettext
+from miniapp_api.livecode import places
 from miniapp_api.localtime import to_local
-from miniapp_api.models import AddressQuota, Campaign, Channel, Group, Visit, utcnow
+from miniapp_api.models import AddressQuota, Campaign, Channel, Group, PlaceShare, Visit, utcnow
 from miniapp_api.posters.render import describe, undrawable
 from miniapp_api.text import is_blank
 from miniapp_api.visitors import HUMAN_AGENTS
@@ -122,7 +123,7 @@ def open_groups_query(campaign_id: int, now: datetime):
 
 def open_condition(now: datetime):
     """The condition a group must meet to take one more person now."""
-    return Group.active & (Group.sent < Group.cutoff) & (Group.qr_generated_at > now - QR_LIFETIME)
+    return Group.active & (Group.qr_generated_at > now - QR_LIFETIME) & places.room()
 
 
 def _showable(group_id: int, now: datetime) -> Group | None:
@@ -138,21 +139,38 @@ def _showable(group_id: int, now: datetime) -> Group | None:
 def _take_place(campaign_id: int, now: datetime) -> Group | None:
     """Count one more person into the first open group and return it, or None when none is open.
 
-    One UPDATE picks the group and counts the person; the database re-checks the condition
-    on the row it updates, so concurrent scans cannot push a group past its cut-off. On
-    PostgreSQL a concurrent scan can fill the picked group first: then nothing is updated
-    and the next open group is tried.
+    One UPDATE picks a share of the group's places with room and counts the person into it;
+    the database re-checks the share's bound on the row it updates, so concurrent scans cannot
+    push a group past its cut-off (livecode/places.py).
     """
-    opened_after = now - QR_LIFETIME
-    for _attempt in range(100):  # each retry means another scan just took a place: bounded
-        row = db.execute_sql(
-            hot_sql(db.obj.param)["take_place"], (campaign_id, opened_after, opened_after)
-        ).fetchone()
+    row = _claiming("take_place", (campaign_id, now - QR_LIFETIME), campaign_id, now)
+    return row and _placed(row)
+
+
+def _claiming(statement: str, params: tuple, campaign_id: int, now: datetime):
+    """The row of a place-taking `statement`, or None when no group is open.
+
+    On PostgreSQL it first skips the shares other scans hold (SKIP LOCKED), so that they do
+    not queue on one row. Finding none, it may be that every share with room is held: the
+    "_wait" form then waits for one, and takes it if its scan left room. A retry means
+    another scan just took a place, so they are bounded.
+    """
+    sql = hot_sql(db.obj.param)
+    for attempt in range(100):
+        row = db.execute_sql(sql[statement if attempt == 0 else f"{statement}_wait"], params)
+        row = row.fetchone()
         if row:
-            return Group(id=row[0], name=row[1], qr_digest=row[2])
+            return row
         if not open_groups_query(campaign_id, now).exists():
             return None
     return None
+
+
+def _placed(row) -> Group:
+    """The group of a place-taking statement's row (id, name, qr_digest, share id)."""
+    group = Group(id=row[0], name=row[1], qr_digest=row[2])
+    group.share_id = row[3]  # what _give_back returns the place to
+    return group
 
 
 @functools.cache
@@ -166,7 +184,12 @@ def hot_sql(p: str) -> dict[str, str]:
     # Only the driver's placeholder is interpolated; every value is a bound parameter.
     if p not in ("?", "%s"):
         raise ValueError(f"unexpected placeholder style {p!r}")
-    is_open = f"active AND sent < cutoff AND qr_generated_at > {p}"
+    # The first share with room of the campaign's first open group (open_condition()).
+    pick_share = (
+        "SELECT s.id FROM place_share s JOIN wechat_group g ON g.id = s.group_id"  # noqa: S608
+        f" WHERE g.campaign_id = {p} AND g.active AND g.qr_generated_at > {p}"
+        " AND s.sent < s.cutoff ORDER BY g.position, g.id, s.number LIMIT 1"
+    )
     sql = {
         "live_code": (
             "SELECT c.id, c.slug, c.title, c.description, c.rules, c.promise, c.staff_contact,"  # noqa: S608
@@ -179,10 +202,11 @@ def hot_sql(p: str) -> dict[str, str]:
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
             f" WHERE c.slug = {p}"
         ),
+        # SQLite has no UPDATE in WITH: the group's fields come back through RETURNING.
         "take_place": (
-            "UPDATE wechat_group SET sent = sent + 1 WHERE id = ("  # noqa: S608
-            f"SELECT id FROM wechat_group WHERE campaign_id = {p} AND {is_open}"
-            f" ORDER BY position, id LIMIT 1) AND {is_open} RETURNING id, name, qr_digest"
+            "{place} RETURNING group_id,"
+            " (SELECT name FROM wechat_group WHERE id = place_share.group_id),"
+            " (SELECT qr_digest FROM wechat_group WHERE id = place_share.group_id), id"
         ),
         # One new place for this address in this hour, unless it has had its limit: no row
         # comes back then. The row is made by the first place, so the limit holds from the
@@ -210,29 +234,38 @@ def hot_sql(p: str) -> dict[str, str]:
     }
     # _count_person's statement: a place, then the address's place, then the counted visit,
     # each only if the one before it came back (PostgreSQL: data-modifying WITH).
-    place = sql["take_place"]
     counted_visit = (
         "INSERT INTO visit (campaign_id, channel_id, group_id, visitor, agent, ip_hash,"  # noqa: S608
         " outcome, counted_day, created_at)"
-        f" SELECT {p}, {p}, place.id, {p}, {p}, {p}, 'sent', {p}, {p} FROM place"
+        f" SELECT {p}, {p}, place.group_id, {p}, {p}, {p}, 'sent', {p}, {p} FROM place"
     )
     sql["count_person"] = (
-        f"WITH place AS ({place}),"  # noqa: S608
+        "WITH place AS ({place} RETURNING id, group_id),"  # noqa: S608
         " quota AS (INSERT INTO address_quota (campaign_id, ip_hash, window_start, taken, refused)"
         f" SELECT {p}, {p}, {p}, 1, 0 FROM place"
         " ON CONFLICT (campaign_id, ip_hash, window_start)"
         " DO UPDATE SET taken = address_quota.taken + 1"
         f" WHERE address_quota.taken < {p} RETURNING taken),"
         f" counted AS ({counted_visit}, quota ON CONFLICT DO NOTHING RETURNING id)"
-        " SELECT place.id, place.name, place.qr_digest, EXISTS (SELECT 1 FROM quota),"
-        " (SELECT id FROM counted) FROM place"
+        " SELECT g.id, g.name, g.qr_digest, place.id, EXISTS (SELECT 1 FROM quota),"
+        " (SELECT id FROM counted) FROM place JOIN wechat_group g ON g.id = place.group_id"
     )
     sql["count_person_free"] = (
-        f"WITH place AS ({place}),"  # noqa: S608
+        "WITH place AS ({place} RETURNING id, group_id),"  # noqa: S608
         f" counted AS ({counted_visit} ON CONFLICT DO NOTHING RETURNING id)"
-        " SELECT place.id, place.name, place.qr_digest, TRUE, (SELECT id FROM counted)"
-        " FROM place"
+        " SELECT g.id, g.name, g.qr_digest, place.id, TRUE, (SELECT id FROM counted)"
+        " FROM place JOIN wechat_group g ON g.id = place.group_id"
     )
+    # Each place-taking statement in two forms: PostgreSQL skipping the shares concurrent
+    # scans hold, or ("_wait") waiting for them; SQLite has one writer, so no row locks.
+    for name in ("take_place", "count_person", "count_person_free"):
+        template = sql[name]
+        for suffix, lock in (("", " FOR UPDATE OF s SKIP LOCKED"), ("_wait", " FOR UPDATE OF s")):
+            place = (
+                "UPDATE place_share SET sent = sent + 1"  # noqa: S608
+                f" WHERE id = ({pick_share}{'' if p == '?' else lock}) AND sent < cutoff"
+            )
+            sql[name + suffix] = template.replace("{place}", place)
     sql["record_counted"] = sql["record"].replace(
         " RETURNING id", " ON CONFLICT DO NOTHING RETURNING id"
     )
@@ -397,48 +430,40 @@ def _counted_meanwhile(visit, group, day, address_limit, now) -> Scan:
 
 def _count_person(visit: dict, day: date, address_limit: int | None, now: datetime) -> Scan:
     """PostgreSQL, a person not counted today: take a place, the address's place and store
-    the counted visit in one statement, so the group row's lock is held for one round trip
-    and the commit, not for three. Each part runs only if the one before it succeeded; the
-    rare refusals are undone in the same transaction, as record_scan does step by step."""
-    opened_after = now - QR_LIFETIME
+    the counted visit in one statement, one round trip. Each part runs only if the one before
+    it succeeded; the rare refusals are undone in the same transaction, as record_scan does
+    step by step."""
     key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
     quota = (*key, address_limit) if address_limit else ()
-    statement = hot_sql(db.obj.param)["count_person" if address_limit else "count_person_free"]
-    for _attempt in range(100):  # as _take_place: each retry means another scan took a place
-        row = db.execute_sql(
-            statement,
-            (
-                visit["campaign"],
-                opened_after,
-                opened_after,
-                *quota,
-                visit["campaign"],
-                visit["channel"],
-                visit["visitor"],
-                visit["agent"],
-                visit["ip_hash"],
-                day,
-                visit["created_at"],
-            ),
-        ).fetchone()
-        if row:
-            break
-        if not open_groups_query(visit["campaign"], now).exists():
-            return _all_full(visit, now)
-    else:
+    fields = ("campaign", "channel", "visitor", "agent", "ip_hash")
+    row = _claiming(
+        "count_person" if address_limit else "count_person_free",
+        (
+            visit["campaign"],
+            now - QR_LIFETIME,
+            *quota,
+            *(visit[name] for name in fields),
+            day,
+            visit["created_at"],
+        ),
+        visit["campaign"],
+        now,
+    )
+    if row is None:
         return _all_full(visit, now)
-    group = Group(id=row[0], name=row[1], qr_digest=row[2])
-    if not row[3]:
+    group = _placed(row)
+    if not row[4]:
         _give_back(group)
         db.execute_sql(hot_sql(db.obj.param)["address_refused"], key)
         return _record(visit, "limited", None)
-    if row[4] is None:
+    if row[5] is None:
         return _counted_meanwhile(visit, group, day, address_limit, now)
-    return Scan(row[4], "sent", group)
+    return Scan(row[5], "sent", group)
 
 
 def _give_back(group: Group) -> None:
-    Group.update(sent=Group.sent - 1).where(Group.id == group.id).execute()
+    """Return the place a scan took in this transaction to its share."""
+    PlaceShare.update(sent=PlaceShare.sent - 1).where(PlaceShare.id == group.share_id).execute()
 
 
 def _window(now: datetime) -> datetime:
@@ -569,7 +594,11 @@ def add_group(campaign: Campaign, name: str, cutoff: int = 200, position: int | 
     if position is None:
         last = Group.select(Group.position).where(Group.campaign == campaign)
         position = max((g.position for g in last), default=0) + 1
-    return Group.create(campaign=campaign, name=name, cutoff=cutoff, position=position)
+    with db.atomic():
+        group = Group.create(campaign=campaign, name=name, cutoff=cutoff, position=position)
+        places.create(group.id, cutoff)
+    group.sent = 0
+    return group
 
 
 def set_group_qr(group: Group, image: bytes, digest: str, payload: str, generated_at: datetime):
@@ -620,23 +649,29 @@ def update_group(
         if cutoff < 1:
             raise SetupError(_cutoff_refusal())
         changes["cutoff"] = cutoff
-    if sent is not None:
-        if sent < 0:
-            raise SetupError(_("人数不能是负数：请填写群里的实际人数。"))
-        changes["sent"] = sent
+    if sent is not None and sent < 0:
+        raise SetupError(_("人数不能是负数：请填写群里的实际人数。"))
     if active is not None:
         changes["active"] = active
     if position is not None:
         changes["position"] = position
-    if not changes:
+    if not changes and sent is None:
         raise SetupError(
             _("没有要改的：请给出 --cutoff、--count、--active/--inactive 或 --position。")
         )
-    with db.atomic():
-        Group.update(**changes).where(Group.id == group.id).execute()
+    with write_transaction():
+        if changes:
+            Group.update(**changes).where(Group.id == group.id).execute()
+        if cutoff is not None or sent is not None:
+            places.lay_out(group.id, sent)
         # Room may have opened up; the next scan that finds none flags the campaign again.
         Campaign.update(all_full_since=None).where(Campaign.id == group.campaign_id).execute()
-    return Group.get_by_id(group.id)
+    return group_with_count(group.id)
+
+
+def group_with_count(group_id: int) -> Group:
+    """The group, with how many were sent to it as .sent."""
+    return places.with_sent(Group.select()).where(Group.id == group_id).get()
 
 
 def group_of(campaign_id: int, visitor: str) -> int | None:

@@ -5,8 +5,9 @@ and a pgbench script holding what a new visitor's scan runs (the live code's loo
 counted-today read, then in one transaction the one statement that takes a place, the
 address's place and stores the visit), taken from livecode.rules.hot_sql so it is the
 statements the app runs. Runs it with 1 client and with 8 for the same time and prints both
-rates and their ratio; drops the database. --step-by-step runs the scan as main did before
-(the counted-today read inside the transaction, then a statement per step and a SAVEPOINT).
+rates and their ratio; drops the database. The groups' cut-offs are never reached, so every
+scan takes a place: each in a share of its group's places (livecode/places.py) that no other
+scan holds.
 
     .venv/bin/python scripts/bench/scan_pgbench.py [--seconds 10] [--clients 8]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
@@ -37,41 +38,23 @@ def bind(statement: str, *values: str) -> str:
     return "".join(p + v for p, v in zip(parts, values, strict=False)) + parts[-1]
 
 
-def script(campaign_id: int, step_by_step: bool = False) -> str:
+def script(campaign_id: int) -> str:
     sql = hot_sql("%s")
     now, opened_after = "now()::timestamp", "(now() - interval '7 days')::timestamp"
     visitor, address = "'bench-' || :n", "md5(:a::text)"
     window, today = "date_trunc('hour', now())::timestamp", "current_date"
-    place = (str(campaign_id), opened_after, opened_after)
     quota = (str(campaign_id), address, window, "2")
-    counted_today = bind(sql["counted_today"], opened_after, str(campaign_id), visitor, today)
+    visit = (str(campaign_id), "NULL", visitor, "'wechat'", address, today, now)
     lines = [
         r"\set n random(1, 2000000000)",
         r"\set a random(1, 2000000000)",
         bind(sql["live_code"], "'counter'", "'bench-plain'"),
+        bind(sql["counted_today"], opened_after, str(campaign_id), visitor, today),
+        "BEGIN",
+        bind(sql["count_person"], str(campaign_id), opened_after, *quota, *visit),
+        "COMMIT",
     ]
-    if step_by_step:
-        visit = (str(campaign_id), "NULL", ":g_id", visitor, "'wechat'", address, "'sent'")
-        lines += [
-            "BEGIN",
-            counted_today,
-            bind(sql["take_place"], *place) + r" \gset g_",
-            bind(sql["address_take"], *quota),
-            "SAVEPOINT s",
-            bind(sql["record"], *visit, today, now),
-            "RELEASE SAVEPOINT s",
-            "COMMIT",
-        ]
-    else:
-        visit = (str(campaign_id), "NULL", visitor, "'wechat'", address, today, now)
-        lines += [
-            counted_today,
-            "BEGIN",
-            bind(sql["count_person"], *place, *quota, *visit),
-            "COMMIT",
-        ]
-    # One command per line: SQL ends with a semicolon, a meta-command (\set) or a query
-    # ending in \gset (its RETURNING kept in :g_id ...) without one.
+    # One command per line: SQL ends with a semicolon, a meta-command (\set) without one.
     lines = [re.sub(r"\s+", " ", line) for line in lines]
     return "".join(f"{line}\n" if "\\" in line else f"{line};\n" for line in lines)
 
@@ -90,7 +73,6 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2, help="alternating 1 and N clients")
-    parser.add_argument("--step-by-step", action="store_true", help="the scan as main ran it")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     url, drop = scratch_postgres(args.postgres_url)
@@ -101,7 +83,7 @@ def main() -> int:
         db.close_all()
         with tempfile.TemporaryDirectory(prefix="qunbook-pgbench-") as scratch:
             path = Path(scratch) / "scan.sql"
-            path.write_text(script(campaign_id, args.step_by_step))
+            path.write_text(script(campaign_id))
             print(f"load average before: {uptime()}  ({os.cpu_count()} CPUs)")
             print(path.read_text())
             one, many = [], []

@@ -4,7 +4,7 @@ import json
 import re
 
 import pytest
-from helpers import make_campaign, make_channel, make_group, make_staff
+from helpers import make_campaign, make_channel, make_group, make_staff, stored_group
 
 from miniapp_api.accounts.rules import change_password, issue_api_token
 from miniapp_api.models import ApiToken, AuditEntry, Campaign, Channel, Group, utcnow
@@ -93,7 +93,7 @@ def test_trainer_tokens_read_but_never_write(api):
         ("PATCH", f"/campaigns/store/groups/{group.id}", {"sent": 9}),
     ]:
         error_of(api.open(method, url, json=body), 403)
-    assert Campaign.select().count() == 1 and Group.get_by_id(group.id).sent == 0
+    assert Campaign.select().count() == 1 and stored_group(group.id).sent == 0
     assert Campaign.get().title == "门店会员群" and Channel.select().count() == 0
 
 
@@ -158,7 +158,7 @@ def test_channels_and_groups(api):
         "PATCH", f"/campaigns/store/groups/{group.id}", json={"sent": 12, "active": False}
     )
     assert patched.status_code == 200
-    assert (Group.get_by_id(group.id).sent, Group.get_by_id(group.id).active) == (12, False)
+    assert (stored_group(group.id).sent, Group.get_by_id(group.id).active) == (12, False)
     listed = api.get("/campaigns/store/groups").get_json()["items"]
     assert [g["name"] for g in listed] == ["宝妈一群", "宝妈二群"]
     assert "qr_image" not in listed[1] and listed[1]["qr_expires_at"].endswith("Z")
@@ -194,7 +194,7 @@ def test_unknown_things_are_404_json(api):
     error_of(api.get("/campaigns/阿花/groups"), 404)
     error_of(api.get("/nope"), 404)
     error_of(api.open("PATCH", f"/campaigns/store/groups/{other.id}", json={"sent": 1}), 404)
-    assert Group.get_by_id(other.id).sent == 0
+    assert stored_group(other.id).sent == 0
 
 
 def test_wrong_method_is_405_json(api):
@@ -301,7 +301,7 @@ def test_bad_group_changes_are_422(api, body, hint):
     group = make_group(make_campaign(slug="store"), "一群")
     response = api.open("PATCH", f"/campaigns/store/groups/{group.id}", json=body)
     assert hint in error_of(response, 422)["message"]
-    assert (Group.get_by_id(group.id).sent, Group.get_by_id(group.id).cutoff) == (0, 200)
+    assert (stored_group(group.id).sent, Group.get_by_id(group.id).cutoff) == (0, 200)
 
 
 def test_a_taken_slug_is_422_and_stored_once(api):

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from helpers import group_qr_png, make_campaign, make_channel, make_group
+from helpers import group_qr_png, make_campaign, make_channel, make_group, stored_group
 from PIL import Image
 from playhouse.test_utils import count_queries
 from werkzeug.datastructures import FileStorage
@@ -168,7 +168,7 @@ def test_trainer_sees_everything_and_changes_nothing(app, client, login_as):
         url = re.sub(r"<int:\w+>", "1", url)
         assert client.post(url, data={"csrf_token": token}).status_code == 403, url
     assert client.get("/console/audit").status_code == 403
-    assert Group.get_by_id(group.id).sent == 0 and Channel.select().count() == 0
+    assert stored_group(group.id).sent == 0 and Channel.select().count() == 0
     assert Campaign.select().count() == 1
 
 
@@ -395,7 +395,7 @@ def test_correct_count_cutoff_position_and_deactivate(client, login_as):
     url = f"{STORE}/groups/{first.id}"
     data = {"cutoff": "180", "sent": "120", "active": "off", "position": "5"}
     assert actions.post(url, data, page=STORE).status_code == 302
-    stored = Group.get_by_id(first.id)
+    stored = stored_group(first.id)
     assert (stored.cutoff, stored.sent, stored.active, stored.position) == (180, 120, False, 5)
     assert Campaign.get().all_full_since is None  # room may have opened: re-checked on next scan
     detail = json.loads(AuditEntry.get(AuditEntry.action == "group.update").detail)
@@ -412,7 +412,7 @@ def test_correct_count_cutoff_position_and_deactivate(client, login_as):
     assert "停用" in page
     actions.post(url, {"active": "on"}, page=STORE)
     assert Group.get_by_id(first.id).active is True
-    assert Group.get_by_id(second.id).sent == 0
+    assert stored_group(second.id).sent == 0
 
 
 @pytest.mark.parametrize(
@@ -436,7 +436,7 @@ def test_bad_group_update_is_refused_and_stores_nothing(client, login_as, data, 
     else:  # nothing to change: the rules' advice, flashed on the campaign page
         assert response.headers["Location"] == STORE
         assert message in _flashed(client)
-    stored = Group.get_by_id(group.id)
+    stored = stored_group(group.id)
     assert (stored.cutoff, stored.sent, stored.active, stored.position) == (200, 150, True, 1)
     assert not AuditEntry.select().where(AuditEntry.action == "group.update").exists()
 
@@ -487,7 +487,7 @@ def test_a_group_of_another_campaign_is_404(client, login_as, suffix):
     data = {"sent": "1", "direction": "up"}
     assert actions.post(url, data, page=STORE).status_code == 404
     assert actions.post(f"{STORE}/groups/99999{suffix}", data, page=STORE).status_code == 404
-    assert Group.get_by_id(other.id).sent == 3
+    assert stored_group(other.id).sent == 3
     assert AuditEntry.select().where(AuditEntry.action.startswith("group.")).count() == 0
 
 

@@ -8,7 +8,7 @@ import secrets
 from datetime import date, datetime, timedelta
 
 import pytest
-from helpers import make_campaign, make_group
+from helpers import make_campaign, make_group, stored_groups
 
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.invitations import customers
@@ -17,7 +17,6 @@ from miniapp_api.models import (
     AuditEntry,
     Campaign,
     Customer,
-    Group,
     Invitation,
     Staff,
     Visit,
@@ -245,7 +244,7 @@ def test_reloading_an_accepted_invitation_without_a_cookie_adds_nobody(app):
             f"/vip/{invitation.token}", headers=phone, follow_redirects=True
         )
         assert "VIP 1群" in page.get_data(as_text=True)
-    assert [g.sent for g in Group.select()] == [1]
+    assert [g.sent for g in stored_groups()] == [1]
     counted = Visit.select().where(Visit.counted_day.is_null(False))
     assert [v.visitor for v in counted] == [invitations.visit_key(invitation)]
 

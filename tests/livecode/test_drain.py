@@ -7,12 +7,20 @@ from datetime import timedelta
 
 import pytest
 import requests
-from helpers import browser, make_campaign, make_channel, make_group, shanghai
+from helpers import (
+    browser,
+    make_campaign,
+    make_channel,
+    make_group,
+    shanghai,
+    stored_group,
+    stored_groups,
+)
 from liveserver import LiveServer, scan_many
 
 from miniapp_api.console.attention import needs_attention
 from miniapp_api.livecode.rules import record_scan
-from miniapp_api.models import AddressQuota, Group, Visit
+from miniapp_api.models import AddressQuota, Visit
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50"
 NOON = shanghai(1, 12)
@@ -30,14 +38,14 @@ def test_one_address_takes_at_most_its_places_an_hour(app):
     outcomes = [scan(campaign, n).outcome for n in range(5)]
     assert outcomes == ["sent"] * 3 + ["limited"] * 2
     # A limited scan shows no group and gives nothing back to count: the group holds 3.
-    assert Group.get().sent == 3
+    assert stored_group().sent == 3
     quota = AddressQuota.get()
     assert (quota.taken, quota.refused) == (3, 2)
     assert Visit.select().where(Visit.outcome == "limited").count() == 2
     # Another address, and the same address an hour later, have their own places.
     assert scan(campaign, 10, ip="网络乙").outcome == "sent"
     assert scan(campaign, 11, now=NOON + timedelta(hours=1)).outcome == "sent"
-    assert Group.get().sent == 5
+    assert stored_group().sent == 5
 
 
 def test_a_person_counted_today_does_not_use_another_place(app):
@@ -68,7 +76,7 @@ def test_a_client_without_cookies_takes_no_place(app):
     make_group(campaign, "一群", cutoff=50)
     result = scan(campaign, 1, proven=False)
     assert (result.outcome, result.group) == ("unproven", None)
-    assert Group.get().sent == 0
+    assert stored_group().sent == 0
     assert Visit.get().outcome == "unproven"
 
 
@@ -77,7 +85,7 @@ def test_a_head_request_takes_no_place(app):
     make_group(campaign, "一群", cutoff=50)
     response = browser(app).head("/j/store", headers={"User-Agent": PHONE})
     assert response.status_code == 200
-    assert Group.get().sent == 0 and Visit.get().outcome == "bot"
+    assert stored_group().sent == 0 and Visit.get().outcome == "bot"
 
 
 def test_staff_see_scans_held_back_in_needs_attention(app):
@@ -160,7 +168,7 @@ def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_coun
             t.start()
         for t in threads:
             t.join(timeout=300)
-        browsers_counted = sum(g.sent for g in Group.select())
+        browsers_counted = sum(g.sent for g in stored_groups())
         # Then 2,000 that do keep each cookie they are given: the address's limit holds them.
         farm = scan_many(base_url, "/j/rush?c=live", SCANS, CLIENTS, agent=PHONE)
         statuses.extend(status for status, _ in farm)
@@ -168,7 +176,7 @@ def test_one_address_cannot_fill_the_groups_but_real_browsers_behind_it_all_coun
     assert len(statuses) == 2 * SCANS + 2 * BROWSERS
     assert not [s for s in statuses if s >= 500]
     assert browsers_counted == BROWSERS  # every real browser was counted, once
-    taken = sum(g.sent for g in Group.select())
+    taken = sum(g.sent for g in stored_groups())
     # The farm got the rest of the hour's places, no more. (Should the run cross an hour, the
     # next hour has its own places: each hour is held to the limit.)
     hours = list(AddressQuota.select())

@@ -3,7 +3,15 @@
 from datetime import datetime, timedelta
 
 import pytest
-from helpers import checked_qr, make_campaign, make_channel, make_group, shanghai
+from helpers import (
+    checked_qr,
+    make_campaign,
+    make_channel,
+    make_group,
+    shanghai,
+    stored_group,
+    stored_groups,
+)
 
 from miniapp_api.i18n import speaking
 from miniapp_api.livecode import rules as livecode
@@ -16,7 +24,7 @@ def scan(campaign, visitor="visitor-0000000000000000000001", agent="wechat", **k
 
 
 def sent_counts(campaign):
-    return [g.sent for g in campaign.groups.order_by(Group.position)]
+    return [g.sent for g in stored_groups(campaign.groups).order_by(Group.position)]
 
 
 def test_first_open_group_is_shown_and_counted(app):
@@ -45,7 +53,7 @@ def test_switches_to_next_group_at_its_cutoff(app):
     assert [r.group.name for r in outcomes] == ["一群", "一群", "二群", "二群"]
     assert sent_counts(campaign) == [2, 2]
     assert scan(campaign, visitor="visitor-x" * 3).outcome == "full"
-    assert Group.get_by_id(second.id).sent == 2
+    assert stored_group(second.id).sent == 2
 
 
 @pytest.mark.parametrize(
@@ -70,7 +78,7 @@ def test_groups_that_cannot_take_people_are_skipped(app, qr_age, overrides):
     make_group(campaign, "二群")
     result = scan(campaign, now=now)
     assert result.group.name == "二群"
-    assert Group.get_by_id(skipped.id).sent == overrides.get("sent", 0)
+    assert stored_group(skipped.id).sent == overrides.get("sent", 0)
 
 
 def test_same_visitor_same_day_sees_same_group_and_counts_once(app):
@@ -106,7 +114,7 @@ def test_visitor_whose_group_expired_today_is_moved_not_lost(app):
     later = scan(campaign, now=now + timedelta(hours=2))
     assert later.outcome == "moved"
     assert later.group.name == "二群"
-    assert Group.get_by_id(old.id).sent == 1
+    assert stored_group(old.id).sent == 1
     # Counted once as a person (one counted_day row), sent to two groups.
     assert Visit.select().where(Visit.counted_day.is_null(False)).count() == 1
 
@@ -118,7 +126,7 @@ def test_bots_and_previews_are_recorded_not_counted(app, agent):
     result = scan(campaign, agent=agent)
     assert result.outcome == "bot"
     assert result.group.id == group.id
-    assert Group.get_by_id(group.id).sent == 0
+    assert stored_group(group.id).sent == 0
     visit = Visit.get_by_id(result.visit_id)
     assert (visit.agent, visit.counted_day) == (agent, None)
 
@@ -148,7 +156,7 @@ def test_race_on_same_visitor_gives_the_place_back(app, monkeypatch):
     second = scan(campaign, address_limit=5)
     assert second.outcome == "repeat"
     assert second.group.id == first.group.id
-    assert Group.get_by_id(group.id).sent == 1
+    assert stored_group(group.id).sent == 1
     assert [v.outcome for v in Visit.select().order_by(Visit.id)] == ["sent", "repeat"]
     assert AddressQuota.get().taken == 1  # nor a place of its address
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import make_campaign, make_challenge, make_group, make_staff
+from helpers import make_campaign, make_challenge, make_group, make_staff, stored_group
 
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.checkins import events
-from miniapp_api.models import MAX_INT, Activity, ApiToken, AuditEntry, Group, Staff
+from miniapp_api.models import MAX_INT, Activity, ApiToken, AuditEntry, Staff
 from miniapp_api.numbers import whole_number
 
 PACKAGE = Path(__file__).resolve().parents[2] / "miniapp_api"
@@ -158,7 +158,7 @@ def test_every_number_in_a_path_is_ascii_digits_up_to_max_int(app, admin):
         ("accounts.revoke_token", "token_id"),
         ("api.update_group", "group_id"),
     } <= checked
-    assert Group.get_by_id(group.id).sent == 0 and ApiToken.get().revoked_at is None
+    assert stored_group(group.id).sent == 0 and ApiToken.get().revoked_at is None
     assert not AuditEntry.select().where(~AuditEntry.action.startswith("staff.")).exists()
 
 

@@ -4,11 +4,19 @@ client shows it keeps a cookie, with one redirect that sets it."""
 import re
 
 import pytest
-from helpers import browser, make_campaign, make_channel, make_event, make_group, make_invitation
+from helpers import (
+    browser,
+    make_campaign,
+    make_channel,
+    make_event,
+    make_group,
+    make_invitation,
+    stored_group,
+)
 
 from miniapp_api.invitations import rules as invitations
 from miniapp_api.livecode import views as livecode_views
-from miniapp_api.models import Group, Visit, utcnow
+from miniapp_api.models import Visit, utcnow
 from miniapp_api.visitors import VISITOR_COOKIE
 
 WECHAT = (
@@ -57,7 +65,7 @@ def test_a_cookie_less_scan_is_redirected_once_to_the_same_url_and_counted_after
 
     page = phone.get(first.location)
     assert page.status_code == 200 and "宝妈交流1群" in page.get_data(as_text=True)
-    assert scans[0]["proven"] is True and Group.get().sent == 1
+    assert scans[0]["proven"] is True and stored_group().sent == 1
     assert Visit.get().visitor == phone.get_cookie(VISITOR_COOKIE).value
 
 
@@ -71,7 +79,7 @@ def test_a_client_that_drops_cookies_is_served_unproven_without_a_second_redirec
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "请在微信里打开" in text and "宝妈交流1群" not in text
     assert [scan["proven"] for scan in scans] == [False]
-    assert [v.outcome for v in Visit.select()] == ["unproven"] and Group.get().sent == 0
+    assert [v.outcome for v in Visit.select()] == ["unproven"] and stored_group().sent == 0
 
 
 def test_a_stale_marker_from_a_shared_link_is_not_taken_for_a_cookie_less_client(app, store, scans):
@@ -102,7 +110,7 @@ def test_the_marker_stays_out_of_the_links_a_page_shows(app, scans):
 def test_bots_and_link_previews_are_never_redirected(app, store, agent):
     response = stranger(app, agent).get("/j/store")
     assert response.status_code == 200
-    assert Visit.get().outcome == "bot" and Group.get().sent == 0
+    assert Visit.get().outcome == "bot" and stored_group().sent == 0
 
 
 def test_a_browser_with_its_cookie_goes_straight_to_the_page(client, store, scans):
@@ -122,11 +130,11 @@ def test_an_accepted_vip_link_reloaded_without_a_cookie_proves_the_cookie_first(
         phone = stranger(app)
         first = phone.get(f"/vip/{invitation.token}")
         assert first.status_code == 302 and MARKED.search(first.location)
-        assert Visit.select().count() == 0 or Group.get().sent == 1
+        assert Visit.select().count() == 0 or stored_group().sent == 1
         phone.delete_cookie(VISITOR_COOKIE)
         assert phone.get(first.location).status_code == 200
     # The link is one person's: counted once, as the invitation, whatever the browser keeps.
-    assert Group.get().sent == 1
+    assert stored_group().sent == 1
 
 
 def entry_pages(campaign):

@@ -32,6 +32,7 @@ from miniapp_api.i18n import _
 from miniapp_api.livecode import lifecycle
 from miniapp_api.livecode import rules as livecode
 from miniapp_api.livecode.groupqr import InvalidGroupQr, check_group_qr
+from miniapp_api.livecode.places import people_sent, with_sent
 from miniapp_api.livecode.rules import QR_LIFETIME, VISIT_LABELS, SetupError
 from miniapp_api.localtime import to_utc
 from miniapp_api.models import MAX_INT, Campaign, Channel, Group, Visit, utcnow
@@ -133,7 +134,7 @@ def campaign_page(
         Campaign.select(
             Campaign,
             fn.COUNT(Group.id).alias("group_count"),
-            fn.COALESCE(fn.SUM(Group.sent), 0).alias("people_sent"),
+            people_sent(Campaign).alias("people_sent"),
             fn.COALESCE(open_groups, 0).alias("open_count"),
         )
         .join(Group, JOIN.LEFT_OUTER)
@@ -208,7 +209,9 @@ def _campaign_page(found: Campaign, status: int = 200):
     # Every column but the QR image, which the page links to rather than embeds.
     columns = [f for f in Group._meta.sorted_fields if f is not Group.qr_image]
     groups = list(
-        Group.select(*columns).where(Group.campaign == found).order_by(Group.position, Group.id)
+        with_sent(Group.select(*columns))
+        .where(Group.campaign == found)
+        .order_by(Group.position, Group.id)
     )
     for g in groups:
         g.state = group_state(g, now)
@@ -579,7 +582,7 @@ def export_groups(slug, kind):
             local(g.qr_generated_at),
             local(g.qr_generated_at + QR_LIFETIME if g.qr_generated_at else None),
         )
-        for g in found.groups.order_by(Group.position, Group.id)
+        for g in with_sent(found.groups).order_by(Group.position, Group.id)
     )
     header = [
         _("顺序"),
