@@ -81,6 +81,9 @@ def test_fifty_friends_signing_up_at_once_cross_a_tier_exactly_once(app, databas
             session.headers["User-Agent"] = PHONE
             page = session.get(f"{base_url}/j/fission?r={member.code}", timeout=30).text
             token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+            # Its kept-alive connection would idle past gunicorn's keep-alive (2 s) while the
+            # others load, and a POST sent as the server closes it is reset, not retried.
+            session.close()
             friends.append(
                 (session, {"csrf_token": token, "nickname": f"朋友{n}", "r": member.code})
             )

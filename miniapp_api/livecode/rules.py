@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError
 
-from miniapp_api.db import db, is_sqlite, write_transaction
+from miniapp_api.db import db, group_write, is_sqlite, write_transaction
 from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.livecode import places
 from miniapp_api.localtime import to_local
@@ -368,12 +368,12 @@ def record_scan(
     }
     if agent not in HUMAN_AGENTS:
         group = open_groups_query(campaign_id, now).first()
-        return _record(visit, "bot", group)
+        return _stored(lambda: _record(visit, "bot", group), one_statement=True)
 
     if not proven:
         # Each request of a client without cookies would be a new person: it could fill
         # every group alone. It is shown a page that says how to get in.
-        return _record(visit, "unproven", None)
+        return _stored(lambda: _record(visit, "unproven", None), one_statement=True)
     day = local_day(now, tz)
     # A repeat visitor takes no place, so their one read and their visit row need no write
     # lock. Read outside it, the answer can only be missing a count made a moment ago by
@@ -382,32 +382,48 @@ def record_scan(
         (None, None) if new_visitor else _counted_today_showable(campaign_id, visitor, day, now)
     )
     if group:
-        return _record(visit, "repeat", group)
-    with write_transaction():
-        if not counted and not is_sqlite():
-            return _count_person(visit, day, address_limit if ip_hash else None, now)
-        group = _take_place(campaign_id, now)
-        if group is None:
-            return _all_full(visit, now)
-        # A person counted earlier today is not a new place for their address.
-        if (
-            not counted
-            and address_limit
-            and ip_hash
-            and not _take_address_place(visit, address_limit)
-        ):
-            _give_back(group)
-            return _record(visit, "limited", None)
-        if counted:
-            # Counted earlier today but that group is gone (expired or switched off):
-            # they are sent again, to a group that works.
-            return _record(visit, "moved", group)
-        # The unique index on the counted day says whether this is the visitor's first
-        # count today; ON CONFLICT asks it without a SAVEPOINT around the insert.
-        scan = _record(visit, "sent", group, counted_day=day, statement="record_counted")
-        if scan is None:
-            return _counted_meanwhile(visit, group, day, address_limit, now)
-        return scan
+        return _stored(lambda: _record(visit, "repeat", group), one_statement=True)
+    return _stored(lambda: _count(visit, counted, day, address_limit, now))
+
+
+def _stored(work, *, one_statement: bool = False):
+    """Run a scan's writes and return what `work` returns, once they are committed.
+
+    On SQLite the writes of scans arriving together are committed in one transaction (group
+    commit, db.group_write): one writer at a time is SQLite's rule, and taking its locks once
+    per batch rather than once per scan is what lets scans keep up with the server. On
+    PostgreSQL a transaction of its own, or none for a single statement. Inside a caller's
+    transaction (the demo's), in it.
+    """
+    if db.in_transaction() or (one_statement and not is_sqlite()):
+        return work()
+    return group_write(work)
+
+
+def _count(visit: dict, counted: bool, day: date, address_limit, now: datetime) -> Scan:
+    """A person's scan that may take a place (in a write transaction): a new person, or one
+    counted earlier today whose group no longer takes them."""
+    ip_hash = visit["ip_hash"]
+    campaign_id = visit["campaign"]
+    if not counted and not is_sqlite():
+        return _count_person(visit, day, address_limit if ip_hash else None, now)
+    group = _take_place(campaign_id, now)
+    if group is None:
+        return _all_full(visit, now)
+    # A person counted earlier today is not a new place for their address.
+    if not counted and address_limit and ip_hash and not _take_address_place(visit, address_limit):
+        _give_back(group)
+        return _record(visit, "limited", None)
+    if counted:
+        # Counted earlier today but that group is gone (expired or switched off):
+        # they are sent again, to a group that works.
+        return _record(visit, "moved", group)
+    # The unique index on the counted day says whether this is the visitor's first
+    # count today; ON CONFLICT asks it without a SAVEPOINT around the insert.
+    scan = _record(visit, "sent", group, counted_day=day, statement="record_counted")
+    if scan is None:
+        return _counted_meanwhile(visit, group, day, address_limit, now)
+    return scan
 
 
 def _all_full(visit: dict, now: datetime) -> Scan:
