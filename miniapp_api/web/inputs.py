@@ -104,7 +104,8 @@ def check_request() -> None:
         "multipart/form-data",
     ):
         req.form = _cleaned(req.form, "form")
-    if req.is_json:
+    # No Content-Type, no body to read as JSON: skips parsing an empty header on every GET.
+    if req.environ.get("CONTENT_TYPE") and req.is_json:
         try:
             body = req.get_json(silent=True)
         except RecursionError:  # deeply nested: the view answers that it cannot read it
