@@ -6,8 +6,7 @@ from flask_wtf.csrf import CSRFProtect
 
 class UnsafeMethodsCSRFProtect(CSRFProtect):
     def protect(self, apply_exemptions=False):
-        # A GET is never checked; Flask-WTF would look up the view's exemptions before it
-        # reads the method, on every page view.
+        # A GET is never checked: Flask-WTF would look up the view's exemptions first.
         if request.method not in current_app.config["WTF_CSRF_METHODS"]:
             return
         super().protect(apply_exemptions)

@@ -24,8 +24,7 @@ def register(app):
     @app.after_request
     def headers(response):
         headers = response.headers
-        # One pass over the view's headers: werkzeug's setdefault and `in` raise and catch a
-        # KeyError for every name that is missing, which is most of these on most pages.
+        # One pass: werkzeug's setdefault raises and catches a KeyError per missing name.
         present = {name.lower() for name, _ in headers}
         for name, value, own_allowed in SECURITY_HEADERS:
             if name.lower() not in present:

@@ -2,8 +2,9 @@
 for (Accept-Language), else Chinese. The API answers in English whatever it is sent: its
 messages sit beside stable machine codes that programs read.
 
-Flask-Babel picks the locale; templates and code translate through miniapp_api.i18n, whose
-catalogue is compiled from the .po file when first used."""
+choose_locale picks the locale (Flask-Babel is given the same selector); templates and code
+translate through miniapp_api.i18n, whose catalogue is compiled from the .po file when first
+used."""
 
 import functools
 
@@ -27,8 +28,7 @@ def choose_locale() -> str:
     return browser_locale(request.headers.get("Accept-Language"))
 
 
-# Browsers send a handful of distinct headers, and parsing one costs more than a page's
-# translations: each is decided once per process (bounded).
+# Browsers send a handful of distinct headers: each is parsed once per process (bounded).
 @functools.lru_cache(maxsize=256)
 def browser_locale(accept_language: str | None) -> str:
     """The language a browser asks for: request.accept_languages' best match, by header."""
@@ -37,9 +37,7 @@ def browser_locale(accept_language: str | None) -> str:
 
 
 def _request_locale() -> str | None:
-    # Asked for by every message a page shows: chosen once per request and kept as text.
-    # Flask-Babel's get_locale() asks the same selector; going through it would only add a
-    # babel.Locale built and turned back into text.
+    # Asked for by every message: chosen once per request, without a babel.Locale round trip.
     if not has_request_context():
         return None
     store = g._get_current_object()
