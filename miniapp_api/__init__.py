@@ -44,11 +44,10 @@ def register_web(app):
     headers, friendly errors, numbers in paths read by the bounded `<int:…>` converter, every
     text checked and in NFC, WeChat's way back to members' pages, archived campaigns' pages
     closed."""
-    from flask_wtf.csrf import CSRFProtect
-
     from miniapp_api import markdown_text
     from miniapp_api.web import (
         archived,
+        csrf,
         errors,
         headers,
         inputs,
@@ -62,7 +61,7 @@ def register_web(app):
     from miniapp_api.web.sessions import DatabaseSessionInterface
 
     app.session_interface = DatabaseSessionInterface()
-    CSRFProtect(app)
+    csrf.UnsafeMethodsCSRFProtect(app)
     language.register(app)  # Chinese, or English when the staff member or browser asks
     headers.register(app)
     errors.register(app)

@@ -244,6 +244,49 @@ def test_a_staff_members_own_setting_beats_the_browser(client, login_as):
     assert "退出" in client.get("/console/").get_data(as_text=True)
 
 
+# Headers a browser may send, and the language each one asks for.
+ACCEPT_LANGUAGE = [
+    (None, "zh"),
+    ("", "zh"),
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"),
+    ("en-US,en;q=0.9", "en"),
+    ("en-GB,zh-CN;q=0.5", "en"),
+    ("zh;q=0.5,en;q=0.9", "en"),
+    ("en;q=0", "zh"),  # refused outright: the kit's first language
+    ("fr-FR", "zh"),
+    ("*", "zh"),
+]
+
+
+@pytest.mark.parametrize(("accept_language", "locale"), ACCEPT_LANGUAGE)
+def test_the_browser_locale_is_werkzeugs_best_match(app, accept_language, locale):
+    from flask_babel import get_locale
+
+    from miniapp_api.web.language import browser_locale
+
+    headers = {"Accept-Language": accept_language} if accept_language is not None else {}
+    with app.test_request_context("/", headers=headers):
+        from flask import request
+
+        expected = request.accept_languages.best_match(i18n.LOCALES, default=i18n.SOURCE)
+        assert expected == locale
+        assert browser_locale(accept_language) == locale
+        assert browser_locale(accept_language) == locale  # the second answer, from the cache
+        assert i18n.current_locale() == locale == str(get_locale())
+
+
+def test_each_request_speaks_its_own_browsers_language(client):
+    # The cache is per header: requests that alternate between languages each get their own.
+    for _ in range(2):
+        for accept_language, title in [
+            ("en-US,en;q=0.9", "Page not found"),
+            ("zh-CN", "没有找到这个页面"),
+        ]:
+            page = client.get("/no-such-page", headers={"Accept-Language": accept_language})
+            assert page.status_code == 404
+            assert title in page.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("environ", "locale"),
     [

@@ -2,11 +2,16 @@
 for (Accept-Language), else Chinese. The API answers in English whatever it is sent: its
 messages sit beside stable machine codes that programs read.
 
-Flask-Babel picks the locale; templates and code translate through miniapp_api.i18n, whose
-catalogue is compiled from the .po file when first used."""
+choose_locale picks the locale (Flask-Babel is given the same selector); templates and code
+translate through miniapp_api.i18n, whose catalogue is compiled from the .po file when first
+used."""
+
+import functools
 
 from flask import g, has_request_context, request
-from flask_babel import Babel, get_locale, refresh
+from flask_babel import Babel, refresh
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from miniapp_api import i18n
 from miniapp_api.accounts.access import current_staff
@@ -20,17 +25,26 @@ def choose_locale() -> str:
     staff = current_staff() if request.path.startswith("/console") else None
     if staff is not None and staff.language in i18n.LOCALES:
         return staff.language
-    return request.accept_languages.best_match(i18n.LOCALES, default=i18n.SOURCE)
+    return browser_locale(request.headers.get("Accept-Language"))
+
+
+# Browsers send a handful of distinct headers: each is parsed once per process (bounded).
+@functools.lru_cache(maxsize=256)
+def browser_locale(accept_language: str | None) -> str:
+    """The language a browser asks for: request.accept_languages' best match, by header."""
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(i18n.LOCALES, default=i18n.SOURCE)
 
 
 def _request_locale() -> str | None:
-    # Asked for by every message a page shows; Flask-Babel keeps the Locale per request, the
-    # text of it is kept here (str() of a Locale costs more than the translation itself).
+    # Asked for by every message: chosen once per request, without a babel.Locale round trip.
     if not has_request_context():
         return None
-    if "qunbook_locale" not in g:
-        g.qunbook_locale = str(get_locale())
-    return g.qunbook_locale
+    store = g._get_current_object()
+    locale = getattr(store, "qunbook_locale", None)
+    if locale is None:
+        locale = store.qunbook_locale = choose_locale()
+    return locale
 
 
 def refresh_locale() -> None:

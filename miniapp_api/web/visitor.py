@@ -50,11 +50,15 @@ class Visitor:
 
 def current_visitor() -> Visitor:
     """The visitor of this request, read once: the gate and the view see the same key."""
-    if "visitor" not in g:
-        key, new = visitor_key(request.cookies.get(VISITOR_COOKIE))
-        agent = classify_agent(request.user_agent.string)
-        g.visitor = Visitor(key, new, agent, ip_hash(), proven=not new)
-    return g.visitor
+    store = g._get_current_object()  # one context lookup, not one per attribute
+    visitor = getattr(store, "visitor", None)
+    if visitor is None:
+        req = request._get_current_object()
+        key, new = visitor_key(req.cookies.get(VISITOR_COOKIE))
+        # The header itself: request.user_agent.string is the same text, in a new object.
+        agent = classify_agent(req.headers.get("User-Agent", ""))
+        visitor = store.visitor = Visitor(key, new, agent, ip_hash(), proven=not new)
+    return visitor
 
 
 def ip_hash() -> str:

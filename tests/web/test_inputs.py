@@ -97,6 +97,41 @@ def test_the_query_string_and_the_path_go_through_the_gate(client):
     assert client.get("/j/store\x00").status_code == 404  # no page has such an address
 
 
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        ("c=%01", "「c」里有一个看不见的控制字符（U+0001）"),
+        ("%01=x", "「query name」里有一个看不见的控制字符（U+0001）"),
+        ("c=ok&r=%7F", "「r」里有一个看不见的控制字符（U+007F）"),
+        ("c=%C2%85", "「c」里有一个看不见的控制字符（U+0085）"),
+        ("c=%E2%80%8F", None),  # a format character (RLM), not a control one: the view answers
+        ("c=%09", None),
+        ("c=plain", None),
+    ],
+)
+def test_every_query_string_goes_through_the_gate(client, query, refused):
+    campaign = make_campaign()
+    response = client.get(f"/j/{campaign.slug}?{query}", headers={"User-Agent": "curl/8"})
+    if refused:
+        assert response.status_code == 400
+        assert refused in response.get_data(as_text=True)
+    else:
+        assert response.status_code == 404  # an unknown channel's page, past the gate
+
+
+def test_the_gates_fast_path_answers_as_the_full_check():
+    from miniapp_api.web.inputs import InputRefused, _checked
+
+    for code in [*range(0x250), 0x85, 0x200F, 0x2028, 0xD800, 0xFEFF, 0x1F381]:
+        text = f"a{chr(code)}b"
+        if unwanted_character(text):
+            with pytest.raises(InputRefused):
+                _checked("c", text)
+        else:
+            assert _checked("c", text) == normal(text)
+    assert _checked("c", "Zoe\u0301") == "Zo\u00e9"
+
+
 def _api(client):
     token = issue_api_token(make_staff("api", "admin"), "gate")
     return {"Authorization": f"Bearer {token}"}
