@@ -196,10 +196,16 @@ def hot_sql(p: str) -> dict[str, str]:
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
             " WHERE a.campaign_id = c.id AND a.kind = 'event'),"
             " EXISTS (SELECT 1 FROM challenge x WHERE x.campaign_id = c.id AND NOT x.hidden),"
-            " c.archived_at, ch.archived_at"
+            " c.archived_at, ch.archived_at, v.id, g.id, g.name, g.qr_digest"
             " FROM campaign c LEFT JOIN channel ch"
             f" ON ch.campaign_id = c.id AND ch.code = {p}"
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
+            # The visitor's count today, and the group it sent them to while it still takes
+            # them (counted_today's read, in the same round trip).
+            f" LEFT JOIN visit v ON v.campaign_id = c.id AND v.visitor = {p}"
+            f" AND v.counted_day = {p}"
+            " LEFT JOIN wechat_group g"
+            f" ON g.id = v.group_id AND g.active AND g.qr_generated_at > {p}"
             f" WHERE c.slug = {p}"
         ),
         # SQLite has no UPDATE in WITH: the group's fields come back through RETURNING.
@@ -272,14 +278,27 @@ def hot_sql(p: str) -> dict[str, str]:
     return sql
 
 
-def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None, int | None]:
+def find_live_code(
+    slug: str,
+    channel_code: str | None,
+    visitor: str | None = None,
+    now: datetime | None = None,
+    tz: str = "Asia/Shanghai",
+) -> tuple[Campaign | None, int | None]:
     """The campaign of a live code and the id of its channel (None if unknown or archived:
     campaign.channel_archived tells which), in one query. An archived campaign is found too,
-    with its archived_at set: the caller shows it as closed rather than unknown."""
+    with its archived_at set: the caller shows it as closed rather than unknown.
+
+    With a `visitor` (one not new to this request), the same query reads whether they were
+    counted today: campaign.counted_today, record_scan's `counted_today`."""
     if not SLUG.match(slug):
         return None, None
     code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
-    row = db.execute_sql(hot_sql(db.obj.param)["live_code"], (code, slug)).fetchone()
+    now = now or utcnow()
+    day = local_day(now, tz) if visitor else None
+    row = db.execute_sql(
+        hot_sql(db.obj.param)["live_code"], (code, visitor, day, now - QR_LIFETIME, slug)
+    ).fetchone()
     if row is None:
         return None, None
     fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
@@ -293,7 +312,15 @@ def find_live_code(slug: str, channel_code: str | None) -> tuple[Campaign | None
     campaign.archived_at = row[11]
     # An archived channel's poster still leads to the campaign, counted without the channel.
     campaign.channel_archived = row[12] is not None
+    campaign.counted_today = (
+        (row[13] is not None, _group(row[14:17]) if row[14] else None) if visitor else None
+    )
     return campaign, None if campaign.channel_archived else row[7]
+
+
+def _group(fields) -> Group:
+    group_id, name, qr_digest = fields
+    return Group(id=group_id, name=name, qr_digest=qr_digest)
 
 
 def local_day(now: datetime, tz: str) -> date:
@@ -323,7 +350,7 @@ def _counted_today_showable(
     ).fetchone()
     if row is None:
         return False, None
-    return True, Group(id=row[0], name=row[1], qr_digest=row[2]) if row[0] else None
+    return True, _group(row) if row[0] else None
 
 
 def todays_group(campaign_id: int, visitor: str, now: datetime, tz: str) -> Group | None:
@@ -343,6 +370,7 @@ def record_scan(
     ip_hash: str,
     *,
     new_visitor: bool = False,
+    counted_today: tuple[bool, Group | None] | None = None,
     proven: bool = True,
     address_limit: int | None = None,
     now: datetime | None = None,
@@ -352,7 +380,8 @@ def record_scan(
 
     People are counted once per visitor per campaign per local day. Bots and link previews
     are recorded and shown the open group, but never counted. `new_visitor` says the visitor
-    key was minted for this request, so there is no earlier visit to look for. A visitor that
+    key was minted for this request, so there is no earlier visit to look for;
+    `counted_today`, that find_live_code read it already (for this `now`). A visitor that
     is not `proven` (its client came back without the cookie it was given) takes no place, and
     one address takes at most `address_limit` new places an hour (None: no limit); both are
     recorded as held back, for staff to see.
@@ -378,9 +407,12 @@ def record_scan(
     # A repeat visitor takes no place, so their one read and their visit row need no write
     # lock. Read outside it, the answer can only be missing a count made a moment ago by
     # the same visitor's other request: the unique index on the counted day catches that.
-    counted, group = (
-        (None, None) if new_visitor else _counted_today_showable(campaign_id, visitor, day, now)
-    )
+    if new_visitor:
+        counted, group = None, None
+    elif counted_today is not None:
+        counted, group = counted_today
+    else:
+        counted, group = _counted_today_showable(campaign_id, visitor, day, now)
     if group:
         return _stored(lambda: _record(visit, "repeat", group), one_statement=True)
     return _stored(lambda: _count(visit, counted, day, address_limit, now))

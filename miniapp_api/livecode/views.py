@@ -44,7 +44,11 @@ def campaign_state(campaign) -> tuple:
 @member_entry
 def scan(slug):
     code = request.args.get("c")
-    campaign, channel_id = find_live_code(slug, code)
+    visitor = current_visitor()
+    now = utcnow()
+    tz = current_app.config["TIMEZONE"]
+    # The visitor's count today comes with the campaign: one query for a repeat visitor.
+    campaign, channel_id = find_live_code(slug, code, None if visitor.new else visitor.key, now, tz)
     if campaign is None:
         abort(404)
     if campaign.archived_at is not None:
@@ -54,7 +58,6 @@ def scan(slug):
         # Never a dead end: the member can still join without the channel being known.
         return render_template("livecode/unknown_channel.html", campaign=campaign), 404
 
-    visitor = current_visitor()
     # HEAD is what link checkers send: recorded like a bot's visit, it never takes a place.
     agent = "bot" if request.method == "HEAD" else visitor.agent
     result = record_scan(
@@ -64,9 +67,11 @@ def scan(slug):
         agent,
         visitor.ip_hash,
         new_visitor=visitor.new,
+        counted_today=campaign.counted_today,
         proven=visitor.proven,
         address_limit=current_app.config["PLACES_PER_ADDRESS"] or None,
-        tz=current_app.config["TIMEZONE"],
+        now=now,
+        tz=tz,
     )
     member_code = request.args.get("r")
     member = invited_by = None
@@ -90,7 +95,7 @@ def scan(slug):
     event = events.next_event(campaign.id) if campaign.has_events else None
     # The campaign's daily challenge, when there is one to join: a card under the group QR.
     challenge_offer = (
-        checkins.join_offer(campaign.id, None if visitor.new else visitor.key, utcnow())
+        checkins.join_offer(campaign.id, None if visitor.new else visitor.key, now)
         if campaign.has_challenge
         else None
     )

@@ -232,3 +232,35 @@ def test_unusable_qr_dates_are_refused_and_nothing_stored(app, age, message):
 def test_join_url_carries_channel():
     assert livecode.join_url("https://a.cn/", "demo", "counter") == "https://a.cn/j/demo?c=counter"
     assert livecode.join_url("https://a.cn", "demo") == "https://a.cn/j/demo"
+
+
+def test_the_live_code_lookup_reads_a_visitors_count_today(app, monkeypatch):
+    """One query for a repeat visitor: the campaign and whether they were counted today,
+    with the group that still takes them; record_scan then asks nothing more."""
+    campaign = make_campaign(slug="store")
+    group = make_group(campaign, "一群")
+    amy, ben = "visitor-aaaaaaaaaaaaaaaaaaaaaa", "visitor-bbbbbbbbbbbbbbbbbbbbbb"
+    now = utcnow()
+    assert livecode.find_live_code("store", None, amy, now)[0].counted_today == (False, None)
+    assert livecode.find_live_code("store", None, None, now)[0].counted_today is None
+    scan(campaign, visitor=amy, now=now)
+
+    found, _channel = livecode.find_live_code("store", None, amy, now)
+    counted, showable = found.counted_today
+    assert counted and (showable.id, showable.name) == (group.id, "一群")
+    # Another visitor's count is not theirs; the next local day starts afresh.
+    assert livecode.find_live_code("store", None, ben, now)[0].counted_today == (False, None)
+    tomorrow = now + timedelta(days=1)
+    assert livecode.find_live_code("store", None, amy, tomorrow)[0].counted_today == (False, None)
+    # Counted, but the group no longer takes them (switched off): moved on their next scan.
+    Group.update(active=False).where(Group.id == group.id).execute()
+    assert livecode.find_live_code("store", None, amy, now)[0].counted_today == (True, None)
+    Group.update(active=True).where(Group.id == group.id).execute()
+
+    def no_second_read(*args):
+        raise AssertionError("the count today was read already")
+
+    monkeypatch.setattr(livecode, "_counted_today_showable", no_second_read)
+    again = scan(campaign, visitor=amy, now=now, counted_today=found.counted_today)
+    assert (again.outcome, again.group.id) == ("repeat", group.id)
+    assert stored_group(group.id).sent == 1
