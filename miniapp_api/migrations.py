@@ -640,26 +640,26 @@ ALTER TABLE "wechat_group" DROP COLUMN "sent";
 # The rest of cutoff / 8 without "%", which psycopg2 would read as a placeholder.
 _REST = "(g.cutoff - g.cutoff / 8 * 8)"
 _SHARE_CUTOFF = f"g.cutoff / 8 + CASE WHEN n.number < {_REST} THEN 1 ELSE 0 END"
+# What the two backends' step 12 share; the rest is each one's spelling.
+_SHARES_COMMON = {"share_cutoff": _SHARE_CUTOFF, "rest": _REST}
 STEP_12 = {
     "sqlite": _SHARES.format(
         serial="INTEGER",
         small="INTEGER",
         if_not_exists="IF NOT EXISTS ",
-        share_cutoff=_SHARE_CUTOFF,
-        rest=_REST,
         greatest="max",
         least="min",
         numbers=" UNION ALL ".join(f"SELECT {n} AS number" for n in range(8)),
+        **_SHARES_COMMON,
     ),
     "postgresql": _SHARES.format(
         serial="SERIAL",
         small="SMALLINT",
         if_not_exists="",
-        share_cutoff=_SHARE_CUTOFF,
-        rest=_REST,
         greatest="GREATEST",
         least="LEAST",
         numbers="SELECT generate_series(0, 7) AS number",
+        **_SHARES_COMMON,
     ),
 }
 

@@ -63,12 +63,14 @@ def lay_out(group_id: int, sent: int | None = None) -> None:
         ).execute()
 
 
+def _sum_sent():
+    return PlaceShare.select(fn.COALESCE(fn.SUM(PlaceShare.sent), 0))
+
+
 def sent_column(group=Group):
     """How many were sent to `group` (a Group model or alias in the query): select it as
     `.alias("sent")` and each row's .sent holds it."""
-    return PlaceShare.select(fn.COALESCE(fn.SUM(PlaceShare.sent), 0)).where(
-        PlaceShare.group == group.id
-    )
+    return _sum_sent().where(PlaceShare.group == group.id)
 
 
 def with_sent(query, group=Group):
@@ -86,18 +88,14 @@ def room(group=Group):
 
 
 def sent_to(group_id: int) -> int:
-    return (
-        PlaceShare.select(fn.COALESCE(fn.SUM(PlaceShare.sent), 0))
-        .where(PlaceShare.group == group_id)
-        .scalar()
-    )
+    return _sum_sent().where(PlaceShare.group == group_id).scalar()
 
 
 def people_sent(campaign):
     """How many were sent to the groups of `campaign` (the Campaign model in the query)."""
     groups = Group.alias()
     return (
-        PlaceShare.select(fn.COALESCE(fn.SUM(PlaceShare.sent), 0))
+        _sum_sent()
         .join(groups, on=(PlaceShare.group == groups.id))
         .where(groups.campaign == campaign.id)
     )
