@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from peewee import IntegrityError
 
-from miniapp_api.db import db, group_write, is_sqlite, write_transaction
+from miniapp_api.db import db, execute_prepared, group_write, is_sqlite, write_transaction
 from miniapp_api.i18n import _, gettext, lazy_gettext
 from miniapp_api.livecode import places
 from miniapp_api.localtime import to_local
@@ -155,10 +155,8 @@ def _claiming(statement: str, params: tuple, campaign_id: int, now: datetime):
     "_wait" form then waits for one, and takes it if its scan left room. A retry means
     another scan just took a place, so they are bounded.
     """
-    sql = hot_sql(db.obj.param)
     for attempt in range(100):
-        row = db.execute_sql(sql[statement if attempt == 0 else f"{statement}_wait"], params)
-        row = row.fetchone()
+        row = _run(statement if attempt == 0 else f"{statement}_wait", params).fetchone()
         if row:
             return row
         if not open_groups_query(campaign_id, now).exists():
@@ -171,6 +169,11 @@ def _placed(row) -> Group:
     group = Group(id=row[0], name=row[1], qr_digest=row[2])
     group.share_id = row[3]  # what _give_back returns the place to
     return group
+
+
+def _run(statement: str, params: tuple):
+    """One of the scan path's statements (hot_sql), prepared once per connection."""
+    return execute_prepared(f"scan_{statement}", hot_sql(db.obj.param)[statement], params)
 
 
 @functools.cache
@@ -296,9 +299,7 @@ def find_live_code(
     code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
     now = now or utcnow()
     day = local_day(now, tz) if visitor else None
-    row = db.execute_sql(
-        hot_sql(db.obj.param)["live_code"], (code, visitor, day, now - QR_LIFETIME, slug)
-    ).fetchone()
+    row = _run("live_code", (code, visitor, day, now - QR_LIFETIME, slug)).fetchone()
     if row is None:
         return None, None
     fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
@@ -344,10 +345,7 @@ def _counted_today_showable(
 ) -> tuple[bool, Group | None]:
     """Whether the visitor was counted today, and the group they were sent to if it still
     takes them (_showable's condition): one query, the repeat visitor's whole read."""
-    row = db.execute_sql(
-        hot_sql(db.obj.param)["counted_today"],
-        (now - QR_LIFETIME, campaign_id, visitor, day),
-    ).fetchone()
+    row = _run("counted_today", (now - QR_LIFETIME, campaign_id, visitor, day)).fetchone()
     if row is None:
         return False, None
     return True, _group(row) if row[0] else None
@@ -502,7 +500,7 @@ def _count_person(visit: dict, day: date, address_limit: int | None, now: dateti
     group = _placed(row)
     if not row[4]:
         _give_back(group)
-        db.execute_sql(hot_sql(db.obj.param)["address_refused"], key)
+        _run("address_refused", key)
         return _record(visit, "limited", None)
     if row[5] is None:
         return _counted_meanwhile(visit, group, day, address_limit, now)
@@ -522,10 +520,9 @@ def _take_address_place(visit: dict, limit: int) -> bool:
     """Count one new place for the visit's address in this hour; False, and the refusal
     counted for staff, when the address has had `limit` already."""
     key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
-    sql = hot_sql(db.obj.param)
-    if db.execute_sql(sql["address_take"], (*key, limit)).fetchone():
+    if _run("address_take", (*key, limit)).fetchone():
         return True
-    db.execute_sql(sql["address_refused"], key)
+    _run("address_refused", key)
     return False
 
 
@@ -543,8 +540,8 @@ def _record(
 ) -> Scan | None:
     """Store the visit; None when `statement` is record_counted and the visitor was already
     counted that day (nothing stored then)."""
-    row = db.execute_sql(
-        hot_sql(db.obj.param)[statement],
+    row = _run(
+        statement,
         (
             visit["campaign"],
             visit["channel"],

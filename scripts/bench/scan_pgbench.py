@@ -4,7 +4,7 @@ Creates a scratch PostgreSQL database, one campaign with three open groups as sc
 and a pgbench script holding what a new visitor's scan runs (the live code's lookup with
 the counted-today read, then in one transaction the one statement that takes a place, the
 address's place and stores the visit), taken from livecode.rules.hot_sql so it is the
-statements the app runs. Runs it with 1 client and with 8 for the same time and prints both
+statements the app runs, prepared as the app prepares them (db.execute_prepared). Runs it with 1 client and with 8 for the same time and prints both
 rates and their ratio; drops the database. The groups' cut-offs are never reached, so every
 scan takes a place: each in a share of its group's places (livecode/places.py) that no other
 scan holds.
@@ -61,8 +61,8 @@ def script(campaign_id: int) -> str:
 
 def pgbench(url: str, path: Path, clients: int, seconds: int) -> float:
     out = subprocess.run(
-        ["pgbench", "-n", "-f", str(path), "-c", str(clients), "-j", str(min(clients, 4)),
-         "-T", str(seconds), url],
+        ["pgbench", "-n", "-M", "prepared", "-f", str(path), "-c", str(clients),
+         "-j", str(min(clients, 4)), "-T", str(seconds), url],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     return float(re.search(r"tps = ([0-9.]+)", out)[1])
