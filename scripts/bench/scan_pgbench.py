@@ -4,10 +4,10 @@ Creates a scratch PostgreSQL database, one campaign with three open groups as sc
 and a pgbench script holding what a new visitor's scan runs (the live code's lookup with
 the counted-today read, then in one transaction the one statement that takes a place, the
 address's place and stores the visit), taken from livecode.rules.hot_sql so it is the
-statements the app runs, prepared as the app prepares them (db.execute_prepared). Runs it with 1 client and with 8 for the same time and prints both
-rates and their ratio; drops the database. The groups' cut-offs are never reached, so every
-scan takes a place: each in a share of its group's places (livecode/places.py) that no other
-scan holds.
+statements the app runs, prepared as the app prepares them (db.execute_prepared). Runs it
+with 1 client and with 8 for the same time and prints both rates and their ratio; drops the
+database. The groups' cut-offs are never reached, so every scan takes a place: each in a
+share of its group's places (livecode/places.py) that no other scan holds.
 
     .venv/bin/python scripts/bench/scan_pgbench.py [--seconds 10] [--clients 8]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
