@@ -16,7 +16,7 @@ from helpers import PostgresSchema, StaffActions, browser, make_config, make_sta
 
 from miniapp_api import create_app
 from miniapp_api.accounts import rules as accounts_rules
-from miniapp_api.db import db
+from miniapp_api.db import db, open_database
 from miniapp_api.migrations import migrate
 
 # argon2id at the production profile (64 MiB, t=3) costs a good fraction of a second per hash;
@@ -49,10 +49,34 @@ def production_hasher(cheap_password_hashing):
     return cheap_password_hashing
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> bytes:
+    """A SQLite database migrated once per session (per xdist worker), as the bytes of its
+    file: a test that takes `app` starts from a copy instead of running every step again.
+    tests/test_migrations.py checks the copy has a migrated database's catalog. (PostgreSQL
+    still migrates each test's schema: a schema rebuilt from pg_dump's text differs from a
+    migrated one in how it stores `x IN (...)` checks, and CREATE DATABASE ... TEMPLATE was
+    slower than the steps on this machine's disk.)"""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    db.initialize(open_database(f"sqlite:///{path}"))
+    with db.connection_context():
+        migrate()
+    db.close_all()
+    # Closing the last connection moved the WAL into the file and deleted it: the file alone
+    # is the whole database.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path.read_bytes()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
+def database_url(request, tmp_path, migrated_sqlite):
+    """The test's database, empty; on SQLite, when the test takes `app`, a copy of the
+    session's migrated one instead (not for the steps' own tests, marked `migrate`)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'qunbook.sqlite3'}"
+        path = tmp_path / "qunbook.sqlite3"
+        if "app" in request.fixturenames and not request.node.get_closest_marker("migrate"):
+            path.write_bytes(migrated_sqlite)
+        yield f"sqlite:///{path}"
         if db.obj is not None:
             db.close_all()
         return
@@ -64,7 +88,7 @@ def database_url(request, tmp_path):
 def app(database_url, tmp_path):
     app = create_app(make_config(database_url, tmp_path))
     with db.connection_context():
-        migrate()
+        migrate()  # every step on an empty database; nothing to do on a copy
     # No app context held open: each request must get its own, as in production (g is per
     # request there, and a shared one would leak between a test's requests).
     yield app
