@@ -8,11 +8,13 @@ reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as i
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from helpers import PostgresSchema, StaffActions, browser, make_config, make_staff
+from werkzeug.routing import Rule
 
 from miniapp_api import create_app
 from miniapp_api.accounts import rules as accounts_rules
@@ -33,6 +35,35 @@ def cheap_password_hashing():
     yield production
     accounts_rules._hasher = production
     accounts_rules._dummy_hash.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_made_once():
+    """Nearly all of create_app's time (40 of 45 ms, in every test that takes `app`) went to
+    Werkzeug making each URL rule's two builder functions again: an ast built, walked and
+    compiled per rule (Rule._compile_builder). A builder's code depends only on its rule's
+    text and parts (Rule._trace), the names of its defaults and whether it appends unknown
+    arguments, unless a default fills a part of the path; so the suite keeps the first one
+    Werkzeug makes for each such rule and gives it to the rule's next instances. Checked
+    against Werkzeug 3.1's code; with another version the suite makes them as before."""
+    if not version("werkzeug").startswith("3.1."):
+        yield
+        return
+    make = Rule._compile_builder
+    made = {}
+
+    def made_once(rule, append_unknown=True):
+        defaults = rule.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in rule._trace):
+            return make(rule, append_unknown)  # the default's text is compiled in
+        key = (rule.rule, tuple(rule._trace), tuple(defaults), append_unknown)
+        if key not in made:
+            made[key] = make(rule, append_unknown)
+        return made[key]
+
+    Rule._compile_builder = made_once
+    yield
+    Rule._compile_builder = make
 
 
 @pytest.fixture(autouse=True)
