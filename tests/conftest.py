@@ -8,15 +8,17 @@ reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as i
 import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from helpers import PostgresSchema, StaffActions, browser, make_config, make_staff
+from werkzeug.routing import Rule
 
 from miniapp_api import create_app
 from miniapp_api.accounts import rules as accounts_rules
-from miniapp_api.db import db
+from miniapp_api.db import db, open_database
 from miniapp_api.migrations import migrate
 
 # argon2id at the production profile (64 MiB, t=3) costs a good fraction of a second per hash;
@@ -35,6 +37,35 @@ def cheap_password_hashing():
     accounts_rules._dummy_hash.cache_clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def url_builders_made_once():
+    """Nearly all of create_app's time (40 of 45 ms, in every test that takes `app`) went to
+    Werkzeug making each URL rule's two builder functions again: an ast built, walked and
+    compiled per rule (Rule._compile_builder). A builder's code depends only on its rule's
+    text and parts (Rule._trace), the names of its defaults and whether it appends unknown
+    arguments, unless a default fills a part of the path; so the suite keeps the first one
+    Werkzeug makes for each such rule and gives it to the rule's next instances. Checked
+    against Werkzeug 3.1's code; with another version the suite makes them as before."""
+    if not version("werkzeug").startswith("3.1."):
+        yield
+        return
+    make = Rule._compile_builder
+    made = {}
+
+    def made_once(rule, append_unknown=True):
+        defaults = rule.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in rule._trace):
+            return make(rule, append_unknown)  # the default's text is compiled in
+        key = (rule.rule, tuple(rule._trace), tuple(defaults), append_unknown)
+        if key not in made:
+            made[key] = make(rule, append_unknown)
+        return made[key]
+
+    Rule._compile_builder = made_once
+    yield
+    Rule._compile_builder = make
+
+
 @pytest.fixture(autouse=True)
 def english_command_line(monkeypatch):
     """The command line follows the locale (LANGUAGE first, as gettext reads it): the suite
@@ -49,10 +80,34 @@ def production_hasher(cheap_password_hashing):
     return cheap_password_hashing
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> bytes:
+    """A SQLite database migrated once per session (per xdist worker), as the bytes of its
+    file: a test that takes `app` starts from a copy instead of running every step again.
+    tests/test_migrations.py checks the copy has a migrated database's catalog. (PostgreSQL
+    still migrates each test's schema: a schema rebuilt from pg_dump's text differs from a
+    migrated one in how it stores `x IN (...)` checks, and CREATE DATABASE ... TEMPLATE was
+    slower than the steps on this machine's disk.)"""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    db.initialize(open_database(f"sqlite:///{path}"))
+    with db.connection_context():
+        migrate()
+    db.close_all()
+    # Closing the last connection moved the WAL into the file and deleted it: the file alone
+    # is the whole database.
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path.read_bytes()
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request, tmp_path):
+def database_url(request, tmp_path, migrated_sqlite):
+    """The test's database, empty; on SQLite, when the test takes `app`, a copy of the
+    session's migrated one instead (not for the steps' own tests, marked `migrate`)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'qunbook.sqlite3'}"
+        path = tmp_path / "qunbook.sqlite3"
+        if "app" in request.fixturenames and not request.node.get_closest_marker("migrate"):
+            path.write_bytes(migrated_sqlite)
+        yield f"sqlite:///{path}"
         if db.obj is not None:
             db.close_all()
         return
@@ -64,7 +119,7 @@ def database_url(request, tmp_path):
 def app(database_url, tmp_path):
     app = create_app(make_config(database_url, tmp_path))
     with db.connection_context():
-        migrate()
+        migrate()  # every step on an empty database; nothing to do on a copy
     # No app context held open: each request must get its own, as in production (g is per
     # request there, and a shared one would leak between a test's requests).
     yield app

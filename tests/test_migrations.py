@@ -16,6 +16,10 @@ from miniapp_api.livecode import places
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import MODELS, Campaign, Group, SchemaVersion, Visit
 
+# The steps' own tests: `app` runs every step here instead of starting from a copy of the
+# session's migrated SQLite file (tests/conftest.py migrated_sqlite).
+pytestmark = pytest.mark.migrate
+
 
 @pytest.fixture
 def open_empty(database_url, tmp_path):
@@ -65,6 +69,22 @@ def schema() -> dict:
                         WHERE sequence_schema = current_schema()""",
     }
     return {key: sorted(db.execute_sql(sql).fetchall()) for key, sql in queries.items()}
+
+
+def catalog() -> dict:
+    """A SQLite database's schema, and what else a copy of it must carry over: its header's
+    user version, its integrity, every table's row count, the version rows."""
+    return {
+        "schema": schema(),
+        "user_version": db.execute_sql("PRAGMA user_version").fetchall(),
+        "integrity": db.execute_sql("PRAGMA integrity_check").fetchall(),
+        "broken_references": db.execute_sql("PRAGMA foreign_key_check").fetchall(),
+        "rows": {
+            table: db.execute_sql(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+            for table in tables()
+        },
+        "versions": db.execute_sql("SELECT version FROM schemaversion ORDER BY 1").fetchall(),
+    }
 
 
 def _unordered(sql: str):
@@ -522,6 +542,28 @@ def test_a_new_database_gets_every_step_in_order(app):
     assert migrations.migrate() == (migrations.LATEST, migrations.LATEST)
     versions = [v.version for v in SchemaVersion.select().order_by(SchemaVersion.version)]
     assert versions == list(range(1, migrations.LATEST + 1))
+
+
+def test_a_copy_of_the_sessions_migrated_sqlite_file_is_a_migrated_database(
+    migrated_sqlite, tmp_path
+):
+    """On SQLite, tests that take `app` start from a copy of a file migrated once per session
+    (the migrated_sqlite fixture): the copy is the database the steps make."""
+    copy = tmp_path / "copy.sqlite3"
+    copy.write_bytes(migrated_sqlite)
+    found = {}
+    for path in (tmp_path / "migrated.sqlite3", copy):
+        db.initialize(open_database(f"sqlite:///{path}"))
+        with db.connection_context():
+            if path != copy:
+                assert migrations.migrate() == (0, migrations.LATEST)
+            found[path.name] = catalog()
+            assert migrations.migrate() == (migrations.LATEST, migrations.LATEST)
+        db.close_all()
+    migrated = found["migrated.sqlite3"]
+    assert migrated["versions"] == [(v,) for v in range(1, migrations.LATEST + 1)]
+    assert migrated["rows"]["campaign"] == 0
+    assert found["copy.sqlite3"] == migrated
 
 
 def test_check_version_names_what_to_do(open_empty):
