@@ -194,7 +194,7 @@ def backup_postgres(url: str, path: Path) -> None:
         command.append(f"--schema={schema}")
     try:
         _run(command, env, "pg_dump")
-        check_postgres_backup(path, url)
+        _pg_list(_pg_tool("pg_restore"), path, env)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -208,18 +208,8 @@ def check_postgres_backup(path: Path, url: str) -> int:
     _dbname, env, schema = pg_connection(url)
     if not Path(path).is_file():
         raise BackupError(_("%(path)s 处没有文件：请给出备份文件的路径。", path=path))
-    listed = subprocess.run(
-        [pg_restore, "--list", str(path)], env=env, capture_output=True, text=True, check=False
-    )
-    if listed.returncode != 0:
-        raise BackupError(
-            _(
-                "%(path)s 不是 pg_dump 的备份（%(error)s）：请换一份 qunbook backup 做的备份。",
-                path=path,
-                error=listed.stderr.strip(),
-            )
-        )
-    found = re.search(r"^\d+; \d+ \d+ TABLE (\S+) schemaversion ", listed.stdout, re.MULTILINE)
+    listed = _pg_list(pg_restore, path, env)
+    found = re.search(r"^\d+; \d+ \d+ TABLE (\S+) schemaversion ", listed, re.MULTILINE)
     if found is None:
         return _servable(path, None)
     if found[1] != (schema or "public"):
@@ -242,6 +232,22 @@ def check_postgres_backup(path: Path, url: str) -> int:
     )
     versions = re.findall(r"^(\d+)\t", data.stdout, re.MULTILINE)
     return _servable(path, max(map(int, versions)) if versions else None)
+
+
+def _pg_list(pg_restore: str, path: Path, env: dict[str, str]) -> str:
+    """pg_restore's table of contents of the dump at `path`: it reads the file whole."""
+    listed = subprocess.run(
+        [pg_restore, "--list", str(path)], env=env, capture_output=True, text=True, check=False
+    )
+    if listed.returncode != 0:
+        raise BackupError(
+            _(
+                "%(path)s 不是 pg_dump 的备份（%(error)s）：请换一份 qunbook backup 做的备份。",
+                path=path,
+                error=listed.stderr.strip(),
+            )
+        )
+    return listed.stdout
 
 
 def restore_postgres(url: str, path: Path) -> None:
