@@ -250,23 +250,56 @@ def _pg_list(pg_restore: str, path: Path, env: dict[str, str]) -> str:
     return listed.stdout
 
 
+# Every table of the schema the URL uses goes first, in the restore's own transaction: a newer
+# version's tables (place_share …) are not in an older backup, so pg_restore --clean would leave
+# them behind, and their foreign keys stop it dropping the tables they point at.
+DROP_TABLES = """DO $$ DECLARE t record; BEGIN
+FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+EXECUTE format('DROP TABLE IF EXISTS %I CASCADE', t.tablename); END LOOP; END $$"""
+
+
 def restore_postgres(url: str, path: Path) -> None:
-    """Replace the database's tables with the dump's (pg_restore --clean)."""
-    pg_restore = _pg_tool("pg_restore")
+    """Replace the database's tables with the dump's, all or nothing: pg_restore --clean
+    writes the script, psql runs it in one transaction after dropping the tables there."""
+    pg_restore, psql = _pg_tool("pg_restore"), _pg_tool("psql")
     dbname, env, _schema = pg_connection(url)
-    _run(
-        [
-            pg_restore,
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--single-transaction",
-            f"--dbname={dbname}",
-            str(path),
-        ],
-        env,
-        "pg_restore",
+    script = subprocess.Popen(
+        [pg_restore, "--clean", "--if-exists", "--no-owner", "--file=-", str(path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    try:
+        done = subprocess.run(
+            [
+                psql,
+                "--no-psqlrc",
+                "--quiet",
+                "--single-transaction",
+                "--set=ON_ERROR_STOP=1",
+                f"--dbname={dbname}",
+                f"--command={DROP_TABLES}",
+                "--file=-",
+            ],
+            env=env,
+            stdin=script.stdout,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        script.stdout.close()
+        errors = script.stderr.read().decode(errors="replace")
+        script.stderr.close()
+        script.wait()
+    if script.returncode != 0 or done.returncode != 0:
+        raise BackupError(
+            _(
+                "%(what)s 失败：%(error)s",
+                what="pg_restore",
+                error=(errors + done.stderr).strip() or done.returncode,
+            )
+        )
 
 
 # Both

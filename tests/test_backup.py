@@ -287,11 +287,20 @@ def test_upgrade_backs_up_first_then_brings_the_schema_to_this_version(database_
         assert again.exit_code == 0 and f"already at schema version {LATEST}" in again.output
         assert len(list((tmp_path / "older" / "backups").iterdir())) == 1
 
+        # The backup it took brings the old version back, and says what to run next.
+        back = runner.invoke(args=["restore-backup", str(made[0]), "--force"])
+        assert back.exit_code == 0, back.output
+        assert "run qunbook upgrade" in back.output
+        with db.connection_context():
+            assert current_version() == OLDER
+            assert db.execute_sql("SELECT slug FROM campaign").fetchall() == [("laoban",)]
+
 
 @contextmanager
 def older_database(database_url, tmp_path):
     """An app on a database left at schema version OLDER, holding a campaign."""
-    db.close_all()
+    if db.obj is not None:
+        db.close_all()
     with PostgresSchema() if not database_url.startswith("sqlite") else nullcontext() as url:
         url = url or f"sqlite:///{tmp_path / 'older.sqlite3'}"
         app = create_app(make_config(url, tmp_path))
@@ -307,3 +316,12 @@ def older_database(database_url, tmp_path):
             yield app
         finally:
             db.close_all()
+
+
+def test_the_password_goes_to_pg_dump_in_its_environment_not_on_its_command_line():
+    url = "postgresql+pool://qunbook:p%40ss@db.example.cn:5432/qunbook?options=-csearch_path%3Dshop"
+    dbname, env, schema = backup.pg_connection(url)
+    assert dbname == "postgresql://qunbook@db.example.cn:5432/qunbook?options=-csearch_path%3Dshop"
+    assert env["PGPASSWORD"] == "p@ss"
+    assert schema == "shop"
+    assert backup.pg_connection("postgresql://postgres@127.0.0.1/test")[2] is None
