@@ -173,6 +173,7 @@ def _require_current_schema():
 def set_up_errors() -> tuple[type[Exception], ...]:
     """The domain's errors whose message tells the user what to do (imported on a failure)."""
     from miniapp_api.accounts.rules import StaffError
+    from miniapp_api.backup import BackupError
     from miniapp_api.invitations.customers import CustomerFileError
     from miniapp_api.livecode.groupqr import InvalidGroupQr
     from miniapp_api.livecode.rules import SetupError
@@ -186,6 +187,7 @@ def set_up_errors() -> tuple[type[Exception], ...]:
         CustomerFileError,
         ReferralError,
         SchemaMismatch,
+        BackupError,
     )
 
 
@@ -204,6 +206,97 @@ def init_db():
 
 
 ROLLUP_STEP = 11  # the schema step that brought the dashboards' rollup
+
+
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@fail_clearly(any_schema=True)
+def backup_command(path):
+    """Write a consistent copy of the database while the kit serves (default: a new
+    timestamped file in the instance folder's backups/); never overwrites a file."""
+    _say_backed_up(_backup(path))
+
+
+def _backup(path: Path | None) -> Path:
+    """A new backup at `path` (or the default place), checked; returns where it went."""
+    from flask import current_app
+
+    from miniapp_api import backup
+    from miniapp_api.db import db, is_sqlite
+    from miniapp_api.models import utcnow
+
+    sqlite = is_sqlite()
+    if path is None:
+        path = backup.default_path(current_app.instance_path, sqlite, local(utcnow()))
+    if sqlite:
+        backup.backup_sqlite(db.connection(), path)
+    else:
+        backup.backup_postgres(setting("DATABASE_URL"), path)
+    return path
+
+
+def _say_backed_up(path: Path) -> None:
+    from miniapp_api.backup import size_text
+
+    click.echo(_("已备份到 %(path)s（%(size)s）。", path=path, size=size_text(path)))
+
+
+@click.command("restore-backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+@fail_clearly(any_schema=True)
+def restore_backup(path, force):
+    """Replace the database with the backup at PATH, once it is checked. Stop the server
+    first (qunbook serve, gunicorn): it would go on with the database it had open."""
+    from miniapp_api import backup
+    from miniapp_api.db import db, is_sqlite
+    from miniapp_api.migrations import LATEST
+
+    sqlite = is_sqlite()
+    if sqlite:
+        version = backup.check_sqlite_backup(path)
+    else:
+        version = backup.check_postgres_backup(path, setting("DATABASE_URL"))
+    if backup.holds_data() and not force:
+        raise click.ClickException(
+            _(
+                "数据库里已经有数据：恢复会把它全部换成备份里的。确定要这样做，请先用 "
+                "qunbook backup 备份现在的数据，再加 --force 运行。"
+            )
+        )
+    if sqlite:
+        backup.restore_sqlite(path, db.connection())
+    else:
+        backup.restore_postgres(setting("DATABASE_URL"), path)
+    click.echo(_("已从 %(path)s 恢复（结构版本 %(version)s）。", path=path, version=version))
+    if version < LATEST:
+        click.echo(_("这份备份来自旧版本：请运行 qunbook upgrade 升级数据库结构。"))
+
+
+@click.command("upgrade")
+@fail_clearly(any_schema=True)
+def upgrade():
+    """Back the database up, then bring its schema up to this version's."""
+    from miniapp_api.migrations import (
+        LATEST,
+        SchemaMismatch,
+        check_version,
+        current_version,
+        migrate,
+    )
+
+    before = current_version()
+    if before > LATEST:
+        raise SchemaMismatch(check_version())
+    if before == LATEST:
+        click.echo(_("数据库已是最新的结构版本 %(version)s：不用升级。", version=before))
+        return
+    if before > 0:
+        _say_backed_up(_backup(None))
+    before, after = migrate()
+    click.echo(_("数据库已升级（结构版本 %(before)s → %(after)s）。", before=before, after=after))
+    if 0 < before < ROLLUP_STEP <= after:
+        _roll_up_all()
 
 
 @click.command("demo")
@@ -858,6 +951,9 @@ def member_posters(campaign, out_path, fmt):
 ALL = [
     import_customers_command,
     init_db,
+    upgrade,
+    backup_command,
+    restore_backup,
     demo_command,
     create_campaign,
     add_channel,

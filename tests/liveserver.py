@@ -43,7 +43,9 @@ class LiveServer:
         ]  # fmt: skip
 
     def __enter__(self) -> str:
-        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT)
+        # A process group of its own: a test can kill gunicorn and its workers at once
+        # (os.killpg), as a crash or the OOM killer would, and never hits pytest.
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, process_group=0)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
