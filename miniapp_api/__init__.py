@@ -87,6 +87,7 @@ def register_capabilities(app):
     from miniapp_api.livecode import views as livecode
     from miniapp_api.posters import views as posters
     from miniapp_api.referrals import views as referrals
+    from miniapp_api.web import memberform
 
     app.register_blueprint(livecode.bp)  # /j: the live code a poster points at
     app.register_blueprint(posters.bp)  # /posters: channel posters
@@ -98,9 +99,10 @@ def register_capabilities(app):
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     app.extensions["csrf"].exempt(api.bp)
-    # Checks the token its form carries, signed for the visitor (web/memberform.py).
-    app.extensions["csrf"].exempt(referrals.join)
     app.register_blueprint(api.bp)  # /api/v1
+    # The forms visitors who are not staff see check the token signed for the visitor
+    # (web/memberform.py), so that no visitor gets a session row.
+    memberform.exempt_member_forms(app)
 
 
 def register_commands(app):
