@@ -56,6 +56,7 @@ def register_web(app):
         memberform,
         pagecache,
         params,
+        proxies,
         wechat,
     )
     from miniapp_api.web.sessions import DatabaseSessionInterface
@@ -70,6 +71,7 @@ def register_web(app):
     memberform.register(app)  # the sign-up form's token, signed for the visitor: no session row
     pagecache.register(app)  # pages many visitors share, rendered once per process
     params.register(app)
+    proxies.register(app)  # X-Forwarded-For with no proxy trusted: warned once, in 需要处理
     inputs.register(app)
     archived.register(app)  # an archived campaign's public pages: one friendly page
     app.register_blueprint(wechat.bp)  # /wx/back: WeChat web authorisation's callback
