@@ -46,6 +46,7 @@ def register_web(app):
     closed."""
     from miniapp_api import markdown_text
     from miniapp_api.web import (
+        accesslog,
         archived,
         csrf,
         errors,
@@ -68,10 +69,11 @@ def register_web(app):
     errors.register(app)
     markdown_text.register(app)
     localtime.register(app)
-    memberform.register(app)  # the sign-up form's token, signed for the visitor: no session row
+    memberform.register(app)  # the member forms' token, signed for the visitor: no session row
     pagecache.register(app)  # pages many visitors share, rendered once per process
     params.register(app)
     proxies.register(app)  # X-Forwarded-For with no proxy trusted: warned once, in 需要处理
+    accesslog.register(app)  # the keyed hash of the address, for the server's access log
     inputs.register(app)
     archived.register(app)  # an archived campaign's public pages: one friendly page
     app.register_blueprint(wechat.bp)  # /wx/back: WeChat web authorisation's callback

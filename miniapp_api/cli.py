@@ -647,6 +647,8 @@ def serve(host, port, workers, threads):
             # gunicorn's threaded worker, answering its own 414/431 as the app would.
             self.cfg.set("worker_class", "miniapp_api.web.worker.Worker")
             self.cfg.set("accesslog", "-")
+            # The access log: the keyed hash of each client's address, URLs without tokens.
+            self.cfg.set("logger_class", "miniapp_api.web.worker.AccessLogger")
 
         def load(self):
             return app
