@@ -46,6 +46,7 @@ def register_web(app):
     closed."""
     from miniapp_api import markdown_text
     from miniapp_api.web import (
+        accesslog,
         archived,
         csrf,
         errors,
@@ -56,6 +57,7 @@ def register_web(app):
         memberform,
         pagecache,
         params,
+        proxies,
         wechat,
     )
     from miniapp_api.web.sessions import DatabaseSessionInterface
@@ -67,9 +69,11 @@ def register_web(app):
     errors.register(app)
     markdown_text.register(app)
     localtime.register(app)
-    memberform.register(app)  # the sign-up form's token, signed for the visitor: no session row
+    memberform.register(app)  # the member forms' token, signed for the visitor: no session row
     pagecache.register(app)  # pages many visitors share, rendered once per process
     params.register(app)
+    proxies.register(app)  # X-Forwarded-For with no proxy trusted: warned once, in 需要处理
+    accesslog.register(app)  # the keyed hash of the address, for the server's access log
     inputs.register(app)
     archived.register(app)  # an archived campaign's public pages: one friendly page
     app.register_blueprint(wechat.bp)  # /wx/back: WeChat web authorisation's callback
@@ -87,6 +91,7 @@ def register_capabilities(app):
     from miniapp_api.livecode import views as livecode
     from miniapp_api.posters import views as posters
     from miniapp_api.referrals import views as referrals
+    from miniapp_api.web import memberform
 
     app.register_blueprint(livecode.bp)  # /j: the live code a poster points at
     app.register_blueprint(posters.bp)  # /posters: channel posters
@@ -98,9 +103,10 @@ def register_capabilities(app):
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     app.extensions["csrf"].exempt(api.bp)
-    # Checks the token its form carries, signed for the visitor (web/memberform.py).
-    app.extensions["csrf"].exempt(referrals.join)
     app.register_blueprint(api.bp)  # /api/v1
+    # The forms visitors who are not staff see check the token signed for the visitor
+    # (web/memberform.py), so that no visitor gets a session row.
+    memberform.exempt_member_forms(app)
 
 
 def register_commands(app):

@@ -740,6 +740,8 @@ def serve(host, port, workers, threads):
             # gunicorn's threaded worker, answering its own 414/431 as the app would.
             self.cfg.set("worker_class", "miniapp_api.web.worker.Worker")
             self.cfg.set("accesslog", "-")
+            # The access log: the keyed hash of each client's address, URLs without tokens.
+            self.cfg.set("logger_class", "miniapp_api.web.worker.AccessLogger")
 
         def load(self):
             return app
@@ -753,6 +755,11 @@ def serve(host, port, workers, threads):
     )
     click.echo(_("二维码和链接指向 %(url)s", url=public()))
     warn_if_only_this_computer(posters=False)
+    from miniapp_api.console.attention import https_without_proxy_warning
+
+    proxy_warning = https_without_proxy_warning(public(), app.config["TRUSTED_PROXIES"])
+    if proxy_warning:
+        click.echo(proxy_warning, err=True)
     # The command line's language is for its own messages: each page the server answers picks
     # its reader's, and what answers before any request exists speaks the kit's first language.
     with i18n.speaking(i18n.SOURCE):

@@ -110,3 +110,24 @@ def normalise_phone(text: str | None) -> str | None:
     if not MOBILE_NUMBER.fullmatch(number):
         raise ValueError(f"not a mainland mobile number: {text!r}")
     return number
+
+
+# Secrets that travel in URLs, hidden before a URL is written to a log: the VIP invitation's
+# and the ticket's token (/vip/<token>, /t/<token>, also URL-encoded inside ?next=), API tokens
+# wherever they appear, and the value of any query parameter whose name says it is a key
+# (?token=, WeChat's ?code= and ?state=, ...).
+SECRET_PATH = re.compile(r"(/(?:vip|t)/|%2F(?:vip|t)%2F)[^/?#&%\s\"]+", re.IGNORECASE)
+API_TOKEN_TEXT = re.compile(r"qbk_[A-Za-z0-9_-]+")
+SECRET_PARAMETER = re.compile(
+    r"((?:^|[?&;])[^=&;\s\"]*(?:token|code|state|key|secret|password|ticket|sig)[^=&;\s\"]*=)"
+    r"[^&;#\s\"]*",
+    re.IGNORECASE,
+)
+HIDDEN = "***"
+
+
+def without_secrets(text: str) -> str:
+    """A request line, path, query or URL with its secrets replaced by ***."""
+    text = SECRET_PATH.sub(rf"\1{HIDDEN}", text)
+    text = API_TOKEN_TEXT.sub(f"qbk_{HIDDEN}", text)
+    return SECRET_PARAMETER.sub(rf"\1{HIDDEN}", text)

@@ -195,8 +195,12 @@ def make_staff(username="chen", role="operator", password=STAFF_PASSWORD, **over
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def csrf_from(response) -> str:
-    match = CSRF_FIELD.search(response.get_data(as_text=True))
+def csrf_from(response, action: str | None = None) -> str:
+    """The page's (first) form token, or that of the form posting to `action`."""
+    page = response.get_data(as_text=True)
+    if action is not None:
+        page = page[page.index(f'action="{action}"') :]
+    match = CSRF_FIELD.search(page)
     assert match, "the page has no CSRF token"
     return match[1]
 
@@ -208,7 +212,8 @@ class StaffActions:
         self.client = client
 
     def login(self, username="chen", password=STAFF_PASSWORD, next_url=""):
-        token = csrf_from(self.client.get("/console/login"))
+        # The login form's own token: a logged-in page also holds the logout form's.
+        token = csrf_from(self.client.get("/console/login"), action="/console/login")
         return self.client.post(
             "/console/login",
             data={

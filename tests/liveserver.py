@@ -30,6 +30,7 @@ class LiveServer:
         threads: int = 4,
         app: str = "miniapp_api:create_app()",
         pythonpath: str | None = None,
+        access_log: str | None = None,
     ):
         self.port = free_port()
         self.env = {**os.environ, **{f"QUNBOOK_{k}": str(v) for k, v in config.items()}}
@@ -38,6 +39,9 @@ class LiveServer:
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--threads", str(threads),
             "--worker-class", "gthread", "--log-level", "warning",
+            # As `qunbook serve`: no raw address, no token in the access log.
+            "--logger-class", "miniapp_api.web.worker.AccessLogger",
+            *(["--access-logfile", access_log] if access_log else []),
             *(["--pythonpath", pythonpath] if pythonpath else []),
             app,
         ]  # fmt: skip

@@ -107,3 +107,33 @@ def test_a_kept_alive_connection_is_judged_by_its_current_request(served):
         response.read()
     finally:
         connection.close()
+
+
+def test_serve_warns_at_start_when_its_https_address_has_no_trusted_proxy(tmp_path):
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "QUNBOOK_DATABASE_URL": f"sqlite:///{tmp_path / 'qunbook.sqlite3'}",
+        "QUNBOOK_SECRET_KEY": "s",
+        "QUNBOOK_HASH_KEY": "h",
+        "QUNBOOK_PUBLIC_URL": "https://qun.example.cn",
+        "LANGUAGE": "zh",
+    }
+    qunbook = [sys.executable, "-c", "from miniapp_api.cli import main; main()"]
+    subprocess.run([*qunbook, "init-db"], env=env, cwd=tmp_path, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [*qunbook, "serve", "--port", str(free_port()), "--workers", "1"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        first = process.stderr.readline()  # the warning comes before gunicorn's own lines
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        process.stderr.close()
+    assert "https://qun.example.cn" in first and "QUNBOOK_TRUSTED_PROXIES=1" in first

@@ -35,9 +35,14 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a real password")
 
 
+# Two limits, each over the last 15 minutes. Per account, from any address: guessing one
+# account's password from many addresses is stopped. Per address, over every name: one client
+# trying many accounts is stopped, but never a staff member on an address they logged in from
+# lately, so one person behind the same proxy or office network cannot lock everyone out.
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_ACCOUNT_FAILURES = 10
 MAX_IP_FAILURES = 50
+KNOWN_ADDRESS = timedelta(days=30)
 
 
 class StaffError(ValueError):
@@ -163,7 +168,23 @@ def _throttled(username: str, ip_hash: str, now: datetime) -> bool:
         )
         .count()
     )
-    return account_failures > MAX_ACCOUNT_FAILURES or ip_failures > MAX_IP_FAILURES
+    if account_failures > MAX_ACCOUNT_FAILURES:
+        return True
+    return ip_failures > MAX_IP_FAILURES and not _known_address(username, ip_hash, now)
+
+
+def _known_address(username: str, ip_hash: str, now: datetime) -> bool:
+    """Whether this account logged in from this address lately."""
+    return (
+        LoginAttempt.select(LoginAttempt.id)
+        .where(
+            (LoginAttempt.username == username)
+            & (LoginAttempt.ip_hash == ip_hash)
+            & LoginAttempt.succeeded
+            & (LoginAttempt.at > now - KNOWN_ADDRESS)
+        )
+        .exists()
+    )
 
 
 def change_password(staff: Staff, new_password: str) -> None:

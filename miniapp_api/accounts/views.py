@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -33,7 +34,8 @@ from miniapp_api.accounts.rules import (
 from miniapp_api.i18n import _
 from miniapp_api.models import ApiToken, Staff, utcnow
 from miniapp_api.web.language import refresh_locale
-from miniapp_api.web.visitor import ip_hash
+from miniapp_api.web.memberform import member_form
+from miniapp_api.web.visitor import current_visitor, ip_hash, remember
 
 bp = Blueprint("accounts", __name__, url_prefix="/console")
 
@@ -60,9 +62,14 @@ def _plain_console_path(target: str) -> bool:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@member_form  # the login page, seen by anyone: no session row until they are staff
 def login():
     if request.method == "GET":
-        return render_template("accounts/login.html", next=request.args.get("next", ""))
+        page = make_response(
+            render_template("accounts/login.html", next=request.args.get("next", ""))
+        )
+        remember(page, current_visitor())  # the cookie the form's token is signed for
+        return page
     try:
         staff = authenticate(request.form.get("username"), request.form.get("password"), ip_hash())
     except LoginRefused as refused:

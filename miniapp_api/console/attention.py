@@ -279,3 +279,29 @@ def group_state(group: Group, now: datetime) -> str:
     if group.sent >= group.cutoff:
         return _("已满")
     return _("开着")
+
+
+# ---------------------------------------------------------------- the site itself
+
+
+def untrusted_proxy_warning(forwarded: bool, trusted_proxies: int) -> str | None:
+    """What to tell staff when requests carry X-Forwarded-For but no proxy is trusted."""
+    if not forwarded or trusted_proxies:
+        return None
+    return _(
+        "请求经过了代理（带有 X-Forwarded-For），但没有设置 QUNBOOK_TRUSTED_PROXIES：所有人"
+        "看起来都来自代理的地址，登录限流和同一网络的扫码上限会把大家当成一个人。"
+        "一层代理（如 nginx）请设 QUNBOOK_TRUSTED_PROXIES=1，再重启 qunbook serve。"
+    )
+
+
+def https_without_proxy_warning(public_url: str, trusted_proxies: int) -> str | None:
+    """`qunbook serve` speaks plain HTTP: an https public URL means a proxy in front."""
+    if not public_url.startswith("https://") or trusted_proxies:
+        return None
+    return _(
+        "警告：公开地址 %(url)s 是 https，说明前面有代理（如 nginx），但没有设置 "
+        "QUNBOOK_TRUSTED_PROXIES：所有人看起来都来自代理的地址，登录限流会把大家当成一个人。"
+        "一层代理请设 QUNBOOK_TRUSTED_PROXIES=1。",
+        url=public_url,
+    )

@@ -12,6 +12,7 @@ from miniapp_api.invitations import rules
 from miniapp_api.livecode.rules import record_scan
 from miniapp_api.models import Campaign, utcnow
 from miniapp_api.visitors import HUMAN_AGENTS
+from miniapp_api.web.memberform import member_form
 from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
 bp = Blueprint("invitations", __name__, url_prefix="/vip")
@@ -78,6 +79,7 @@ def show(token):
 
 
 @bp.post("/<token>/answer")
+@member_form
 def answer(token):
     now = utcnow()
     invitation = rules.find(token, now)

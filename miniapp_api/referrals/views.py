@@ -21,7 +21,7 @@ from miniapp_api.models import Campaign, Member, utcnow
 from miniapp_api.posters.rules import member_poster
 from miniapp_api.referrals import rules
 from miniapp_api.visitors import phone_hash
-from miniapp_api.web.memberform import check_member_form_token
+from miniapp_api.web.memberform import member_form
 from miniapp_api.web.posters import poster_response
 from miniapp_api.web.visitor import current_visitor, device_hash, member_entry, remember
 
@@ -63,8 +63,8 @@ def _form_page(campaign, member_code, form, error, status):
 
 
 @bp.post("/<slug>/join")
+@member_form
 def join(slug):
-    check_member_form_token()
     campaign = _campaign_with_program(slug)[0]
     form = request.form
     member_code = form.get("r")

@@ -2,7 +2,8 @@
 
 The cookie carries only a random token; the row holds the data. Logging out or changing a
 password deletes rows, so an old cookie replayed afterwards finds nothing. A request that
-never touches the session (every member page) costs no query and sets no cookie.
+never touches the session (every member page) costs no query and sets no cookie, and only a
+staff member's session is ever stored: a visitor who is not staff never gets a row.
 """
 
 import hashlib
@@ -59,6 +60,11 @@ class DatabaseSessionInterface(SessionInterface):
                 return
             session.token = None
         if not session or not (session.modified or session.token is None):
+            return  # empty or unchanged: nothing to write
+        if session.token is None and "staff_id" not in session:
+            # Only staff get a row. The forms visitors see carry a token signed for their
+            # cookie (web/memberform.py); anything else put in a visitor's session is dropped
+            # rather than stored for every bot that opens a page.
             return
         expires = utcnow() + LIFETIME
         data = json.dumps(dict(session))

@@ -1,18 +1,23 @@
 """The gunicorn worker `qunbook serve` runs: gunicorn's threaded worker, except that a request
 line or headers too large for gunicorn get JSON under /api/ and a page in Chinese elsewhere,
 instead of gunicorn's bare English HTML. Gunicorn refuses these before the app sees them
-(its limits cannot be raised past 8190 bytes), so the answer is written here."""
+(its limits cannot be raised past 8190 bytes), so the answer is written here.
+
+And its access log, which keeps what the database may keep: the keyed hash of the client's
+address instead of the address, and URLs without the tokens that are credentials."""
 
 import contextlib
 import json
 import socket
 import threading
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.http.errors import LimitRequestHeaders, LimitRequestLine
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 from miniapp_api.i18n import _, current_locale, lazy_gettext
+from miniapp_api.visitors import without_secrets
+from miniapp_api.web.accesslog import ADDRESS_HASH
 
 TOO_LARGE = {
     LimitRequestLine: (
@@ -76,7 +81,7 @@ class Worker(ThreadWorker):
             return super().handle_error(req, client, addr, exc)
         status, reason = TOO_LARGE[kind][:2]
         content_type, body = error_body(kind, getattr(self.peeked, "path", b""))
-        self.log.warning("Refused from ip=%s: %s", (addr or ("",))[0], exc)
+        self.log.warning("Refused a request: %s", exc)  # no address: logs keep none
         head = (
             f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
             f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
@@ -86,3 +91,42 @@ class Worker(ThreadWorker):
         except OSError:
             self.log.debug("Failed to send error message.")
         return None
+
+
+# Headers and environ entries that hold an address or a credential: never logged.
+UNLOGGED = {
+    "x-forwarded-for",
+    "x-real-ip",
+    "forwarded",
+    "cookie",
+    "set-cookie",
+    "authorization",
+    "remote_addr",
+    "remote_port",
+    "http_x_forwarded_for",
+    "http_x_real_ip",
+    "http_forwarded",
+    "http_cookie",
+    "http_authorization",
+}
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, whose access log format sees the keyed hash of the client's address
+    as %(h)s and every URL, header and environ value with its secrets hidden, whatever
+    --access-logformat asks for."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        # Set by the app (web/accesslog.py); "-" for what gunicorn answered on its own.
+        atoms["h"] = environ.get(ADDRESS_HASH, "-")
+        for key in ("r", "U", "q", "f"):
+            atoms[key] = without_secrets(atoms[key] or "")
+        for key, value in atoms.items():
+            if key.startswith("{"):
+                name = key[1 : key.index("}")]
+                if name in UNLOGGED or name.startswith("werkzeug.") or not isinstance(value, str):
+                    atoms[key] = "-"
+                else:
+                    atoms[key] = without_secrets(value)
+        return atoms

@@ -57,12 +57,18 @@ def test_password_change_ends_every_session(app, client, staff_actions):
     assert staff_actions.login(password="另一个够长的新密码123").status_code == 302
 
 
-def test_session_token_changes_at_login(client, staff_actions):
+def test_session_token_changes_at_login(app, client, staff_actions):
     make_staff()
-    client.get("/console/login")  # the CSRF token puts an anonymous session in place
-    before = client.get_cookie(SESSION_COOKIE).value
+    client.get("/console/login")  # the form's token is signed for the visitor: no session
+    assert client.get_cookie(SESSION_COOKIE) is None and StaffSession.select().count() == 0
     staff_actions.login()
+    before = client.get_cookie(SESSION_COOKIE).value
+    staff_actions.login()  # logging in again, as over a session someone else fixed
     assert client.get_cookie(SESSION_COOKIE).value != before
+    old = app.test_client()
+    old.set_cookie(SESSION_COOKIE, before)
+    assert old.get("/console/").status_code == 302
+    assert StaffSession.select().count() == 1
 
 
 def test_eleventh_wrong_password_in_a_row_is_throttled(client, staff_actions):

@@ -17,6 +17,7 @@ from miniapp_api.models import MAX_INT, Campaign, Challenge, utcnow
 from miniapp_api.posters.rules import checkin_headline, checkin_poster
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import HUMAN_AGENTS, phone_hash
+from miniapp_api.web.memberform import member_form
 from miniapp_api.web.params import form_number, query_number
 from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
@@ -109,6 +110,7 @@ def _join_page(challenge, member, form, error, status):
 
 
 @bp.post("/c/<slug>/join")
+@member_form
 def join(slug):
     challenge = _challenge(slug)
     visitor = current_visitor()
@@ -225,6 +227,7 @@ def _success(standing, number: int) -> str | None:
 
 
 @bp.post("/c/<slug>/checkin")
+@member_form
 def check_in(slug):
     challenge = _challenge(slug)
     visitor = current_visitor()
@@ -250,6 +253,7 @@ def check_in(slug):
 
 
 @bp.post("/c/<slug>/makeup")
+@member_form
 def make_up(slug):
     challenge = _challenge(slug)
     visitor = current_visitor()

@@ -11,7 +11,6 @@ import qrcode
 from flask import (
     abort,
     current_app,
-    flash,
     get_flashed_messages,
     make_response,
     redirect,
@@ -28,6 +27,7 @@ from miniapp_api.livecode.rules import SLUG, group_of
 from miniapp_api.models import Activity, Campaign
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import phone_hash
+from miniapp_api.web.memberform import member_form
 from miniapp_api.web.visitor import current_visitor, member_entry, remember
 
 
@@ -74,6 +74,7 @@ def _signup_page(campaign, event, form, error, status):
 
 
 @bp.post("/c/<slug>/events/<int:event_id>/signup")
+@member_form
 def signup(slug, event_id):
     campaign, event = _event_or_404(slug, event_id)
     form = request.form
@@ -148,16 +149,28 @@ def ticket(token):
 
 def _here_page(campaign, event, visitor, error=None, status=200):
     held = None if visitor.new else events.ticket_for_visitor(event, visitor.key)
+    checked_in_at = held and events.checked_in_at(held)
     page = render_template(
         "checkins/here.html",
         campaign=campaign,
         event=event,
         ticket=held,
-        checked_in_at=held and events.checked_in_at(held),
+        checked_in_at=checked_in_at,
         error=error,
-        messages=get_flashed_messages(with_categories=True) if held else [],
+        message=_door_message(held, checked_in_at) if checked_in_at else None,
     )
     return _private(make_response(page, status))
+
+
+def _door_message(ticket, checked_in_at) -> str | None:
+    """What the check-in's redirect (?done=in or again) says, only while the ticket really is
+    checked in: a message carried in the URL, not flashed, so a visitor has no session."""
+    done = request.args.get("done")
+    if done == "in":
+        return _("签到成功：%(holder)s", holder=ticket.holder)
+    if done == "again":
+        return _("你已经签到过了。")
+    return None
 
 
 @bp.get("/c/<slug>/events/<int:event_id>/here")
@@ -167,11 +180,12 @@ def here(slug, event_id):
 
 
 @bp.post("/c/<slug>/events/<int:event_id>/here")
+@member_form
 def here_check_in(slug, event_id):
     campaign, event = _event_or_404(slug, event_id)
     visitor = current_visitor()
     check = events.check_in_visitor(event, "" if visitor.new else visitor.key)
     if check.status == "refused":
         return _here_page(campaign, event, visitor, check.message, 409)
-    flash(check.message if check.status == "checked_in" else _("你已经签到过了。"), "info")
-    return redirect(url_for("checkins.here", slug=slug, event_id=event_id), code=303)
+    done = "in" if check.status == "checked_in" else "again"
+    return redirect(url_for("checkins.here", slug=slug, event_id=event_id, done=done), code=303)

@@ -22,7 +22,12 @@ from miniapp_api.accounts.rules import audit
 from miniapp_api.checkins import events
 from miniapp_api.config import only_this_computer
 from miniapp_api.console import alerts
-from miniapp_api.console.attention import count_by_campaign, group_state, needs_attention
+from miniapp_api.console.attention import (
+    count_by_campaign,
+    group_state,
+    needs_attention,
+    untrusted_proxy_warning,
+)
 from miniapp_api.console.blueprint import bp
 from miniapp_api.console.pagination import MAX_PAGE, paginate
 from miniapp_api.console.stats import channel_stats
@@ -39,6 +44,7 @@ from miniapp_api.models import MAX_INT, Campaign, Channel, Group, Visit, utcnow
 from miniapp_api.posters.rules import unprintable_note
 from miniapp_api.web.localtime import local_moment
 from miniapp_api.web.params import form_number, query_number
+from miniapp_api.web.proxies import forwarded_without_trust
 
 
 @bp.get("/")
@@ -615,5 +621,10 @@ def sheet_response(name: str, kind: str, header: list[str], rows) -> Response:
 @staff_required()
 def attention():
     return render_template(
-        "console/attention.html", items=needs_attention(tz=_tz()), alerts=alerts.recent_alerts()
+        "console/attention.html",
+        items=needs_attention(tz=_tz()),
+        alerts=alerts.recent_alerts(),
+        proxy_warning=untrusted_proxy_warning(
+            forwarded_without_trust(), current_app.config["TRUSTED_PROXIES"]
+        ),
     )

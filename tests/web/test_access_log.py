@@ -1,0 +1,84 @@
+"""The access log keeps no raw address and no token (web/worker.py's AccessLogger): the keyed
+hash of the client's address, taken as the app takes it, and URLs with their secrets hidden."""
+
+import http.client
+from urllib.parse import quote, urlsplit
+
+import pytest
+from helpers import make_campaign, make_event, make_invitation, make_staff
+from liveserver import LiveServer
+
+from miniapp_api.accounts.rules import issue_api_token
+from miniapp_api.checkins import events
+from miniapp_api.visitors import address_hash, without_secrets
+
+CLIENT = "203.0.113.7"
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("GET /vip/AbC-123_x HTTP/1.1", "GET /vip/*** HTTP/1.1"),
+        ("/vip/AbC-123_x/answer", "/vip/***/answer"),
+        ("https://qun.example.cn/t/TiCkEt?x=1", "https://qun.example.cn/t/***?x=1"),
+        ("next=%2Fvip%2FAbC-123_x%3F_qbv%3D1", "next=%2Fvip%2F***%3F_qbv%3D1"),
+        (
+            "/wx/back?code=C0DE&state=5tate&next=%2Fj%2Fdemo",
+            "/wx/back?code=***&state=***&next=%2Fj%2Fdemo",
+        ),
+        ("token=abc&page=2", "token=***&page=2"),
+        ("/api/v1/x?access_token=abc", "/api/v1/x?access_token=***"),
+        ("Bearer qbk_AbCdEf-123", "Bearer qbk_***"),
+        ("/j/demo?c=counter&r=M8K2", "/j/demo?c=counter&r=M8K2"),
+    ],
+)
+def test_secrets_are_hidden_and_the_rest_kept(text, kept):
+    assert without_secrets(text) == kept
+
+
+def ask(base_url, method, path, headers=None, body=None):
+    conn = http.client.HTTPConnection(urlsplit(base_url).netloc, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"User-Agent": PHONE, **(headers or {})})
+        answer = conn.getresponse()
+        answer.read()
+        return answer.status
+    finally:
+        conn.close()
+
+
+def test_the_access_log_keeps_neither_the_address_nor_a_token(app, database_url, tmp_path):
+    invitation = make_invitation(make_campaign(slug="vip"))
+    ticket = events.issue_ticket(make_event(), holder="小红")
+    api_token = issue_api_token(make_staff(), "脚本")
+    secrets = [invitation.token, ticket.token, api_token, "WXC0DE", "STATE5"]
+    log = tmp_path / "access.log"
+    config = {"DATABASE_URL": database_url, "SECRET_KEY": "s", "HASH_KEY": "h"}
+    forwarded = {"X-Forwarded-For": CLIENT}
+    vip = f"/vip/{invitation.token}"
+    with LiveServer({**config, "TRUSTED_PROXIES": 1}, workers=1, access_log=str(log)) as base:
+        statuses = [
+            ask(base, "GET", vip, forwarded),
+            ask(base, "GET", f"{vip}?_qbv=1", forwarded),
+            ask(base, "POST", f"{vip}/answer", forwarded),  # no form token: refused
+            ask(base, "GET", f"/t/{ticket.token}", {**forwarded, "Referer": f"{base}{vip}"}),
+            ask(base, "GET", f"/console/login?next={quote(vip, safe='')}", forwarded),
+            ask(base, "GET", "/wx/back?code=WXC0DE&state=STATE5&next=%2Fj%2Fvip", forwarded),
+            ask(
+                base,
+                "GET",
+                "/api/v1/campaigns",
+                {**forwarded, "Authorization": f"Bearer {api_token}"},
+            ),
+            ask(base, "GET", f"/api/v1/campaigns?token={api_token}", forwarded),
+        ]
+    assert statuses[0] == 302 and statuses[3] == 200 and statuses[6] == 200, statuses
+    lines = log.read_text().splitlines()
+    assert len(lines) == len(statuses)
+    text = "\n".join(lines)
+    assert CLIENT not in text
+    assert [s for s in secrets if s in text] == []
+    # Each line names the client by the same keyed hash the database would hold.
+    assert all(line.startswith(address_hash("h", CLIENT) + " ") for line in lines), lines[0]
+    assert "/vip/***" in text and "/t/***" in text
