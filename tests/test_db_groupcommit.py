@@ -5,6 +5,7 @@ on timing: writers queue behind it, and the lock's release starts one batch of a
 """
 
 import multiprocessing
+import os
 import threading
 import time
 
@@ -309,3 +310,24 @@ def test_a_process_forked_while_a_writer_waits_runs_only_its_own_writes(sqlite_m
         assert stored() == [(1, 0)]
     writers.join()
     assert stored() == [(0, 0), (1, 0)]
+
+
+def test_commits_leave_the_checkpoint_to_the_checkpointer(sqlite_marks):
+    """No commit copies the WAL back into the database (in a group commit that held every
+    writer up); the checkpointer does, beside them."""
+    with db.connection_context():
+        assert db.execute_sql("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+        for n in range(20):
+            with db.atomic():
+                Mark.insert_many([{"who": n, "n": i} for i in range(1000)]).execute()
+        checkpointer = database._Checkpointer()
+        checkpointer.path = db.database
+        # The process's own checkpointer may be running at this moment: then ours is busy.
+        results = []
+        wait_until(lambda: results.append(checkpointer.checkpoint()) or results[-1][0] == 0)
+        _busy, pages, copied = results[-1]
+        assert pages > 0 and copied == pages
+        assert Mark.select().count() == 20_000
+    checkpointer.path = str(db.database) + "-gone"
+    assert checkpointer.checkpoint() is None  # and no empty database made in its place
+    assert not os.path.exists(checkpointer.path)

@@ -32,6 +32,10 @@ MARKER_FRESH = 120  # seconds
 # The nonce that ties a WeChat authorisation to the browser that started it.
 WECHAT_NONCE_COOKIE = "qb_wx"
 WECHAT_NONCE_AGE = 600
+# A query of name=value pairs in characters that URL encoding leaves as they are.
+PAIR = rb"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
+PLAIN_QUERY = re.compile(PAIR + rb"(?:&" + PAIR + rb")*")
+MARKED = re.compile(rb"(?:^|&)" + MARKER.encode() + rb"=")
 # Where the gate may send someone back to: a path on this site, nothing a browser would read
 # as another host ("//evil", "/\\evil") and no control characters.
 LOCAL_PATH = re.compile(r"^/(?![/\\])[^\x00-\x20\x7f\\]*$")
@@ -126,6 +130,12 @@ def came_back(now: float | None = None) -> bool:
 
 def entry_url() -> str:
     """This request's path and query without the marker: what a page may show or link to."""
+    raw = request.query_string
+    if not raw:
+        return request.path
+    if PLAIN_QUERY.fullmatch(raw) and not MARKED.search(raw):
+        # What a poster's link is (?c=counter&r=M8K2): encoding it again gives the same text.
+        return f"{request.path}?{raw.decode('ascii')}"
     query = [(k, v) for k, v in request.args.items(multi=True) if k != MARKER]
     return request.path + (f"?{urlencode(query)}" if query else "")
 

@@ -82,3 +82,57 @@ def test_the_access_log_keeps_neither_the_address_nor_a_token(app, database_url,
     # Each line names the client by the same keyed hash the database would hold.
     assert all(line.startswith(address_hash("h", CLIENT) + " ") for line in lines), lines[0]
     assert "/vip/***" in text and "/t/***" in text
+
+
+class Sent:
+    status = "200 OK"
+    sent = 512
+    headers = (("Set-Cookie", "qb_v=AbC"), ("Location", "/vip/AbC-123_x"))
+
+
+def logged(log_format: str) -> dict:
+    """The atoms AccessLogger hands gunicorn's formatting for one request, as it would see
+    them (SafeAtoms: unknown atoms are "-")."""
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import SafeAtoms
+
+    from miniapp_api.web.worker import AccessLogger
+
+    config = Config()
+    config.set("access_log_format", log_format)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/t/TiCkEt?x=1",
+        "PATH_INFO": "/t/TiCkEt",
+        "QUERY_STRING": "x=1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": CLIENT,
+        "HTTP_REFERER": "https://qun.example.cn/vip/AbC-123_x",
+        "qunbook.address_hash": "hashed",
+        "qunbook.note": "token=abc",
+    }
+    headers = [("X-Forwarded-For", CLIENT), ("Cookie", "qb_v=AbC"), ("X-Next", "/vip/AbC-123_x")]
+    atoms = AccessLogger(config).atoms(Sent(), headers, environ, timedelta(microseconds=1500))
+    return SafeAtoms(atoms)
+
+
+def test_a_custom_log_format_gets_only_what_it_names_with_secrets_hidden():
+    atoms = logged(
+        '%(h)s "%(r)s" %(U)s %(f)s %(D)s %({x-forwarded-for}i)s %({Cookie}i)s %({x-next}i)s'
+        " %({set-cookie}o)s %({location}o)s %({REMOTE_ADDR}e)s %({qunbook.note}e)s"
+    )
+    line = atoms["h"], atoms["r"], atoms["U"], atoms["f"], atoms["D"]
+    assert line == (
+        "hashed", "GET /t/***?x=1 HTTP/1.1", "/t/***", "https://qun.example.cn/vip/***", 1500
+    )  # fmt: skip
+    assert atoms["{X-Forwarded-For}i"] == atoms["{cookie}i"] == "-"
+    assert atoms["{x-next}i"] == "/vip/***"
+    assert atoms["{set-cookie}o"] == "-" and atoms["{location}o"] == "/vip/***"
+    assert atoms["{remote_addr}e"] == "-" and atoms["{qunbook.note}e"] == "token=***"
+    # Nothing the format does not name is handed on at all.
+    assert set(dict(atoms)) == {"h", "r", "U", "f", "D"} | {
+        "{x-forwarded-for}i", "{cookie}i", "{x-next}i", "{set-cookie}o", "{location}o",
+        "{remote_addr}e", "{qunbook.note}e",
+    }  # fmt: skip

@@ -156,3 +156,36 @@ def test_member_sign_up_forms_set_the_cookie_before_the_form_is_filled(app, stor
         assert first.status_code == 302 and MARKED.search(first.location), url
         assert first.location.startswith(url), url
         assert phone.get(first.location).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "c=counter",
+        "c=counter&r=M8K2",
+        "c=counter&_qbv=1700000000",
+        "_qbv=1700000000&c=counter",
+        "x_qbv=1&c=a",
+        "c=%E9%97%A8%E5%BA%97&r=M8K2",
+        "c=a+b",
+        "c=a%20b",
+        "c&r=1",
+        "c=&r=1",
+        "c=1&c=2",
+        "c=~x.y-z_",
+        "c=<script>",
+        "c=门店",
+    ],
+)
+def test_the_entry_url_is_the_query_encoded_again_without_the_marker(app, query):
+    """A plain query is taken as it came; it must be what encoding the parsed one gives."""
+    from urllib.parse import urlencode
+
+    from miniapp_api.web.visitor import MARKER, entry_url
+
+    with app.test_request_context(f"/j/store?{query}" if query else "/j/store"):
+        from flask import request
+
+        pairs = [(k, v) for k, v in request.args.items(multi=True) if k != MARKER]
+        assert entry_url() == "/j/store" + (f"?{urlencode(pairs)}" if pairs else "")
