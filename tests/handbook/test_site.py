@@ -406,4 +406,7 @@ def test_every_section_heading_has_an_explicit_ascii_id(path):
 def test_no_page_is_a_stub(path):
     text = path.read_text(encoding="utf-8")
     assert "待写" not in text
-    assert len(re.findall(r"[\u4e00-\u9fff]", text)) >= 300
+    if path.name.endswith(".en.md"):  # the English edition: 300 English words, not characters
+        assert len(re.findall(r"[A-Za-z]+", text)) >= 300
+    else:
+        assert len(re.findall(r"[\u4e00-\u9fff]", text)) >= 300
