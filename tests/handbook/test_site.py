@@ -223,14 +223,28 @@ CHECKLIST_ITEM = re.compile(
 )
 LIVE_TOOL = re.compile(r"\]\(/(?:j|r|vip|posters|c|t|console)/[^)]*\)")
 ANSWER = '??? success "参考答案"'
+# The English edition's shape, word for word the Chinese one's.
+#   - [ ] **<Action>** — owner: <role>; done when: <a result anyone can check>.
+ENGLISH = {
+    "item": re.compile(
+        r"^- \[ \] \*\*(?P<action>[^*]+)\*\* — owner: (?P<owner>[^;]*); done when: (?P<done>.*)\.$"
+    ),
+    "answer": '??? success "Suggested answer"',
+    "no tool": "No tool yet",
+}
+CHINESE = {"item": CHECKLIST_ITEM, "answer": ANSWER, "no tool": "还没有工具"}
 
 
-def checklist_problems(text: str) -> list[str]:
+def shape(path: Path) -> dict:
+    return ENGLISH if path.name.endswith(".en.md") else CHINESE
+
+
+def checklist_problems(text: str, words: dict = CHINESE) -> list[str]:
     """What keeps a page's `checklist` section from the kit's shape ([] when it has it)."""
     lines = [line for line in section(text, "checklist").splitlines() if line.startswith("- ")]
     problems = [] if 5 <= len(lines) <= 8 else [f"{len(lines)} items, not 5 to 8"]
     for line in lines:
-        item = CHECKLIST_ITEM.match(line)
+        item = words["item"].match(line)
         if not item:
             problems.append(f"not `- [ ] **动作** —— 负责：角色；完成标准：结果。`: {line}")
         elif not all(item[part].strip() for part in ("action", "owner", "done")):
@@ -238,14 +252,14 @@ def checklist_problems(text: str) -> list[str]:
     return problems
 
 
-def try_problems(text: str) -> list[str]:
+def try_problems(text: str, words: dict = CHINESE) -> list[str]:
     body = section(text, "try")
-    if LIVE_TOOL.search(body) or "还没有工具" in body:
+    if LIVE_TOOL.search(body) or words["no tool"] in body:
         return []
     return ["the try section neither links a live tool nor says 还没有工具"]
 
 
-def exercises_problems(text: str) -> list[str]:
+def exercises_problems(text: str, words: dict = CHINESE) -> list[str]:
     body = section(text, "exercises")
     ids = re.findall(r"^### .*\{\s*#([\w-]+)\s*\}\s*$", body, re.MULTILINE)
     if ids != ["exercise-1", "exercise-2", "exercise-3"]:
@@ -253,9 +267,9 @@ def exercises_problems(text: str) -> list[str]:
     problems = []
     for number, exercise in enumerate(re.split(r"^### .*$", body, flags=re.MULTILINE)[1:], 1):
         lines = exercise.strip().splitlines()
-        answers = [i for i, line in enumerate(lines) if line.rstrip() == ANSWER]
+        answers = [i for i, line in enumerate(lines) if line.rstrip() == words["answer"]]
         if len(answers) != 1 or answers[0] == 0:
-            problems.append(f"exercise-{number}: a question, then one collapsed {ANSWER}")
+            problems.append(f"exercise-{number}: a question, then one collapsed {words['answer']}")
             continue
         answer = lines[answers[0] + 1 :]
         if not any(line.startswith("    ") and line.strip() for line in answer):
@@ -265,7 +279,10 @@ def exercises_problems(text: str) -> list[str]:
     return problems
 
 
-PLAYBOOKS = sorted(p for p in (HANDBOOK / "playbooks").glob("*.md") if p.name != "index.md")
+# Both editions: page.md and page.en.md.
+PLAYBOOKS = sorted(
+    p for p in (HANDBOOK / "playbooks").glob("*.md") if p.name not in ("index.md", "index.en.md")
+)
 
 
 def steps_problems(text: str) -> list[str]:
@@ -275,26 +292,26 @@ def steps_problems(text: str) -> list[str]:
     return [f"a step without a bold action lead: {line}" for line in numbered if line[:2] != "**"]
 
 
-@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.name)
 def test_every_playbook_has_the_same_sections_in_order(path):
     ids = [hid for level, _, hid in headings(path) if level == 2]
     assert ids == PLAYBOOK_SECTIONS
     assert steps_problems(path.read_text(encoding="utf-8")) == []
 
 
-@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.name)
 def test_every_playbook_checklist_names_an_owner_and_a_done_criterion(path):
-    assert checklist_problems(path.read_text(encoding="utf-8")) == []
+    assert checklist_problems(path.read_text(encoding="utf-8"), shape(path)) == []
 
 
-@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.name)
 def test_every_playbook_links_its_live_tool_or_says_there_is_none(path):
-    assert try_problems(path.read_text(encoding="utf-8")) == []
+    assert try_problems(path.read_text(encoding="utf-8"), shape(path)) == []
 
 
-@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", PLAYBOOKS, ids=lambda p: p.name)
 def test_every_playbook_has_three_exercises_with_collapsed_answers(path):
-    assert exercises_problems(path.read_text(encoding="utf-8")) == []
+    assert exercises_problems(path.read_text(encoding="utf-8"), shape(path)) == []
 
 
 KIT_SAMPLE = """
