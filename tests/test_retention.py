@@ -287,3 +287,17 @@ def test_a_period_set_in_the_environment_is_used(database_url, tmp_path, monkeyp
     app = create_app(make_config(database_url, tmp_path))
     assert app.config["RETAIN_REFERRALS_DAYS"] == 30
     assert app.config["RETAIN_VISITS_DAYS"] == 180
+
+
+def test_a_database_error_mid_purge_is_a_message_and_nonzero_exit(app, purge_command, monkeypatch):
+    from peewee import OperationalError
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(retention, "_in_batches", locked)
+    result = purge_command()
+    assert result.exit_code == 1
+    assert "The purge did not finish (database is locked)" in result.output
+    assert "run qunbook purge again" in result.output
+    assert not isinstance(result.exception, OperationalError)
