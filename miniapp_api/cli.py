@@ -579,6 +579,37 @@ def _roll_up_all():
     )
 
 
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only count what would go; change nothing.")
+@fail_clearly
+def purge(dry_run):
+    """Delete personal data older than its retention period (QUNBOOK_RETAIN_*_DAYS): raw
+    visits already counted into the dashboards, login attempts, expired staff sessions,
+    refused referrals, unanswered VIP invitations, per-address scan counters. For cron,
+    daily; one line per kind."""
+    from flask import current_app
+    from peewee import DatabaseError
+
+    from miniapp_api import retention
+    from miniapp_api.config import retention_periods
+
+    periods = retention_periods(current_app.config)
+    try:
+        outcomes = retention.purge(periods, retention.utcnow(), dry_run=dry_run)
+    except DatabaseError as error:
+        raise click.ClickException(
+            _(
+                "清理没有做完（%(error)s）：已删除的不会恢复，其余的没有改动；"
+                "问题解决后再运行一次 qunbook purge，会从中断处接着清理。",
+                error=error,
+            )
+        ) from None
+    for outcome in outcomes:
+        click.echo(retention.summary(outcome, dry_run, local))
+    if dry_run:
+        click.echo(_("只是试算（--dry-run）：什么都没有删除。"))
+
+
 def _lifecycle_target(campaign: str, channel: str | None):
     """The campaign, and the channel when --channel names one (a SetupError otherwise)."""
     from miniapp_api.livecode.rules import SetupError, find_campaign
@@ -972,6 +1003,7 @@ ALL = [
     attention,
     send_alerts,
     roll_up,
+    purge,
     archive,
     restore,
     delete,

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from miniapp_api import kit, wechat
+from miniapp_api import kit, retention, wechat
 from miniapp_api.db import ImproperlyConfigured
 
 
@@ -57,6 +57,9 @@ def configure(app, test_config):
         # Where `qunbook send-alerts` sends alerts for campaigns without a webhook of their own
         # (a WeCom group robot's webhook URL, or any URL taking a JSON POST); "" sends none.
         ALERT_WEBHOOK="",
+        # How many days `qunbook purge` keeps each kind of personal data: RETAIN_VISITS_DAYS
+        # and the others of retention.PERIODS, where each default is justified.
+        **{kind.setting: kind.days for kind in retention.PERIODS},
     )
     app.config.from_prefixed_env("QUNBOOK")
     if test_config:
@@ -69,6 +72,7 @@ def configure(app, test_config):
     decide_public_url(app)
     load_secrets(app, embedded)
     check_wechat(app)
+    check_retention(app)
     if app.config["TRUSTED_PROXIES"]:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
@@ -143,6 +147,21 @@ def check_wechat(app):
             f"QUNBOOK_{given[0]} is set but {missing} is not: set both ({menu}) "
             "to identify members by WeChat, or neither to identify them by cookie."
         )
+
+
+def check_retention(app):
+    """Each QUNBOOK_RETAIN_*_DAYS a whole number of days in its range, else a start-up error
+    naming it: a purge must never run with a period nobody meant."""
+    for kind in retention.PERIODS:
+        try:
+            app.config[kind.setting] = retention.period_days(kind, app.config[kind.setting])
+        except retention.RetentionError as error:
+            raise ImproperlyConfigured(str(error)) from None
+
+
+def retention_periods(config) -> dict[str, int]:
+    """The periods `qunbook purge` uses, by kind (checked at start-up)."""
+    return {kind.key: config[kind.setting] for kind in retention.PERIODS}
 
 
 def load_secrets(app, embedded):

@@ -98,7 +98,8 @@ class PlaceShare(BaseModel):
 
 
 class Visit(BaseModel):
-    """One request to a live code, kept whatever came of it."""
+    """One request to a live code, kept whatever came of it until `qunbook purge` removes it
+    (QUNBOOK_RETAIN_VISITS_DAYS, retention.py), once counted into the rollup below."""
 
     # No index of its own: the composite indexes below lead with the campaign.
     campaign = ForeignKeyField(Campaign, backref="visits", on_delete="CASCADE", index=False)

@@ -65,6 +65,8 @@ def _plain_console_path(target: str) -> bool:
 @member_form  # the login page, seen by anyone: no session row until they are staff
 def login():
     if request.method == "GET":
+        if request.args.get("done") == "logout":
+            flash(_("已退出。"), "info")  # shown now; a visitor's session is never stored
         page = make_response(
             render_template("accounts/login.html", next=request.args.get("next", ""))
         )
@@ -106,9 +108,10 @@ def logout():
     staff = current_staff()
     if staff:
         audit(staff, "staff.logout", f"staff:{staff.username}")
+    # Emptied, the session's row is deleted now. The message goes in the URL: flashed, it
+    # would keep the row (and the cookie) until the login page showed it.
     session.clear()
-    flash(_("已退出。"), "info")
-    return redirect(url_for("accounts.login"))
+    return redirect(url_for("accounts.login", done="logout"))
 
 
 @bp.route("/account", methods=["GET", "POST"])

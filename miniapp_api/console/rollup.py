@@ -8,7 +8,9 @@ The read side keeps it (`roll_up`, called before a figure is read, and `qunbook 
 cron to have it ready): the scan path writes a visit and nothing more. An hour is counted once
 it ended GRACE ago: a visit is stored within seconds of its created_at (the scan's own clock),
 and nothing stores a visit dated earlier, so an hour counted is never changed afterwards.
-Visits are deleted only with their campaign, which takes its rollup rows with it.
+Visits are deleted with their campaign, which takes its rollup rows with it, and by `qunbook
+purge` once older than their retention period (retention.py), only those before `through`: the
+figures stay as they were.
 """
 
 from collections import namedtuple

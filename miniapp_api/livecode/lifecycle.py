@@ -9,7 +9,8 @@ commits before the check sees her or waits and then finds the campaign gone.
 What counts as member data (a campaign with any of it is archived, never deleted):
 - a member (a sign-up, with her referrals and rewards);
 - a visit that counted a person (counted_day set): the campaign's figures. Bots, link
-  checkers and scans held back counted nobody and go with the campaign;
+  checkers and scans held back counted nobody and go with the campaign. Once `qunbook purge`
+  has removed old visits, their hours in the rollup (VisitHour.sent) still say so;
 - an invitation a customer answered (accepted or declined); unanswered ones go with it;
 - a check-in or a door scan (any response).
 """
@@ -28,6 +29,7 @@ from miniapp_api.models import (
     Member,
     Response,
     Visit,
+    VisitHour,
     utcnow,
 )
 
@@ -80,6 +82,13 @@ def _member_data(campaign_id):
             ),
         ),
         (
+            # The same, for visits purged by age after they were counted into the rollup.
+            _("计入人数的扫码"),
+            VisitHour.select(SQL("1")).where(
+                (VisitHour.campaign == campaign_id) & (VisitHour.sent > 0)
+            ),
+        ),
+        (
             _("已答复的 VIP 邀请"),
             Invitation.select(SQL("1")).where(
                 (Invitation.campaign == campaign_id)
@@ -111,7 +120,7 @@ def delete_campaign(campaign: Campaign) -> None:
             where &= ~fn.EXISTS(rows)
         if Campaign.delete().where(where).execute() == 1:
             return
-        found = [name for name, rows in checks if rows.exists()]
+        found = list(dict.fromkeys(name for name, rows in checks if rows.exists()))
     if not found:  # gone already: deleted by someone else a moment ago
         raise AlreadyDeleted(_("活动「%(title)s」已经被删除了。", title=campaign.title))
     raise KeepInstead(
@@ -125,14 +134,18 @@ def delete_campaign(campaign: Campaign) -> None:
 
 
 def delete_channel(channel: Channel) -> None:
-    """Delete a channel nobody has scanned; raise KeepInstead when visits name it."""
+    """Delete a channel nobody has scanned; raise KeepInstead when visits name it, or the
+    rollup's hours do (the visits purged by age after they were counted)."""
     with db.atomic():
         _lock(Channel, channel.id)
         scanned = Visit.select(SQL("1")).where(Visit.channel == channel.id)
-        deleted = Channel.delete().where((Channel.id == channel.id) & ~fn.EXISTS(scanned))
+        rolled = VisitHour.select(SQL("1")).where(VisitHour.channel == channel.id)
+        deleted = Channel.delete().where(
+            (Channel.id == channel.id) & ~fn.EXISTS(scanned) & ~fn.EXISTS(rolled)
+        )
         if deleted.execute() == 1:
             return
-        if not scanned.exists():
+        if not (scanned.exists() or rolled.exists()):
             raise AlreadyDeleted(_("渠道「%(label)s」已经被删除了。", label=channel.label))
     raise KeepInstead(
         _(

@@ -21,9 +21,13 @@ def test_login_then_console_then_logout(client, staff_actions):
     assert response.headers["Location"] == "/console/"
     assert "陈店长" in client.get("/console/").get_data(as_text=True)
     assert StaffSession.select().count() == 1
-    assert staff_actions.logout().headers["Location"] == "/console/login"
-    # What is left is at most an anonymous session carrying the "logged out" message.
-    assert StaffSession.select().where(StaffSession.staff.is_null(False)).count() == 0
+    response = staff_actions.logout()
+    assert response.headers["Location"] == "/console/login?done=logout"
+    # The row goes at logout itself, with the cookie: the message travels in the URL.
+    assert StaffSession.select().count() == 0
+    assert client.get_cookie(SESSION_COOKIE) is None
+    assert "已退出。" in client.get("/console/login?done=logout").get_data(as_text=True)
+    assert StaffSession.select().count() == 0
     assert client.get("/console/").status_code == 302
     actions = [e.action for e in AuditEntry.select().order_by(AuditEntry.id)]
     assert actions == ["staff.login", "staff.logout"]
