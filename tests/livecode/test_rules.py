@@ -161,6 +161,37 @@ def test_race_on_same_visitor_gives_the_place_back(app, monkeypatch):
     assert AddressQuota.get().taken == 1  # nor a place of its address
 
 
+@pytest.fixture
+def transactions(monkeypatch):
+    """How many transactions the database was asked to begin."""
+    from miniapp_api.db import db
+
+    begun = []
+    begin = db.obj.begin
+    monkeypatch.setattr(db.obj, "begin", lambda *a, **k: begun.append(1) or begin(*a, **k))
+    return begun
+
+
+def test_a_new_person_is_counted_without_a_transaction_unless_a_step_is_undone(app, transactions):
+    """PostgreSQL counts a new person in one statement (no BEGIN, no COMMIT); one whose count
+    must be undone goes through the transaction that undoes it step by step, and the stopped
+    statement left nothing behind."""
+    from miniapp_api.db import is_sqlite
+
+    campaign = make_campaign()
+    group = make_group(campaign)
+    transactions.clear()
+    first = scan(campaign, visitor="visitor-一号" + "0" * 20, address_limit=1)
+    assert first.outcome == "sent" and stored_group(group.id).sent == 1
+    assert len(transactions) == (1 if is_sqlite() else 0)
+    limited = scan(campaign, visitor="visitor-二号" + "0" * 20, address_limit=1)
+    assert limited.outcome == "limited" and stored_group(group.id).sent == 1
+    assert len(transactions) == (2 if is_sqlite() else 1)
+    quota = AddressQuota.get()
+    assert (quota.taken, quota.refused) == (1, 1)
+    assert [v.outcome for v in Visit.select().order_by(Visit.id)] == ["sent", "limited"]
+
+
 @pytest.mark.parametrize(
     ("slug", "title", "message"),
     [
