@@ -10,6 +10,7 @@ import subprocess
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote
 
 import psycopg2
@@ -449,7 +450,7 @@ class Family:
     customer record (same phone) with a VIP invitation and its ticket."""
 
     PHONE = "139 1234 5678"
-    PERSONAL = {  # what the database holds of B, in plain text
+    PERSONAL: ClassVar[dict[str, str]] = {  # what the database holds of B, in plain text
         "nickname": "小李子",
         "customer name": "李雷雷",
         "customer id": "VIP-0042",
@@ -540,8 +541,8 @@ class Family:
         ]
 
     def others(self) -> dict:
-        """Every other member's counts, referrer and rewards."""
-        from miniapp_api.models import Member, Reward
+        """Every other member's counts and rewards."""
+        from miniapp_api.models import Member
 
         return {
             m.id: (

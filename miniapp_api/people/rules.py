@@ -24,8 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from miniapp_api.accounts.rules import audit
 from miniapp_api.db import write_transaction
-from miniapp_api.i18n import _
+from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.invitations.customers import EXTERNAL_ID
 from miniapp_api.models import (
     Activity,
@@ -67,6 +68,19 @@ TABLES = (
     "visit",
     "visit_person",
 )
+# What each table holds, in the words of the console and the command line.
+TABLE_LABELS = {
+    "member": lazy_gettext("会员资格"),
+    "referral": lazy_gettext("推荐记录"),
+    "reward": lazy_gettext("奖励"),
+    "participant": lazy_gettext("打卡报名"),
+    "ticket": lazy_gettext("活动门票"),
+    "response": lazy_gettext("打卡和签到"),
+    "customer": lazy_gettext("客户记录"),
+    "invitation": lazy_gettext("VIP 邀请"),
+    "visit": lazy_gettext("扫码记录"),
+    "visit_person": lazy_gettext("扫码人数记录"),
+}
 
 
 class PersonError(ValueError):
@@ -256,9 +270,9 @@ def export(person: Person, now: datetime | None = None) -> dict:
         rows = []
         for row in query.order_by(query.model._meta.primary_key):
             data = _row(row)
-            if name == "referral" and data["referrer_id"] in person.member_ids:
-                if data["friend_id"] not in person.member_ids:
-                    data.update(dict.fromkeys(FRIEND_FIELDS))
+            brought = name == "referral" and data["referrer_id"] in person.member_ids
+            if brought and data["friend_id"] not in person.member_ids:
+                data.update(dict.fromkeys(FRIEND_FIELDS))
             rows.append(data)
         tables[name] = rows
     campaign_ids = {
@@ -329,10 +343,11 @@ def plan(person: Person) -> Plan:
 # ---------------------------------------------------------------- erasing
 
 
-def erase(person: Person) -> Plan:
-    """Erase the person in one transaction: their own rows go; rows that count them for
-    others stay, with nothing personal left. Returns what was done; erasing someone already
-    erased does nothing (an empty plan)."""
+def erase(person: Person, staff=None, **detail) -> Plan:
+    """Erase the person in one transaction, with its audit entry (by `staff`, None for the
+    command line; `detail` added to it): their own rows go; rows that count them for others
+    stay, with nothing personal left. Returns what was done; erasing someone already erased
+    does nothing (an empty plan) and writes no entry."""
     with write_transaction():
         # Gathered again inside the transaction: a sign-up since the lookup is included.
         person = gather(person.member_ids, person.customer_ids)
@@ -376,4 +391,17 @@ def erase(person: Person) -> Plan:
         Member.delete().where(Member.id.in_(members)).execute()
         Invitation.delete().where(Invitation.customer.in_(customers)).execute()
         Customer.delete().where(Customer.id.in_(customers)).execute()
+        if done.total:
+            record(staff, "person.erase", person, done=done, **detail)
     return done
+
+
+def record(staff, action: str, person: Person, done: Plan | None = None, **detail) -> None:
+    """The audit entry of an export or an erase: who, when, and which person by its
+    non-personal reference (row ids), never a phone, name or code."""
+    detail["members"] = sorted(person.member_ids)
+    detail["customers"] = sorted(person.customer_ids)
+    if done is not None:
+        detail["removed"] = {k: v for k, v in done.removed.items() if v}
+        detail["anonymised"] = {k: v for k, v in done.anonymised.items() if v}
+    audit(staff, action, f"person:{person.reference}", **detail)
