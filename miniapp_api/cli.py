@@ -1029,6 +1029,7 @@ def person_export(member, customer, phone, out):
         try:
             # Personal data: readable by this account alone.
             descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # a file that was there keeps no wider mode
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                 file.write(text)
         except OSError as error:

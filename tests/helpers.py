@@ -445,7 +445,8 @@ def handbook_hook(name: str):
 
 
 class Family:
-    """A referral chain A → B → C in one campaign, B with everything a person can leave:
+    """A referral chain Z → A → B → C in one campaign (B counts for A at level 1 and for Z at
+    level 2; C for B and for A), B with everything a person can leave:
     a phone, a reward of their own, a challenge check-in, an event ticket, a scan, and a
     customer record (same phone) with a VIP invitation and its ticket."""
 
@@ -472,7 +473,7 @@ class Family:
             max_per_hour=100,
             max_per_day=100,
         )
-        self.keys = {name: secrets.token_urlsafe(16) for name in "abc"}
+        self.keys = {name: secrets.token_urlsafe(16) for name in "zabc"}
         self.phone_hash = phone_hash(hash_key, normalise_phone(self.PHONE))
 
         def join(name, nickname, code=None, **kw):
@@ -489,7 +490,8 @@ class Family:
                 **kw,
             ).member
 
-        self.a = join("a", "阿花")
+        self.z = join("z", "老周")
+        self.a = join("a", "阿花", self.z.code)
         self.b = join("b", self.PERSONAL["nickname"], self.a.code, phone_hash=self.phone_hash)
         self.c = join("c", "大熊", self.b.code)
         VisitPerson.create(campaign=self.campaign.id, visitor=self.keys["b"])

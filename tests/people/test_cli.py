@@ -42,7 +42,7 @@ def test_erase_without_yes_shows_what_would_go_and_changes_nothing(app, runner):
     shown = runner.invoke(args=["person", "erase", "--customer", "VIP-0042"])
     assert shown.exit_code == 1
     assert "Memberships: 1 row erased" in shown.output
-    assert "Referrals: 1 row kept anonymously" in shown.output
+    assert "Referrals: 2 rows kept anonymously" in shown.output
     assert "--yes" in shown.output
     assert database_dump() == before
     assert Member.get_by_id(family.b.id)

@@ -62,7 +62,7 @@ def test_the_export_holds_every_row_of_theirs_and_the_erase_leaves_nothing_perso
         "visit_person": ids(VisitPerson.select().where(VisitPerson.visitor == family.keys["b"])),
     }
     assert {name: {row["id"] for row in rows} for name, rows in tables.items()} == expected
-    assert len(expected["referral"]) == 2 and len(expected["reward"]) == 2
+    assert len(expected["referral"]) == 3 and len(expected["reward"]) == 2
     assert len(expected["ticket"]) == 2 and expected["visit"]
     member = tables["member"][0]
     assert member["nickname"] == "小李子" and member["phone_hash"] == family.phone_hash
@@ -76,7 +76,7 @@ def test_the_export_holds_every_row_of_theirs_and_the_erase_leaves_nothing_perso
     assert family.keys["c"] not in text and "大熊" not in text
 
     plan = people.plan(person)
-    assert plan.removed["member"] == 1 and plan.anonymised["referral"] == 1
+    assert plan.removed["member"] == 1 and plan.anonymised["referral"] == 2
     done = people.erase(person)
     assert done == plan
 
@@ -84,18 +84,28 @@ def test_the_export_holds_every_row_of_theirs_and_the_erase_leaves_nothing_perso
     left = [value for value in b_values if value in dump]
     assert left == []
     assert family.others() == before
-    # A keeps the referral B was: counted, with nothing of B's left on it.
-    kept = Referral.get((Referral.referrer == family.a.id) & (Referral.level == 1))
-    assert (kept.status, kept.friend_id, kept.ip_hash, kept.device_hash) == (
-        "counted",
-        None,
-        "",
-        "",
+    # A keeps the referral B was, Z the level-2 count: counted, nothing of B's left on them.
+    kept = list(
+        Referral.select().where(
+            ((Referral.referrer == family.a.id) & (Referral.level == 1))
+            | ((Referral.referrer == family.z.id) & (Referral.level == 2))
+        )
     )
-    assert kept.friend_key.startswith(people.ANONYMOUS_PREFIX)
+    assert len(kept) == 2
+    for row in kept:
+        assert (row.status, row.friend_id, row.ip_hash, row.device_hash) == (
+            "counted",
+            None,
+            "",
+            "",
+        )
+        assert row.friend_key.startswith(people.ANONYMOUS_PREFIX)
+    assert len({row.friend_key for row in kept}) == 1  # one person, one anonymous key
+    z, a, c = (Member.get_by_id(m.id) for m in (family.z, family.a, family.c))
+    assert [(m.referrals, m.second_level) for m in (z, a, c)] == [(1, 1), (1, 1), (0, 0)]
     assert Member.get_by_id(family.c.id).referrer_id is None
     # B's scan still counts in the campaign's figures, under an anonymous key.
-    assert Visit.select().where(Visit.campaign == family.campaign.id).count() == 3
+    assert Visit.select().where(Visit.campaign == family.campaign.id).count() == 4
     assert Activity.get_by_id(family.event.id).tickets == 0  # their places went back
     assert not Customer.select().exists() and not Invitation.select().exists()
 
