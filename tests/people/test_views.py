@@ -3,6 +3,7 @@ confirmation page; operators and trainers are refused; every change is a POST wi
 token, and opening a link changes nothing."""
 
 import json
+import re
 
 import pytest
 from helpers import Family, StaffActions, csrf_from, make_staff
@@ -141,3 +142,25 @@ def test_operators_and_trainers_are_refused(app, client, role):
         assert "小李子" not in refused.get_data(as_text=True)
     assert stored() == before
     assert not AuditEntry.select().where(AuditEntry.action.startswith("person.")).exists()
+
+
+def test_an_english_admin_reads_the_pages_in_english(app, client, admin):
+    family = Family()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    cjk = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+    content = ("小李子", "李雷雷", "杭州", "老带新裂变", "管理员小周", "陈店长")
+    for url, data in [
+        (PAGE, {"by": "member", "value": family.b.code}),
+        ("/console/people/confirm", {"person": reference(family)}),
+        ("/console/people/erase", {"person": reference(family), "confirm": "no"}),
+    ]:
+        html = admin.post(url, data, page=PAGE).get_data(as_text=True)
+        for text in content:
+            html = html.replace(text, "")
+        assert cjk.findall(html) == [], url
+    assert "Type “Delete” to confirm" in html
+    erased = admin.post(
+        "/console/people/erase", {"person": reference(family), "confirm": "Delete"}, page=PAGE
+    )
+    assert erased.status_code == 302
+    assert Member.get_or_none(Member.id == family.b.id) is None
