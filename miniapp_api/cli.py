@@ -1076,7 +1076,9 @@ def person_erase(member, customer, phone, yes):
         raise click.ClickException(
             _("还没有删除任何东西：核对上面的清单，确认后加上 --yes 再运行一次。")
         )
-    people.erase(person, None, via="cli")
+    people.erase(
+        person, None, poster_cache=setting("POSTER_CACHE_DIR"), public_url=public(), via="cli"
+    )
     click.echo(_("已删除 person:%(reference)s 的数据。删除不可恢复。", reference=person.reference))
 
 

@@ -21,8 +21,9 @@ import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from miniapp_api.accounts.rules import audit
 from miniapp_api.db import write_transaction
@@ -42,6 +43,13 @@ from miniapp_api.models import (
     Visit,
     VisitPerson,
     utcnow,
+)
+from miniapp_api.posters import render
+from miniapp_api.posters.rules import (
+    CHECKIN_LAYOUT,
+    MEMBER_LAYOUT,
+    checkin_content,
+    member_content,
 )
 from miniapp_api.referrals.rules import MEMBER_CODE
 from miniapp_api.visitors import normalise_phone
@@ -308,6 +316,8 @@ class Plan:
 
     removed: dict[str, int]
     anonymised: dict[str, int]
+    # Cached poster images showing them (nickname, avatar, code), deleted after the erase.
+    files: int = field(default=0, compare=False)
 
     @property
     def total(self) -> int:
@@ -343,16 +353,21 @@ def plan(person: Person) -> Plan:
 # ---------------------------------------------------------------- erasing
 
 
-def erase(person: Person, staff=None, **detail) -> Plan:
+def erase(
+    person: Person, staff=None, *, poster_cache: str | None = None, public_url: str = "", **detail
+) -> Plan:
     """Erase the person in one transaction, with its audit entry (by `staff`, None for the
     command line; `detail` added to it): their own rows go; rows that count them for others
-    stay, with nothing personal left. Returns what was done; erasing someone already erased
-    does nothing (an empty plan) and writes no entry."""
+    stay, with nothing personal left. With `poster_cache` (and the public URL posters were
+    made for), the cached posters that show them are deleted too, once the rows are gone.
+    Returns what was done; erasing someone already erased does nothing (an empty plan) and
+    writes no entry."""
     with write_transaction():
         # Gathered again inside the transaction: a sign-up since the lookup is included.
         person = gather(person.member_ids, person.customer_ids)
         members, customers = list(person.member_ids), list(person.customer_ids)
         done = plan(person)
+        files = poster_files(person, poster_cache, public_url) if poster_cache else []
         ticket_rows = list(
             Ticket.select(Ticket.id, Ticket.activity, Ticket.revoked_at).where(
                 _tickets_of(members, customers)
@@ -393,7 +408,51 @@ def erase(person: Person, staff=None, **detail) -> Plan:
         Customer.delete().where(Customer.id.in_(customers)).execute()
         if done.total:
             record(staff, "person.erase", person, done=done, **detail)
-    return done
+    removed = 0
+    for path in files:
+        if path.exists():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return Plan(done.removed, done.anonymised, removed)
+
+
+POSTER_FORMATS = ("png", "jpeg")
+
+
+def poster_files(person: Person, cache_dir: str, public_url: str) -> list[Path]:
+    """The poster cache's files that show the person: their referral poster, and every
+    check-in share card they could have had (each count of days done so far, each streak).
+    A poster's file is named by a hash of what it shows, so these are worked out, not read."""
+    members = (
+        Member.select(Member, Campaign).join(Campaign).where(Member.id.in_(list(person.member_ids)))
+    )
+    member_layout, card_layout = (
+        render.load_layout(MEMBER_LAYOUT),
+        render.load_layout(CHECKIN_LAYOUT),
+    )
+    done_by_member = {
+        p.member_id: p.done
+        for p in Participant.select().where(Participant.member.in_(list(person.member_ids)))
+    }
+    paths = []
+    for member in members:
+        contents = [(member_layout, member_content(member.campaign, member, public_url))]
+        if member.id in done_by_member:
+            contents += [
+                (
+                    card_layout,
+                    checkin_content(member.campaign, member, done, streak, public_url, personal),
+                )
+                for done in range(done_by_member[member.id] + 1)
+                for streak in range(done + 1)
+                for personal in (True, False)
+            ]
+        paths += [
+            Path(cache_dir) / f"{render.poster_key(layout, content, fmt)}.{fmt}"
+            for layout, content in contents
+            for fmt in POSTER_FORMATS
+        ]
+    return paths
 
 
 def record(staff, action: str, person: Person, done: Plan | None = None, **detail) -> None:

@@ -121,7 +121,14 @@ def erase():
     if request.form.get("confirm", "").strip() not in _confirm_words():
         error = _("没有删除：请在框里输入「%(word)s」确认。", word=_("删除"))
         return _person_page(person, "people/confirm.html", error=error, status=400)
-    done = rules.erase(person, current_staff(), via="console")
+    config = current_app.config
+    done = rules.erase(
+        person,
+        current_staff(),
+        poster_cache=config["POSTER_CACHE_DIR"],
+        public_url=config["PUBLIC_URL"],
+        via="console",
+    )
     flash(
         _(
             "已删除 person:%(reference)s 的数据：%(removed)s 行删除，%(kept)s 行匿名保留。",

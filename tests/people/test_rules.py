@@ -2,6 +2,7 @@
 while every other member's counts and rewards stay as they were (SQLite and PostgreSQL)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import Family, database_dump, make_campaign
@@ -162,3 +163,24 @@ def test_nobody_found_says_so(app):
     for reference in ["", "m", "m1.x2", "m99999"]:
         with pytest.raises(people.PersonError):
             people.by_reference(reference)
+
+
+def test_erasing_deletes_the_cached_posters_that_show_them(app):
+    from helpers import PUBLIC_URL
+
+    from miniapp_api.posters import rules as posters
+
+    family = Family()
+    cache = app.config["POSTER_CACHE_DIR"]
+    campaign = family.campaign
+    posters.member_poster(cache, campaign, Member.get_by_id(family.b.id), PUBLIC_URL)
+    posters.checkin_poster(
+        cache, campaign, Member.get_by_id(family.b.id), 1, 1, PUBLIC_URL, personal=True, fmt="jpeg"
+    )
+    kept = posters.member_poster(cache, campaign, Member.get_by_id(family.a.id), PUBLIC_URL)
+    person = people.find("member", family.b.code, hasher)
+    assert len(list(Path(cache).iterdir())) == 3
+
+    done = people.erase(person, poster_cache=cache, public_url=PUBLIC_URL)
+    assert done.files == 2
+    assert [p.name for p in Path(cache).iterdir()] == [f"{kept.key}.png"]
