@@ -89,6 +89,7 @@ def register_capabilities(app):
     from miniapp_api.handbook import views as handbook
     from miniapp_api.invitations import views as invitations
     from miniapp_api.livecode import views as livecode
+    from miniapp_api.people import views as people
     from miniapp_api.posters import views as posters
     from miniapp_api.referrals import views as referrals
     from miniapp_api.web import memberform
@@ -100,6 +101,7 @@ def register_capabilities(app):
     app.register_blueprint(checkins.bp)  # /c: challenges (打卡); /t: event tickets
     app.register_blueprint(accounts.bp)  # /console/login, account, API tokens
     app.register_blueprint(console.bp)  # /console: the staff console
+    app.register_blueprint(people.bp)  # /console/people: a person's data, export and erase
     app.register_blueprint(handbook.bp)  # /handbook: the built handbook
     # The API authenticates by bearer token, never by cookie, so CSRF cannot reach it.
     app.extensions["csrf"].exempt(api.bp)

@@ -178,6 +178,7 @@ def set_up_errors() -> tuple[type[Exception], ...]:
     from miniapp_api.livecode.groupqr import InvalidGroupQr
     from miniapp_api.livecode.rules import SetupError
     from miniapp_api.migrations import SchemaMismatch
+    from miniapp_api.people.rules import PersonError
     from miniapp_api.referrals.rules import ReferralError
 
     return (
@@ -188,6 +189,7 @@ def set_up_errors() -> tuple[type[Exception], ...]:
         ReferralError,
         SchemaMismatch,
         BackupError,
+        PersonError,
     )
 
 
@@ -986,6 +988,131 @@ def member_posters(campaign, out_path, fmt):
     warn_if_only_this_computer(posters=True)
 
 
+# ---------------------------------------------------------------- people's rights
+
+
+def _lookup_options(fn):
+    for option in reversed(
+        [
+            click.option("--member", type=TEXT, help="The member code on their poster."),
+            click.option("--customer", type=TEXT, help="The customer id from the import."),
+            click.option("--phone", type=TEXT, help="Their mobile number (11 digits)."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _find_person(member, customer, phone):
+    """The person one of --member, --customer, --phone names (a PersonError otherwise)."""
+    from miniapp_api.people import rules as people
+    from miniapp_api.visitors import phone_hash
+
+    given = [
+        (by, value)
+        for by, value in (("member", member), ("customer", customer), ("phone", phone))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise click.UsageError(
+            _("请给出 --member、--customer、--phone 中的一个：按会员码、客户编号或手机号找人。")
+        )
+    key = setting("HASH_KEY")
+    person = people.find(*given[0], lambda number: phone_hash(key, number))
+    click.echo(
+        _(
+            "找到 person:%(reference)s：会员资格 %(members)s 个，客户记录 %(customers)s 条。",
+            reference=person.reference,
+            members=len(person.member_ids),
+            customers=len(person.customer_ids),
+        ),
+        err=True,
+    )
+    return person
+
+
+@click.group("person")
+def person_group():
+    """Answer a person's request: export what is held about them, or erase it."""
+
+
+@person_group.command("export")
+@_lookup_options
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: stdout).",
+)
+@fail_clearly
+def person_export(member, customer, phone, out):
+    """Everything held about one person, as JSON."""
+    import json
+
+    from miniapp_api.people import rules as people
+
+    person = _find_person(member, customer, phone)
+    data = people.export(person)
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    rows = sum(len(table) for table in data["tables"].values())
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            # Personal data: readable by this account alone.
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # a file that was there keeps no wider mode
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text)
+        except OSError as error:
+            raise click.ClickException(
+                _(
+                    "写不了 %(path)s（%(error)s）：换一个可写的位置。",
+                    path=out,
+                    error=error.strerror,
+                )
+            ) from None
+    people.record(None, "person.export", person, rows=rows, via="cli")
+    if out is not None:
+        click.echo(_("已把 %(rows)s 行写到 %(path)s。", rows=rows, path=out))
+
+
+@person_group.command("erase")
+@_lookup_options
+@click.option("--yes", is_flag=True, help="Erase for real; without it, show what would go.")
+@fail_clearly
+def person_erase(member, customer, phone, yes):
+    """Erase one person: their own rows go, the counts others earned stay."""
+    from miniapp_api.people import rules as people
+
+    person = _find_person(member, customer, phone)
+    plan = people.plan(person)
+    for name, label in people.TABLE_LABELS.items():
+        removed, kept = plan.removed.get(name, 0), plan.anonymised.get(name, 0)
+        if removed:
+            click.echo(
+                ngettext(
+                    "%(label)s：删除 %(num)s 行", "%(label)s：删除 %(num)s 行", removed, label=label
+                )
+            )
+        if kept:
+            click.echo(
+                ngettext(
+                    "%(label)s：%(num)s 行匿名保留（别人的计数不变）",
+                    "%(label)s：%(num)s 行匿名保留（别人的计数不变）",
+                    kept,
+                    label=label,
+                )
+            )
+    if not yes:
+        raise click.ClickException(
+            _("还没有删除任何东西：核对上面的清单，确认后加上 --yes 再运行一次。")
+        )
+    people.erase(
+        person, None, poster_cache=setting("POSTER_CACHE_DIR"), public_url=public(), via="cli"
+    )
+    click.echo(_("已删除 person:%(reference)s 的数据。删除不可恢复。", reference=person.reference))
+
+
 ALL = [
     import_customers_command,
     init_db,
@@ -1011,6 +1138,7 @@ ALL = [
     serve,
     render_posters,
     member_posters,
+    person_group,
 ]
 
 

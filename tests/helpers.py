@@ -10,6 +10,7 @@ import subprocess
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import quote
 
 import psycopg2
@@ -438,3 +439,135 @@ def handbook_hook(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# ---------------------------------------------------------------- people's rights
+
+
+class Family:
+    """A referral chain Z → A → B → C in one campaign (B counts for A at level 1 and for Z at
+    level 2; C for B and for A), B with everything a person can leave:
+    a phone, a reward of their own, a challenge check-in, an event ticket, a scan, and a
+    customer record (same phone) with a VIP invitation and its ticket."""
+
+    PHONE = "139 1234 5678"
+    PERSONAL: ClassVar[dict[str, str]] = {  # what the database holds of B, in plain text
+        "nickname": "小李子",
+        "customer name": "李雷雷",
+        "customer id": "VIP-0042",
+        "note": "晨跑五公里，天边有朝霞",
+    }
+
+    def __init__(self, hash_key="test-hash-key"):
+        from miniapp_api.checkins import events
+        from miniapp_api.checkins import rules as checkins
+        from miniapp_api.models import Customer, Invitation, VisitPerson
+        from miniapp_api.referrals import rules as referrals
+        from miniapp_api.visitors import normalise_phone, phone_hash
+
+        self.campaign = make_campaign(slug="laodaixin", title="老带新裂变")
+        referrals.set_up_program(
+            self.campaign,
+            tiers=[(1, "9 折券")],
+            friend_reward="新人券",
+            max_per_hour=100,
+            max_per_day=100,
+        )
+        self.keys = {name: secrets.token_urlsafe(16) for name in "zabc"}
+        self.phone_hash = phone_hash(hash_key, normalise_phone(self.PHONE))
+
+        def join(name, nickname, code=None, **kw):
+            key = self.keys[name]
+            sent_to_group(self.campaign.id, key)
+            return referrals.sign_up(
+                self.campaign.id,
+                nickname=nickname,
+                visitor=key,
+                agent="wechat",
+                ip_hash=f"ip-{key}",
+                device_hash=f"device-{key}",
+                referrer_code=code,
+                **kw,
+            ).member
+
+        self.z = join("z", "老周")
+        self.a = join("a", "阿花", self.z.code)
+        self.b = join("b", self.PERSONAL["nickname"], self.a.code, phone_hash=self.phone_hash)
+        self.c = join("c", "大熊", self.b.code)
+        VisitPerson.create(campaign=self.campaign.id, visitor=self.keys["b"])
+        challenge = make_challenge(self.campaign)
+        checkins.join(challenge, self.b, now=shanghai(1, 8))
+        checkins.check_in(challenge, self.b, note=self.PERSONAL["note"], now=shanghai(1, 9))
+        self.event = make_event(self.campaign, capacity=10)
+        events.issue_ticket(
+            self.event, holder=self.b.nickname, member=self.b, visitor=self.keys["b"]
+        )
+        self.customer = Customer.create(
+            external_id=self.PERSONAL["customer id"],
+            name=self.PERSONAL["customer name"],
+            region="杭州",
+            purchase_total=1_280_000,
+            phone_hash=self.phone_hash,
+        )
+        self.invitation = Invitation.create(
+            campaign=self.campaign.id,
+            customer=self.customer.id,
+            token=secrets.token_urlsafe(24),
+            expires_at=utcnow() + timedelta(days=14),
+        )
+        events.issue_ticket(
+            self.event,
+            holder=self.customer.name,
+            invitation=self.invitation,
+            visitor=self.keys["b"],
+        )
+
+    def b_values(self) -> list[str]:
+        """Every personal value of B's the database held: none may be left after erasing."""
+        from miniapp_api.models import Member, Reward, Ticket
+
+        b = Member.get_by_id(self.b.id)
+        tickets = Ticket.select().where(
+            (Ticket.member == b.id) | (Ticket.invitation == self.invitation.id)
+        )
+        return [
+            *self.PERSONAL.values(),
+            b.code,
+            b.visitor,
+            b.phone_hash,
+            b.ip_hash,
+            b.device_hash,
+            self.invitation.token,
+            *[r.code for r in Reward.select().where(Reward.member == b.id)],
+            *[t.token for t in tickets],
+        ]
+
+    def others(self) -> dict:
+        """Every other member's counts and rewards."""
+        from miniapp_api.models import Member
+
+        return {
+            m.id: (
+                m.referrals,
+                m.second_level,
+                sorted((r.key, r.name, r.code, r.redeemed_at) for r in m.rewards),
+            )
+            for m in Member.select().where(Member.id != self.b.id).order_by(Member.id)
+        }
+
+
+def database_dump() -> str:
+    """The whole database as text: SQLite's iterdump(), or on PostgreSQL every row of every
+    table of the test's schema as text."""
+    from miniapp_api.db import is_sqlite
+
+    if is_sqlite():
+        return "\n".join(db.connection().iterdump())
+    tables = db.execute_sql(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+    )
+    lines = []
+    for (table,) in list(tables):
+        lines += [row[0] for row in db.execute_sql(f'SELECT t::text FROM "{table}" t')]  # noqa: S608
+    assert len(lines) > 10, "the dump found no rows: wrong schema?"
+    return "\n".join(lines)

@@ -206,7 +206,7 @@ def test_every_console_and_api_route_refuses_the_anonymous(app, client):
     public = {"accounts.login", "api.openapi"}
     # Logging out needs no login: it ends whatever session there is and shows the login page.
     to_login = {"accounts.logout"}
-    staff_surfaces = ("console", "accounts", "api")
+    staff_surfaces = ("console", "accounts", "api", "people")
     checked = set()
     for rule in app.url_map.iter_rules():
         if rule.endpoint.split(".")[0] in staff_surfaces:
