@@ -101,7 +101,12 @@ def write_reviewed_json(target: Path, root: Path = ROOT) -> None:
 
 WORDS = {
     "zh": {"reviewed": "最后审阅：", "keeper": "维护：", "edit": "编辑本页", "colon": "："},
-    "en": {"reviewed": "Last reviewed: ", "keeper": "Kept by: ", "edit": "Edit this page", "colon": ": "},
+    "en": {
+        "reviewed": "Last reviewed: ",
+        "keeper": "Kept by: ",
+        "edit": "Edit this page",
+        "colon": ": ",
+    },
 }
 BEHIND = (
     '<div class="admonition warning qb-behind"><p class="admonition-title">'
@@ -158,7 +163,7 @@ def on_post_page(output, page, config, **kwargs):
     keeper = str(page.meta.get("keeper") or config.extra.get("keeper") or "").strip()
     if not keeper:
         raise PluginError("review hook: set extra.keeper in mkdocs.yml (who keeps the handbook)")
-    lang = getattr(config, "theme", None) and config.theme.get("language") or "zh"
+    lang = (getattr(config, "theme", None) and config.theme.get("language")) or "zh"
     line = review_line(
         page.file.src_uri, _found["dates"].get(page.file.src_uri), keeper, _found["repo"], lang
     )

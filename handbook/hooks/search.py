@@ -107,7 +107,11 @@ def split_index(site: Path) -> None:
     chinese_langs = [lang for lang in index["config"]["lang"] if lang != ENGLISH] or ["zh"]
     for target, settings, docs in (
         (path, {"lang": chinese_langs}, chinese),
-        (site / ENGLISH / path.relative_to(site), {"lang": [ENGLISH], "pipeline": ENGLISH_PIPELINE}, english),
+        (
+            site / ENGLISH / path.relative_to(site),
+            {"lang": [ENGLISH], "pipeline": ENGLISH_PIPELINE},
+            english,
+        ),
     ):
         target.parent.mkdir(parents=True, exist_ok=True)
         data = {"config": {**index["config"], **settings}, "docs": docs}

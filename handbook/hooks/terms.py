@@ -26,9 +26,7 @@ USED = re.compile(
 )
 
 GLOSSARY = json.loads((Path(__file__).with_name("glossary.json")).read_text(encoding="utf-8"))
-AVOID = {
-    form.lower(): term for term in GLOSSARY["terms"] for form in term["avoid"]
-}
+AVOID = {form.lower(): term for term in GLOSSARY["terms"] for form in term["avoid"]}
 # An avoided form (or its plural) as words of the text, not part of a longer word, not quoted.
 AVOIDED = re.compile(
     r"(?<![“\"‘'\w-])("
@@ -56,9 +54,13 @@ def on_page_markdown(markdown, page, **kwargs):
     return markdown
 
 
+# What is no wording: heading ids and attribute lists ({ #repurchase }), link targets.
+NOT_WORDING = re.compile(r"\{[^}]*\}|\]\([^)]*\)")
+
+
 def check_english(markdown: str, name: str) -> None:
     for number, line in enumerate(markdown.splitlines(), 1):
-        for found in AVOIDED.finditer(line):
+        for found in AVOIDED.finditer(NOT_WORDING.sub(" ", line)):
             term = AVOID[found[1].lower()]
             log.warning(
                 f"{name}:{number}: write “{term['en']}” ({term['zh']}), not “{found[1]}”"
