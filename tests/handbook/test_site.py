@@ -7,6 +7,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -99,6 +100,20 @@ def test_each_edition_searches_its_own_pages_and_english_stems(built):
     # English pages ask for their edition's index: Material's base is en/, not the site's root.
     page = (site / "en" / "playbooks" / "fission" / "index.html").read_text(encoding="utf-8")
     assert '"base": "../.."' in page
+
+
+SWITCH = re.compile(r'<a href="([^"]*)" hreflang="(\w+)" class="md-select__link">')
+
+
+@pytest.mark.parametrize("page", ["", "glossary/", "playbooks/live-code/", "template/welcome/"])
+def test_the_language_switcher_lands_on_the_same_page_in_the_other_edition(built, page):
+    """From either edition, nested or not, 中文 and English open this page in that edition."""
+    site, _ = built
+    editions = {"zh": f"/handbook/{page}", "en": f"/handbook/en/{page}"}
+    for url in editions.values():
+        html = (site / url.removeprefix("/handbook/") / "index.html").read_text("utf-8")
+        landed = {lang: urljoin(url, href) for href, lang in SWITCH.findall(html)}
+        assert landed == editions, url
 
 
 def test_app_serves_the_built_handbook(built, app, client):
