@@ -3,15 +3,17 @@ has its English page (handbook/X/page.en.md beside page.md), and each pair has t
 matter keys, the same headings with the same ids at the same levels in the same order, every
 figure of the Chinese page (each maximal run of ASCII digits), the same links to the mini-app
 and to other handbook pages, and the same number of checklist items. A Chinese page changed
-without its English page fails here until both are updated, or until the English page says
-`translation_behind: true` in its front matter, which puts a visible note on it
-(handbook/hooks/review.py) and is accepted here instead of parity.
+without its English page fails here until both are updated (by the checks below, and by git
+history: the Chinese page's last commit must be in the English page's history), or until the
+English page says `translation_behind: true` in its front matter, which puts a visible note on
+it (handbook/hooks/review.py) and is accepted here instead of parity.
 
 The glossary page presents every term of handbook/hooks/glossary.json, the one source of the
 English renderings, with its characters and pinyin."""
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -145,6 +147,37 @@ def test_every_chinese_page_has_its_english_page_at_parity(page):
     if front_matter(english_text).get("translation_behind") is True:
         return  # the page says so, visibly (handbook/hooks/review.py)
     assert differences(chinese_text, english_text) == [], page
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["git", "-C", str(HANDBOOK), *args], capture_output=True, text=True, check=False
+    )
+
+
+def last_commit(path: Path) -> str | None:
+    done = git("log", "-1", "--format=%H", "--", str(path))
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+@pytest.mark.parametrize("page", chinese_pages())
+def test_a_chinese_page_changed_after_its_english_page_is_marked_behind(page):
+    """Parity above compares what can be compared mechanically; a change of wording is caught
+    by history: the Chinese page's last commit must be in the history of its English page's
+    last commit (both changed together, or the English after), else the English page says
+    translation_behind: true."""
+    english = english_of(page)
+    if not english.exists():
+        pytest.skip(f"{page}: no English page yet")
+    zh, en = last_commit(HANDBOOK / page), last_commit(english)
+    if zh is None or en is None:
+        pytest.skip("no git history here (an unpacked sdist), or a page not committed yet")
+    if front_matter(english.read_text(encoding="utf-8")).get("translation_behind") is True:
+        return
+    assert git("merge-base", "--is-ancestor", zh, en).returncode == 0, (
+        f"{page} changed in {zh[:10]} after {english.name} was last updated ({en[:10]}):"
+        f" update {english.name} in step, or mark it translation_behind: true"
+    )
 
 
 def test_every_english_page_translates_a_chinese_page():
