@@ -112,7 +112,7 @@ BEHIND = (
     '<div class="admonition warning qb-behind"><p class="admonition-title">'
     "This translation is behind the Chinese page</p><p>The Chinese page has changed since this"
     " English page was last brought level with it: figures, steps or links here may be out of"
-    ' date. <a href="{href}" hreflang="zh" lang="zh">Read the current Chinese page</a>.</p></div>'
+    ' date. <a href="{href}" hreflang="zh">Read the current Chinese page</a>.</p></div>'
 )
 
 
