@@ -81,6 +81,12 @@ class _SqliteDatabase(PooledSqliteDatabase):
         _checkpointer.watch(self.database)
         return connection
 
+    def close_all(self):
+        # Every connection of this process, the checkpointer's too: closing the last one
+        # moves the WAL into the file, which is then the whole database (a copy can be taken).
+        super().close_all()
+        _checkpointer.release(self.database)
+
 
 class _Checkpointer:
     """Copies the WAL's pages back into the database file from a thread of its own.
@@ -112,21 +118,34 @@ class _Checkpointer:
             time.sleep(CHECKPOINT_EVERY)
             self.checkpoint()
 
+    def release(self, path: str) -> None:
+        """Close the connection to `path` and leave it alone until a pool connects to it."""
+        with self.lock:
+            if self.path == path:
+                self.path = None
+            if self.opened == path:
+                self._close()
+
     def checkpoint(self) -> tuple[int, int, int] | None:
         """One PASSIVE checkpoint of the watched database: (busy, pages in the WAL, pages
-        copied), or None when it could not run (another process's checkpoint was running, or
-        the file is gone: the next round tries again)."""
-        path = self.path
-        try:
-            if path != self.opened:
+        copied), or None when it could not run (none watched, another process's checkpoint
+        was running, or the file is gone: the next round tries again)."""
+        with self.lock:
+            path = self.path
+            if path is None:
+                return None
+            try:
+                if path != self.opened:
+                    self._close()
+                    # mode=rw: a database that is gone is not made again, empty.
+                    self.connection = sqlite3.connect(
+                        f"file:{path}?mode=rw", uri=True, timeout=0, check_same_thread=False
+                    )
+                    self.opened = path
+                return self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error:
                 self._close()
-                # mode=rw: a database that is gone is not made again, empty.
-                self.connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=0)
-                self.opened = path
-            return self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error:
-            self._close()
-            return None
+                return None
 
     def _close(self) -> None:
         if self.connection is not None:

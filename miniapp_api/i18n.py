@@ -36,6 +36,14 @@ def current_locale() -> str:
     return chosen or _speaking.get() or SOURCE
 
 
+def handbook_url(path: str = "", locale: str | None = None) -> str:
+    """Where the handbook's page `path` (as "playbooks/fission/") is in the reader's language:
+    the Chinese edition at /handbook/, the English one at /handbook/en/ (same pages, same
+    anchors), so an English page of the kit never sends its reader to the Chinese edition."""
+    edition = "/handbook/en/" if (locale or current_locale()) == "en" else "/handbook/"
+    return edition + path.lstrip("/")
+
+
 @contextmanager
 def speaking(locale: str):
     """Messages made inside the block are in `locale` (the command line's, a test's)."""

@@ -229,6 +229,27 @@ def test_the_console_speaks_what_the_browser_asks_for(
     assert log_out in page
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "edition"),
+    [("zh-CN,zh;q=0.9", "/handbook/"), ("en-US,en;q=0.9", "/handbook/en/")],
+)
+def test_the_kit_links_the_handbook_edition_in_its_own_language(
+    client, login_as, accept_language, edition
+):
+    """The handbook has an English edition at /handbook/en/ (same pages, same anchors): an
+    English page of the kit links there, never to the Chinese edition."""
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = accept_language
+    home = client.get("/").get_data(as_text=True)
+    assert f'href="{edition}"' in home
+    login_as("operator")
+    console = client.get("/console/").get_data(as_text=True)
+    assert f'href="{edition}"' in console and f'href="{edition}staffing/checklists/"' in console
+    other = r'href="/handbook/(?!en/)' if edition.endswith("/en/") else 'href="/handbook/en/'
+    assert not re.search(other, home + console)
+    assert i18n.handbook_url("playbooks/fission/", "en") == "/handbook/en/playbooks/fission/"
+    assert i18n.handbook_url("/metrics/#stickiness", "zh") == "/handbook/metrics/#stickiness"
+
+
 def test_a_staff_members_own_setting_beats_the_browser(client, login_as):
     from miniapp_api.db import db
     from miniapp_api.models import Staff

@@ -176,3 +176,29 @@ def test_an_example_the_app_would_show_differently_fails_the_build(monkeypatch):
     monkeypatch.setattr(metrics, "definitions", lambda: wrong)
     with pytest.raises(PluginError, match=r"stickiness: the app shows 58 ÷ 100 as 58%"):
         render("<!-- metric: stickiness -->\n")
+
+
+# ---------------------------------------------------------------- the English edition
+
+
+def test_every_definition_has_its_english_texts_with_the_same_fields():
+    assert set(DISPLAY["en"]) == {"rule"}
+    for key, entry in METRICS.items():
+        english = entry["en"]
+        wanted = {"name", "formula", "numerator", "denominator", "counts_once", "case"}
+        assert set(english) == wanted | ({"note"} if "note" in entry else set()), key
+        for text in english.values():
+            assert "|" not in text and "\n" not in text, key
+            assert not re.search(r"[\u4e00-\u9fff]", text), key  # one language per page
+
+
+def test_an_english_page_renders_the_english_definition_with_the_same_figures():
+    page = SimpleNamespace(file=SimpleNamespace(src_uri="metrics/index.en.md", locale="en"))
+    text = "\n".join(["<!-- metric: checkin_rate -->", "", "<!-- metric-display -->"])
+    out = hook.on_page_markdown(text, page=page)
+    assert '!!! info "Definition: daily check-in rate"' in out
+    assert "| Worked example | day 7 of a challenge" in out and "87 ÷ 120 = **73%**" in out
+    assert "For example, 58 ÷ 100 shows 58%; 87 ÷ 120 shows 73%" in out
+    assert not re.search(r"[\u4e00-\u9fff]", out)
+    table = hook.on_page_markdown("<!-- demo-stickiness -->", page=page)
+    assert table.startswith("| Day | Called (signed up) |") and "今天" not in table

@@ -15,10 +15,15 @@
  * 3. Every word is required (+): a reader who types 群二维码 or 150人 wants pages with all of
  *    it, not pages with any part. Chinese tokens must match whole (the index holds jieba's
  *    words); other words may be the start of a word (+kol* finds KOL while typing).
+ * 4. A word with no Chinese is first put through the index's own search pipeline: the English
+ *    index stems (rules -> rule), and Lunr runs no pipeline on a word with a wildcard, so
+ *    +rules* would never meet the index's "rule". Hyphens and apostrophes cut such words as
+ *    the index's separator does (check-in -> check in); a stop word the pipeline drops is no
+ *    word of the query.
  *
  * The result is a Lunr query string; Material's own transform and parser take it from there.
  */
-function qunbookQuery(query, index) {
+function qunbookQuery(query, index, pipeline) {
   var han = /\p{sc=Han}/u
   query = query.replace(/[，。、：；！？“”‘’（）【】「」『』《》〈〉…—·｜|÷×/=→]+/g, " ")
   var spaced = query.replace(/(\p{sc=Han})(?=[0-9A-Za-z])|([0-9A-Za-z])(?=\p{sc=Han})/gu, "$1$2 ")
@@ -26,14 +31,19 @@ function qunbookQuery(query, index) {
   spaced.split(/\s+/).forEach(function (word) {
     if (!word)
       return
-    if (/^[+\-]|[*~^:]/.test(word) || !han.test(word)) {
-      // Lunr syntax the reader typed, or a word with no Chinese: required, as a prefix
-      terms.push(/^[+\-]/.test(word) || /[*~^:]/.test(word) ? word : "+" + word + "*")
+    if (/^[+\-]|[*~^:]/.test(word)) {
+      terms.push(word) // Lunr syntax the reader typed
       return
     }
     word.replace(/\p{sc=Han}+|[^\p{sc=Han}]+/gu, function (run) {
       if (!han.test(run)) {
-        terms.push("+" + run + "*")
+        // A word with no Chinese: required, stemmed as the index is, as a prefix
+        run.toLowerCase().split(/[^0-9a-z.\u00c0-\u024f]+/).forEach(function (part) {
+          part = part.replace(/^\.+|\.+$/g, "")
+          var stem = part && pipeline ? pipeline.runString(part)[0] : part
+          if (stem)
+            terms.push("+" + stem + "*")
+        })
         return run
       }
       for (var i = 0; i < run.length;) {

@@ -7,6 +7,8 @@ work. A block with no picture yet stays as it is and is drawn in the browser (we
 Mermaid for it), so a fresh edit never breaks a page; `make test` asks for every picture.
 
 The picture's alt text lists the diagram's boxes in order, so a screen reader reads its content.
+An English page (page.en.md) keeps the Chinese page's diagram block, so it shows the same
+picture, whose boxes are in Chinese; its alt text and link title say so in English.
 """
 
 import hashlib
@@ -30,17 +32,23 @@ def diagram_key(text: str) -> str:
     return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
 
 
-def alt_text(text: str) -> str:
+WORDS = {
+    "zh": {"alt": "图：", "sep": "；", "title": "看大图"},
+    "en": {"alt": "Diagram (labels in Chinese): ", "sep": "; ", "title": "Open the full picture"},
+}
+
+
+def alt_text(text: str, lang: str = "zh") -> str:
     labels = []
     for match in LABEL.finditer(text):
         label = next(group for group in match.groups() if group)
         label = re.sub(r"<br\s*/?>", " ", label).strip()
         if label and label not in labels:
             labels.append(label)
-    return "图：" + "；".join(labels)
+    return WORDS[lang]["alt"] + WORDS[lang]["sep"].join(labels)
 
 
-def picture(text: str, page_url: str) -> str | None:
+def picture(text: str, page_url: str, lang: str = "zh") -> str | None:
     key = diagram_key(text)
     svg = DIAGRAMS / f"{key}.svg"
     if not svg.is_file():
@@ -50,16 +58,18 @@ def picture(text: str, page_url: str) -> str | None:
     src = get_relative_url(f"assets/diagrams/{key}.svg", page_url)
     # A wide diagram shrinks to a phone's width; tapping it opens the picture to zoom into.
     return (
-        f'<figure class="diagram"><a href="{src}" title="看大图">'
-        f'<img src="{src}" alt="{html.escape(alt_text(text))}" '
+        f'<figure class="diagram"><a href="{src}" title="{WORDS[lang]["title"]}">'
+        f'<img src="{src}" alt="{html.escape(alt_text(text, lang))}" '
         f'width="{width}" height="{height}" decoding="async"></a></figure>'
     )
 
 
 def on_post_page(output, page, config):
+    lang = "en" if getattr(page.file, "locale", None) == "en" else "zh"
+
     def replace(match):
         text = html.unescape(match[1])
-        drawn = picture(text, page.url)
+        drawn = picture(text, page.url, lang)
         if drawn is None:
             log.info(
                 "%s: a diagram has no picture yet, so the browser draws it "

@@ -11,7 +11,8 @@ In a page, a line holding only
   demo gives the same figures).
 
 A marker naming an unknown metric, or an example the app would show differently from the
-file, stops the build with a message that says which.
+file, stops the build with a message that says which. On an English page (page.en.md) the same
+markers render the file's English texts (each entry's "en"), with the same figures.
 """
 
 import re
@@ -48,51 +49,84 @@ def computed(example: dict, where: str) -> str:
     return got
 
 
-def definition(key: str) -> str:
+LABELS = {
+    "zh": {
+        "numerator": "分子", "denominator": "分母", "counts_once": "只算一次", "example": "算例",
+        "note": "说明", "title": "定义：", "item": "项目", "rule": "口径", "colon": "：",
+        "shows": "显示", "sep": "；", "eg": "例如 ", "end": "。",
+        "days": ("第几天", "被召集（已报名）", "打卡（含补卡）", "粘性"),
+        "today": "（今天，打卡还在进行）",
+    },
+    "en": {
+        "numerator": "Numerator", "denominator": "Denominator", "counts_once": "Counts once",
+        "example": "Worked example", "note": "Note", "title": "Definition: ", "item": "Item",
+        "rule": "What counts", "colon": ": ", "shows": "shows", "sep": "; ", "eg": "For example, ",
+        "end": ".",
+        "days": ("Day", "Called (signed up)", "Checked in (with make-ups)", "Stickiness"),
+        "today": " (today, check-ins still open)",
+    },
+}  # fmt: skip
+
+
+def texts(entry: dict, lang: str) -> dict:
+    """An entry's words in the page's language: the file's "en" texts over the Chinese."""
+    if lang == "zh":
+        return entry
+    if lang not in entry:
+        raise PluginError(f"assets/metrics.json: {entry.get('name')} has no {lang!r} texts")
+    return {**entry, **entry[lang]}
+
+
+def definition(key: str, lang: str = "zh") -> str:
     entry = metrics.definition(key)
+    words, label = texts(entry, lang), LABELS[lang]
     ex = entry["example"]
+    case = words.get("case", ex.get("case"))
     rows = [
-        ("分子", entry["numerator"]),
-        ("分母", entry["denominator"]),
-        ("只算一次", entry["counts_once"]),
+        (label["numerator"], words["numerator"]),
+        (label["denominator"], words["denominator"]),
+        (label["counts_once"], words["counts_once"]),
         (
-            "算例",
-            f"{ex['case']}：{ex['numerator']:,} ÷ {ex['denominator']:,} = **{computed(ex, key)}**",
+            label["example"],
+            f"{case}{label['colon']}{ex['numerator']:,} ÷ {ex['denominator']:,}"
+            f" = **{computed(ex, key)}**",
         ),
     ]
-    if "note" in entry:
-        rows.append(("说明", entry["note"]))
+    if "note" in words:
+        rows.append((label["note"], words["note"]))
     return "\n".join(
         [
-            f'!!! info "定义：{entry["name"]}"',
+            f'!!! info "{label["title"]}{words["name"]}"',
             "    ```text",
-            f"    {entry['name']} = {entry['formula']}",
+            f"    {words['name']} = {words['formula']}",
             "    ```",
             "",
-            "    | 项目 | 口径 |",
+            f"    | {label['item']} | {label['rule']} |",
             "    | --- | --- |",
-            *(f"    | {label} | {text} |" for label, text in rows),
+            *(f"    | {name} | {text} |" for name, text in rows),
         ]
     )
 
 
-def display_rule() -> str:
-    display = metrics.definitions()["display"]
-    shown = "；".join(
-        f"{ex['numerator']} ÷ {ex['denominator']} 显示 {computed(ex, 'display')}"
+def display_rule(lang: str = "zh") -> str:
+    display, label = metrics.definitions()["display"], LABELS[lang]
+    shown = label["sep"].join(
+        f"{ex['numerator']} ÷ {ex['denominator']} {label['shows']} {computed(ex, 'display')}"
         for ex in display["examples"]
     )
-    return f"{display['rule']}例如 {shown}。"
+    rule = texts(display, lang)["rule"]
+    return f"{rule}{' ' if lang != 'zh' else ''}{label['eg']}{shown}{label['end']}"
 
 
-def demo_table() -> str:
+def demo_table(lang: str = "zh") -> str:
     """The demo challenge's days as a table: called, responded, stickiness as the app shows it."""
+    label = LABELS[lang]
     rows = [
-        "| 第几天 | 被召集（已报名） | 打卡（含补卡） | 粘性 |",
+        "| " + " | ".join(label["days"]) + " |",
         "| ---: | ---: | ---: | ---: |",
     ]
     for row in demo_plan.stickiness_by_day():
-        note = "（今天，打卡还在进行）" if row["day"] == demo_plan.TODAY else ""
+        note = label["today"] if row["day"] == demo_plan.TODAY else ""
         rows.append(
             f"| {row['day']}{note} | {row['called']} | {row['responded']} | "
             f"{metrics.shown(row['responded'], row['called'])} |"
@@ -100,12 +134,12 @@ def demo_table() -> str:
     return "\n".join(rows)
 
 
-def render(match: re.Match, page_name: str) -> str:
+def render(match: re.Match, page_name: str, lang: str = "zh") -> str:
     indent, what, key = match[1], match[2], match[3]
     if what == "demo-stickiness":
-        return demo_table()
+        return demo_table(lang)
     try:
-        text = definition(key) if key else display_rule()
+        text = definition(key, lang) if key else display_rule(lang)
     except metrics.UnknownMetric as error:
         raise PluginError(f"{page_name}: <!-- metric: {key} --> names no metric: {error}") from None
     return "\n".join(indent + line if line else line for line in text.splitlines())
@@ -113,7 +147,8 @@ def render(match: re.Match, page_name: str) -> str:
 
 def on_page_markdown(markdown: str, *, page, **_) -> str:
     name = page.file.src_uri
-    result = MARKER.sub(lambda match: render(match, name), markdown)
+    lang = "en" if getattr(page.file, "locale", None) == "en" or name.endswith(".en.md") else "zh"
+    result = MARKER.sub(lambda match: render(match, name, lang), markdown)
     leftover = LEFTOVER.search(result)
     if leftover:
         raise PluginError(

@@ -12,7 +12,13 @@
   neither known, the page names its source file as text, so a trainer knows which file to edit.
 
 The line is put into the built page after search has indexed it, so it never shows up in
-search results.
+search results. In the English edition it is in English:
+
+    Last reviewed: 2026-11-30 · Kept by: Head of Training · Edit this page
+
+An English page whose front matter says `translation_behind: true` gets a visible note under
+its title that the Chinese page is ahead, with a link to it; the parity test
+(tests/handbook/test_english_parity.py) accepts such a page instead of a page at parity.
 """
 
 import json
@@ -93,15 +99,52 @@ def write_reviewed_json(target: Path, root: Path = ROOT) -> None:
     )
 
 
-def review_line(src_uri: str, day: str | None, keeper: str, repo: str | None) -> str:
-    parts = [f"最后审阅：<time>{escape(day)}</time>"] if day else []
-    parts.append(f"维护：{escape(keeper)}")
+WORDS = {
+    "zh": {"reviewed": "最后审阅：", "keeper": "维护：", "edit": "编辑本页", "colon": "："},
+    "en": {
+        "reviewed": "Last reviewed: ",
+        "keeper": "Kept by: ",
+        "edit": "Edit this page",
+        "colon": ": ",
+    },
+}
+BEHIND = (
+    '<div class="admonition warning qb-behind"><p class="admonition-title">'
+    "This translation is behind the Chinese page</p><p>The Chinese page has changed since this"
+    " English page was last brought level with it: figures, steps or links here may be out of"
+    ' date. <a href="{href}" hreflang="zh">Read the current Chinese page</a>.</p></div>'
+)
+
+
+def review_line(
+    src_uri: str, day: str | None, keeper: str, repo: str | None, lang: str = "zh"
+) -> str:
+    words = WORDS.get(lang, WORDS["zh"])
+    parts = [f"{words['reviewed']}<time>{escape(day)}</time>"] if day else []
+    parts.append(f"{words['keeper']}{escape(keeper)}")
     source = f"{DOCS}/{src_uri}"
     if repo:
-        parts.append(f'<a href="{escape(repo)}/edit/main/{escape(source)}">编辑本页</a>')
+        parts.append(f'<a href="{escape(repo)}/edit/main/{escape(source)}">{words["edit"]}</a>')
     else:
-        parts.append(f"编辑本页：<code>{escape(source)}</code>")
+        parts.append(f"{words['edit']}{words['colon']}<code>{escape(source)}</code>")
     return f'<p class="qb-review">{" · ".join(parts)}</p>'
+
+
+def behind_note(output: str, page) -> str:
+    """The page with the "translation is behind" note after its title, linking the Chinese page."""
+    from mkdocs.exceptions import PluginError
+    from mkdocs.utils import get_relative_url
+
+    chinese = getattr(page.file, "alternates", {}).get("zh")
+    if chinese is None:
+        raise PluginError(f"review hook: {page.file.src_uri} is behind no Chinese page")
+    note = BEHIND.format(href=escape(get_relative_url(chinese.url or ".", page.url or ".")))
+    article = output.find("<article")
+    title_end = output.find("</h1>", article)
+    at = title_end + len("</h1>") if article >= 0 and title_end >= 0 else -1
+    if at < 0:
+        raise PluginError(f"review hook: no title in {page.file.src_uri}'s page for its note")
+    return output[:at] + note + output[at:]
 
 
 _found: dict = {}
@@ -120,9 +163,12 @@ def on_post_page(output, page, config, **kwargs):
     keeper = str(page.meta.get("keeper") or config.extra.get("keeper") or "").strip()
     if not keeper:
         raise PluginError("review hook: set extra.keeper in mkdocs.yml (who keeps the handbook)")
+    lang = (getattr(config, "theme", None) and config.theme.get("language")) or "zh"
     line = review_line(
-        page.file.src_uri, _found["dates"].get(page.file.src_uri), keeper, _found["repo"]
+        page.file.src_uri, _found["dates"].get(page.file.src_uri), keeper, _found["repo"], lang
     )
+    if page.meta.get("translation_behind") and getattr(page.file, "locale", None) == "en":
+        output = behind_note(output, page)
     end = output.find(ARTICLE_END)
     if end < 0:
         raise PluginError(f"review hook: no {ARTICLE_END} in {page.file.src_uri}'s page")

@@ -8,13 +8,17 @@
   stand-in loads the kit's copy of Mermaid and hands Material's calls on to it.
 - After the build every text file (.html .js .css .json .svg .xml .txt) gets a gzip copy beside
   it (name.gz), which the kit sends to browsers that accept gzip
-  (miniapp_api/handbook/views.py). The copies are reproducible (no timestamp inside).
+  (miniapp_api/handbook/views.py). The copies are reproducible (no timestamp inside). With the
+  English edition (mkdocs-static-i18n builds it at en/ from inside the Chinese build), this
+  waits for the end of the whole run, after search.py has split the search index, so the en/
+  tree is compressed too and no copy is of a file rewritten later.
 """
 
 import gzip
 import re
 from pathlib import Path
 
+from mkdocs.plugins import event_priority
 from mkdocs.utils import get_relative_url
 
 MERMAID = "assets/javascripts/mermaid.min.js"
@@ -37,7 +41,10 @@ def on_post_page(output, page, config):
     return output[:head_end] + tag + output[head_end:]
 
 
+@event_priority(-300)  # after search.py's (-200) and mkdocs-static-i18n's (-100)
 def on_post_build(config):
+    if getattr(config.plugins.get("i18n"), "building", False):
+        return  # the English edition, built inside the Chinese build: wait for its end
     for path in Path(config["site_dir"]).rglob("*"):
         if path.suffix not in COMPRESSED or not path.is_file():
             continue

@@ -61,3 +61,4 @@ def register(app):
         i18n.gettext, i18n.unformatted_ngettext, newstyle=True, pgettext=i18n.pgettext
     )
     app.add_template_global(lambda: "zh-CN" if _request_locale() == "zh" else "en", "html_lang")
+    app.add_template_global(i18n.handbook_url, "handbook_url")

@@ -58,3 +58,17 @@ def test_a_diagram_is_drawn_with_mermaid_in_chromium():
     assert "var(--" not in svg and "#00695c" in svg  # the handbook's teal, written in
     width = int(root.get("width"))
     assert 250 < width < 1000, width  # two boxes side by side, sized for their Chinese text
+
+
+def test_an_english_page_shows_the_same_picture_described_in_english(built):
+    """An English page keeps the Chinese page's diagram block, so it gets the same picture; its
+    alt text and link title are English and say the boxes are in Chinese."""
+    site, _ = built
+    chinese = (site / "index.html").read_text(encoding="utf-8")
+    english = (site / "en" / "index.html").read_text(encoding="utf-8")
+    picture = 'src="assets/diagrams/'
+    key = chinese[chinese.index(picture) + len(picture) :].split(".svg", 1)[0]
+    assert f'src="../assets/diagrams/{key}.svg"' in english
+    assert 'alt="Diagram (labels in Chinese): 从这里开始' in english
+    assert 'title="Open the full picture"' in english and "看大图" not in english
+    assert 'alt="图：从这里开始' in chinese

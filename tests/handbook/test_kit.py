@@ -60,6 +60,19 @@ def test_every_page_has_one_review_line_and_search_never_finds_it(built):
             assert len(REVIEW_LINE.findall(page.read_text(encoding="utf-8"))) == 1, page
     index = (site / "search" / "search_index.json").read_text(encoding="utf-8")
     assert "最后审阅" not in index and "编辑本页" not in index
+    index = (site / "en" / "search" / "search_index.json").read_text(encoding="utf-8")
+    # The line's own words: "Edit this page" is also a button the start page explains.
+    assert "Last reviewed:" not in index and "Kept by:" not in index
+
+
+def test_the_english_edition_has_the_review_line_in_english(built):
+    site, _ = built
+    lines = REVIEW_LINE.findall((site / "en" / "glossary" / "index.html").read_text("utf-8"))
+    assert len(lines) == 1
+    assert "Kept by: Head of Training" in lines[0]  # the en language's extra.keeper
+    assert "handbook/glossary.en.md" in lines[0] and "维护" not in lines[0]
+    day = git_date("glossary.en.md")
+    assert (f"Last reviewed: <time>{day}</time>" in lines[0]) if day else "Last" not in lines[0]
 
 
 def commit(root: Path, path: str, day: str):

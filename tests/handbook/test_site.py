@@ -7,6 +7,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -64,6 +65,57 @@ def test_every_live_example_link_opens_a_working_page(built, app, client, runner
             assert "长按上方二维码" in response.get_data(as_text=True), href
 
 
+def test_every_live_example_link_of_the_english_edition_opens_a_working_page(
+    built, app, client, runner
+):
+    """The English edition (built at en/) links the same live examples: each English page links
+    what its Chinese page links (tests/handbook/test_english_parity.py), and each one opens."""
+    site, _ = built
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    english = live_links(site / "en")
+    assert {"/j/demo?c=counter", "/j/demo?c=moments", "/j/demo?c=live"} <= english
+    assert "/posters/demo.png?c=counter" in english
+    chinese = live_links(site) - english  # the whole site's, less the English edition's
+    assert not chinese, f"linked only by the Chinese edition: {sorted(chinese)}"
+    for href in sorted(english):
+        response = client.get(href, headers={"User-Agent": "Mozilla/5.0 (iPhone) Mobile"})
+        assert response.status_code == (404 if "/no-such-" in href else 200), href
+        if href.startswith("/j/"):
+            assert "长按上方二维码" in response.get_data(as_text=True), href
+
+
+def test_each_edition_searches_its_own_pages_and_english_stems(built):
+    """One index per edition (handbook/hooks/search.py splits the i18n plugin's): the Chinese
+    one as before (lang zh, jieba's cut), the English one for en/ with the stemmer kept."""
+    site, _ = built
+    chinese = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    english = json.loads((site / "en" / "search" / "search_index.json").read_text("utf-8"))
+    assert chinese["config"]["lang"] == ["zh"]
+    assert english["config"]["lang"] == ["en"] and "stemmer" in english["config"]["pipeline"]
+    assert not [d for d in chinese["docs"] if d["location"].startswith("en/")]
+    assert {d["location"] for d in english["docs"]} >= {"", "glossary/", "sources/"}
+    glossary = [d for d in english["docs"] if d["location"].startswith("glossary/")]
+    assert any("Dunbar" in d["text"] for d in glossary)
+    assert not any("Dunbar" in d["text"] for d in chinese["docs"])
+    # English pages ask for their edition's index: Material's base is en/, not the site's root.
+    page = (site / "en" / "playbooks" / "fission" / "index.html").read_text(encoding="utf-8")
+    assert '"base": "../.."' in page
+
+
+SWITCH = re.compile(r'<a href="([^"]*)" hreflang="(\w+)" class="md-select__link">')
+
+
+@pytest.mark.parametrize("page", ["", "glossary/", "playbooks/live-code/", "template/welcome/"])
+def test_the_language_switcher_lands_on_the_same_page_in_the_other_edition(built, page):
+    """From either edition, nested or not, 中文 and English open this page in that edition."""
+    site, _ = built
+    editions = {"zh": f"/handbook/{page}", "en": f"/handbook/en/{page}"}
+    for url in editions.values():
+        html = (site / url.removeprefix("/handbook/") / "index.html").read_text("utf-8")
+        landed = {lang: urljoin(url, href) for href, lang in SWITCH.findall(html)}
+        assert landed == editions, url
+
+
 def test_app_serves_the_built_handbook(built, app, client):
     site, _ = built
     app.config["HANDBOOK_DIR"] = str(site)
@@ -79,6 +131,13 @@ def test_app_serves_the_built_handbook(built, app, client):
     assert fetch("/handbook/playbooks/live-code")[2]["Location"].endswith("/live-code/")
     status, index, _ = fetch("/handbook/search/search_index.json")
     assert status == 200 and '"docs"' in index
+    # The English edition, beside the Chinese one.
+    status, page, _ = fetch("/handbook/en/")
+    assert status == 200 and '<html lang="en"' in page and "Qunbook" in page
+    assert fetch("/handbook/en/playbooks/live-code/")[0] == 200
+    assert fetch("/handbook/en")[0] == 301
+    status, index, _ = fetch("/handbook/en/search/search_index.json")
+    assert status == 200 and json.loads(index)["config"]["lang"] == ["en"]
     assert fetch("/handbook/../pyproject.toml")[0] == 404
     assert fetch("/handbook/nope/")[0] == 404
 
@@ -423,7 +482,8 @@ def test_every_section_heading_has_an_explicit_ascii_id(path):
 def test_no_page_is_a_stub(path):
     text = path.read_text(encoding="utf-8")
     assert "待写" not in text
-    if path.name.endswith(".en.md"):  # the English edition: 300 English words, not characters
+    if path.name.endswith(".en.md"):  # the English edition: words, not characters
+        assert "coming soon" not in text.lower()
         assert len(re.findall(r"[A-Za-z]+", text)) >= 300
     else:
         assert len(re.findall(r"[\u4e00-\u9fff]", text)) >= 300
