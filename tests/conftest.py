@@ -34,13 +34,16 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 def privacy_trail(tmp_path_factory):
     """<basetemp>/trail (each xdist worker's own): LiveServer keeps its servers' logs there,
     PostgresSchema its schemas' dumps, and every log record of this process goes to
-    trail/logs/records-<pid>.log, as a server's log would keep it. The privacy grep reads
+    trail/logs/records-<pid>.log (INFO and above), as a server's log would keep it. The privacy grep reads
     them all at the end of the session (pytest_sessionfinish below)."""
     trail = tmp_path_factory.getbasetemp() / "trail"
     (trail / "logs").mkdir(parents=True, exist_ok=True)
     os.environ[TRAIL_ENV] = str(trail)
     handler = logging.FileHandler(trail / "logs" / f"records-{os.getpid()}.log", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    # What a deployment logs: not peewee's debug log of each query and its parameters (a
+    # developer's switch, which a test may leave on).
+    handler.setLevel(logging.INFO)
     logging.getLogger().addHandler(handler)
     yield trail
     logging.getLogger().removeHandler(handler)
