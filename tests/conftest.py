@@ -33,9 +33,9 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 @pytest.fixture(scope="session", autouse=True)
 def privacy_trail(tmp_path_factory):
     """<basetemp>/trail (each xdist worker's own): LiveServer keeps its servers' logs there,
-    PostgresSchema its schemas' dumps, and every log record of this process goes to
-    trail/logs/records-<pid>.log (INFO and above), as a server's log would keep it. The privacy grep reads
-    them all at the end of the session (pytest_sessionfinish below)."""
+    PostgresSchema its schemas' dumps, and every log record of this process (INFO and above)
+    goes to trail/logs/records-<pid>.log, as a server's log would keep it. The privacy grep
+    reads them all at the end of the session (pytest_sessionfinish below)."""
     trail = tmp_path_factory.getbasetemp() / "trail"
     (trail / "logs").mkdir(parents=True, exist_ok=True)
     os.environ[TRAIL_ENV] = str(trail)

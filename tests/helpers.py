@@ -94,7 +94,9 @@ class PostgresSchema:
         conn.autocommit = True
         if trail := os.environ.get(TRAIL_ENV):
             # What the schema held, for the privacy grep at the end of the suite.
-            write_postgres_dump(conn.cursor(), self.name, Path(trail, "postgres", f"{self.name}.jsonl"))
+            write_postgres_dump(
+                conn.cursor(), self.name, Path(trail, "postgres", f"{self.name}.jsonl")
+            )
         conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
         conn.close()
 

@@ -13,8 +13,8 @@ invitation or ticket token.
   processes (trail/logs/, written because conftest sets TRAIL_ENV), and any *.log a test wrote.
 
 conftest runs it once, in the controller, at the end of the session; a needle found fails the
-run with where it was and a snippet around it. Plain functions, no pytest: tests/test_privacy_grep.py
-shows each kind of finding.
+run with where it was and a snippet around it. Plain functions, no pytest:
+tests/test_privacy_grep.py shows each kind of finding.
 """
 
 import ipaddress
@@ -26,11 +26,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from psycopg2 import sql
+
 # Where the test processes leave their trail (logs, PostgreSQL dumps): <worker basetemp>/trail.
 TRAIL_ENV = "QB_TEST_TRAIL"
 
 IPV4 = re.compile(r"(?<![\w.])(\d{1,3}(?:\.\d{1,3}){3})(?![\w.])")
-NOT_PERSONAL_IPS = {"127.0.0.1", "0.0.0.0"}
+NOT_PERSONAL_IPS = {"127.0.0.1", "0.0.0.0"}  # noqa: S104 (addresses sought, not bound)
 PHONE = re.compile(r"(?<![\w+])(?:\+?86[ -]?)?(1[3-9]\d(?:[ -]?\d){8})(?!\d)")
 # Digits a space or a dash apart, as a phone number is written: removed before the search.
 DIGIT_SEPARATOR = re.compile(r"(?<=\d)[ -](?=\d)")
@@ -166,7 +168,8 @@ def dump_sqlite(path: Path) -> tuple[str, set[str]]:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
             for table in TOKEN_TABLES:
                 if table in tables:
-                    tokens |= {row[0] for row in conn.execute(f"SELECT token FROM {table}")}
+                    query = f"SELECT token FROM {table}"  # noqa: S608 (TOKEN_TABLES' names)
+                    tokens |= {row[0] for row in conn.execute(query)}
             return dump, {t for t in tokens if t}
         finally:
             conn.close()
@@ -198,9 +201,9 @@ def scan(basetemp: Path, needles: Needles) -> Scanned:
             result.postgres_schemas += 1
             tokens |= postgres_tokens(dump)
             result.findings += search(dump, f"PostgreSQL schema {path.stem}", needles)
-        elif path.parent.name == "logs" and path.parent.parent.name == "trail":
-            logs.append(path)
-        elif path.suffix == ".log":
+        elif path.suffix == ".log" or (
+            path.parent.name == "logs" and path.parent.parent.name == "trail"
+        ):
             logs.append(path)
         elif is_sqlite(path):
             dump, held = dump_sqlite(path)
@@ -227,9 +230,10 @@ def write_postgres_dump(cursor, schema: str, target: Path) -> None:
     tables = [row[0] for row in cursor.fetchall()]
     lines = []
     if tables:
+        one = sql.SQL("SELECT {}, row_to_json(t)::text FROM {}.{} t")
         cursor.execute(
-            " UNION ALL ".join(
-                f"SELECT '{table}', row_to_json(t)::text FROM \"{schema}\".\"{table}\" t"
+            sql.SQL(" UNION ALL ").join(
+                one.format(sql.Literal(table), sql.Identifier(schema), sql.Identifier(table))
                 for table in tables
             )
         )

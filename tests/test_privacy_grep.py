@@ -69,7 +69,9 @@ def test_a_clean_trail_has_no_finding(outside):
 
 def test_a_raw_address_or_phone_held_by_a_database_is_found_with_where_it_is(outside):
     (outside / "popen-gw1" / "test_x0").mkdir(parents=True)
-    database(outside / "popen-gw1" / "test_x0" / "qunbook.sqlite3", f"from {IP}", "+86 139 1234 5678")
+    database(
+        outside / "popen-gw1" / "test_x0" / "qunbook.sqlite3", f"from {IP}", "+86 139 1234 5678"
+    )
     findings = scan(outside, Needles({IP}, {PHONE})).findings
     assert [(f.where, f.kind, f.needle) for f in findings] == [
         ("SQLite popen-gw1/test_x0/qunbook.sqlite3", "IP address", IP),
