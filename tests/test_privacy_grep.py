@@ -7,8 +7,10 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+import psycopg2
 import pytest
-from privacy_grep import Needles, needles_in, needles_of_tests, scan, search
+from helpers import PostgresSchema
+from privacy_grep import TRAIL_ENV, Needles, needles_in, needles_of_tests, scan, search
 
 IP = "198.51.100.23"
 PHONE = "13912345678"
@@ -118,3 +120,29 @@ def test_an_address_is_not_found_inside_a_longer_one():
     needles = Needles({"192.168.1.5"}, set())
     assert search("from 192.168.1.50 and 10.192.168.1.5", "x", needles) == []
     assert len(search("from 192.168.1.5:443", "x", needles)) == 1
+
+
+def test_a_postgresql_test_schema_leaves_its_rows_in_the_trail_before_it_is_dropped(
+    outside, monkeypatch
+):
+    monkeypatch.setenv(TRAIL_ENV, str(outside / "trail"))
+    schema = PostgresSchema()
+    with schema as url:
+        conn = psycopg2.connect(url)  # its search_path is the schema
+        conn.autocommit = True
+        cursor = conn.cursor()
+        cursor.execute("CREATE TABLE ticket (id int, token text)")
+        cursor.execute("CREATE TABLE member (id int, phone_hash text)")
+        cursor.execute("INSERT INTO ticket VALUES (1, %s)", (TOKEN,))
+        cursor.execute("INSERT INTO member VALUES (7, %s)", (PHONE,))
+        conn.close()
+    dump = (outside / "trail" / "postgres" / f"{schema.name}.jsonl").read_text()
+    assert dump.splitlines() == [
+        f'member\t{{"id":7,"phone_hash":"{PHONE}"}}',
+        f'ticket\t{{"id":1,"token":"{TOKEN}"}}',
+    ]
+    result = scan(outside, Needles(set(), {PHONE}))
+    assert (result.postgres_schemas, result.tokens) == (1, 1)
+    assert [(f.where, f.needle) for f in result.findings] == [
+        (f"PostgreSQL schema {schema.name}", PHONE)
+    ]
