@@ -223,8 +223,8 @@ def write_postgres_dump(cursor, schema: str, target: Path) -> None:
     """Every row of every table of one PostgreSQL schema, as lines of table, tab, row as JSON
     (one query), into target: what helpers.PostgresSchema runs before it drops the schema."""
     cursor.execute(
-        "SELECT table_name FROM information_schema.tables"
-        " WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY c.relname",
         (schema,),
     )
     tables = [row[0] for row in cursor.fetchall()]

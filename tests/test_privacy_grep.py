@@ -13,7 +13,7 @@ from helpers import PostgresSchema
 from privacy_grep import TRAIL_ENV, Needles, needles_in, needles_of_tests, scan, search
 
 IP = "198.51.100.23"
-PHONE = "13912345678"
+PHONE = "15098765432"
 TOKEN = "Zx9_-" + "a" * 27  # as secrets.token_urlsafe(24): 32 characters
 
 
@@ -72,7 +72,7 @@ def test_a_clean_trail_has_no_finding(outside):
 def test_a_raw_address_or_phone_held_by_a_database_is_found_with_where_it_is(outside):
     (outside / "popen-gw1" / "test_x0").mkdir(parents=True)
     database(
-        outside / "popen-gw1" / "test_x0" / "qunbook.sqlite3", f"from {IP}", "+86 139 1234 5678"
+        outside / "popen-gw1" / "test_x0" / "qunbook.sqlite3", f"from {IP}", "+86 150 9876 5432"
     )
     findings = scan(outside, Needles({IP}, {PHONE})).findings
     assert [(f.where, f.kind, f.needle) for f in findings] == [
@@ -107,7 +107,7 @@ def test_a_postgresql_schemas_dump_is_searched_and_gives_its_tokens(outside):
 
 def test_a_log_with_an_address_a_phone_or_a_token_is_found(outside):
     database(outside / "q.sqlite3")
-    (outside / "server.log").write_text(f"{IP} - GET /vip/{TOKEN}?p=139-1234-5678 200\n")
+    (outside / "server.log").write_text(f"{IP} - GET /vip/{TOKEN}?p=150-9876-5432 200\n")
     findings = scan(outside, Needles({IP}, {PHONE})).findings
     assert {(f.where, f.kind) for f in findings} == {
         ("log server.log", "IP address"),
