@@ -29,6 +29,8 @@ run: handbook
 	$(BIN)/qunbook serve
 
 # Lighthouse judges a page by the CPU time it takes, so its tests run alone, after the suite.
+# Each pytest run ends with the privacy grep (tests/privacy_grep.py, from conftest.py): a raw
+# IP address or phone number of the tests in a database or a log, or a token in a log, fails it.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -5,15 +5,18 @@ own per test). Set QUNBOOK_TEST_POSTGRES_URL to point at another server; without
 reachable the PostgreSQL leg is skipped, unless QUNBOOK_TEST_REQUIRE_ALL=1 (as in CI).
 """
 
+import logging
 import os
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from helpers import PostgresSchema, StaffActions, browser, make_config, make_staff
+from privacy_grep import TRAIL_ENV, needles_of_tests, scan
 from werkzeug.routing import Rule
 
 from miniapp_api import create_app
@@ -25,6 +28,62 @@ from miniapp_api.migrations import migrate
 # tests only need a real argon2id hash, so they use the cheapest one. The production hasher is
 # kept for test_production_password_hashing (tests/accounts/test_login.py).
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def privacy_trail(tmp_path_factory):
+    """<basetemp>/trail (each xdist worker's own): LiveServer keeps its servers' logs there,
+    PostgresSchema its schemas' dumps, and every log record of this process (INFO and above)
+    goes to trail/logs/records-<pid>.log, as a server's log would keep it. The privacy grep
+    reads them all at the end of the session (pytest_sessionfinish below)."""
+    trail = tmp_path_factory.getbasetemp() / "trail"
+    (trail / "logs").mkdir(parents=True, exist_ok=True)
+    os.environ[TRAIL_ENV] = str(trail)
+    handler = logging.FileHandler(trail / "logs" / f"records-{os.getpid()}.log", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    # What a deployment logs: not peewee's debug log of each query and its parameters (a
+    # developer's switch, which a test may leave on).
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    yield trail
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+    del os.environ[TRAIL_ENV]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The privacy grep (issue 16), once, in the controller, over everything the session's
+    tests left under basetemp (every worker's included): no raw IP address or phone number of
+    the tests in a database or a log, no invitation or ticket token in a log. A finding fails
+    the run."""
+    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
+        return
+    if not session.testscollected:
+        return
+    started = time.monotonic()
+    basetemp = session.config._tmp_path_factory.getbasetemp()
+    needles = needles_of_tests(Path(__file__).resolve().parent)
+    result = scan(basetemp, needles)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"privacy grep: {len(needles.ips)} IP addresses, {len(needles.phones)} phone numbers"
+        f" and {result.tokens} tokens sought in {result.databases} SQLite databases,"
+        f" {result.postgres_schemas} PostgreSQL schemas and {result.logs} logs under"
+        f" {basetemp} ({time.monotonic() - started:.1f} s)"
+    )
+    if not result.findings:
+        if reporter:
+            reporter.write_line(f"{summary}: none found")
+        return
+    lines = [f"{summary}: {len(result.findings)} found.", *map(str, result.findings)]
+    if reporter:
+        reporter.section("privacy grep", sep="=", red=True, bold=True)
+        for line in lines:
+            reporter.write_line(line)
+    else:
+        print("\n".join(lines), file=sys.stderr)
+    if session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import psycopg2
 import pytest
 import qrcode
+from privacy_grep import TRAIL_ENV, write_postgres_dump
 
 from miniapp_api.db import db
 from miniapp_api.livecode import places
@@ -91,6 +92,11 @@ class PostgresSchema:
             db.close_all() if hasattr(db.obj, "close_all") else None
         conn = psycopg2.connect(POSTGRES_URL)
         conn.autocommit = True
+        if trail := os.environ.get(TRAIL_ENV):
+            # What the schema held, for the privacy grep at the end of the suite.
+            write_postgres_dump(
+                conn.cursor(), self.name, Path(trail, "postgres", f"{self.name}.jsonl")
+            )
         conn.cursor().execute(f"DROP SCHEMA IF EXISTS {self.name} CASCADE")
         conn.close()
 

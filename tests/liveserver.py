@@ -2,6 +2,7 @@
 
 import http.client
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from privacy_grep import TRAIL_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,6 +36,16 @@ class LiveServer:
         access_log: str | None = None,
     ):
         self.port = free_port()
+        # In the suite, every server keeps its access log and its output (gunicorn's error log,
+        # the app's records, tracebacks) in the trail, for the privacy grep (privacy_grep.py).
+        trail = os.environ.get(TRAIL_ENV)
+        self.output = None
+        if trail:
+            logs = Path(trail, "logs")
+            logs.mkdir(parents=True, exist_ok=True)
+            name = f"gunicorn-{self.port}-{secrets.token_hex(3)}"
+            access_log = access_log or str(logs / f"{name}-access.log")
+            self.output = logs / f"{name}-output.log"
         self.env = {**os.environ, **{f"QUNBOOK_{k}": str(v) for k, v in config.items()}}
         self.command = [
             sys.executable, "-m", "gunicorn",
@@ -49,11 +62,22 @@ class LiveServer:
     def __enter__(self) -> str:
         # A process group of its own: a test can kill gunicorn and its workers at once
         # (os.killpg), as a crash or the OOM killer would, and never hits pytest.
-        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, process_group=0)
+        output = self.output.open("ab") if self.output else None
+        self.process = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=ROOT,
+            process_group=0,
+            stdout=output,
+            stderr=output,
+        )
+        if output:
+            output.close()  # the server holds its own copy
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+                said = self.output.read_text(errors="replace") if self.output else ""
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}\n{said}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return f"http://127.0.0.1:{self.port}"
@@ -69,6 +93,9 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.output:
+            # Still shown with the test's captured output, as when it went to stderr.
+            sys.stderr.write(self.output.read_text(encoding="utf-8", errors="replace"))
 
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) MicroMessenger/8.0.50"

@@ -30,14 +30,16 @@ def served(tmp_path_factory):
     }
     qunbook = [sys.executable, "-c", "from miniapp_api.cli import main; main()"]
     subprocess.run([*qunbook, "init-db"], env=env, cwd=tmp, check=True, capture_output=True)
-    process = subprocess.Popen(
-        [*qunbook, "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    # Its access log and output are kept: the privacy grep reads every *.log under basetemp.
+    with (tmp / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*qunbook, "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            cwd=tmp,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, "qunbook serve exited"
