@@ -46,8 +46,11 @@ def script(campaign_id: int) -> str:
     quota = (str(campaign_id), address, window, "2")
     visit = (str(campaign_id), "NULL", visitor, "'wechat'", address, today, now)
     lines = [
-        r"\set n random(1, 2000000000)",
-        r"\set a random(1, 2000000000)",
+        # Wide enough that no two scans of a run share a visitor or an address: the one
+        # statement stops (divides by zero) when it meets a visitor counted meanwhile, as
+        # the app then counts in a transaction, and pgbench would abort the client.
+        r"\set n random(1, 9000000000000000000)",
+        r"\set a random(1, 9000000000000000000)",
         # The live code's lookup reads the visitor's count today in the same query.
         bind(sql["live_code"], "'counter'", visitor, today, opened_after, "'bench-plain'"),
         # Outside a transaction, as record_scan counts a new person (_count_person_at_once).
