@@ -19,7 +19,11 @@ from helpers import CHROMIUM, unavailable
 ROOT = Path(__file__).resolve().parents[2]
 LIGHTHOUSE = ROOT / "scripts" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 PLAYBOOKS = ROOT / "handbook" / "playbooks"
-LONGEST = max(PLAYBOOKS.glob("*.md"), key=lambda p: len(p.read_text(encoding="utf-8")))
+# The Chinese edition's longest page (page.en.md is the English edition, at /handbook/en/).
+LONGEST = max(
+    (p for p in PLAYBOOKS.glob("*.md") if not p.name.endswith(".en.md")),
+    key=lambda p: len(p.read_text(encoding="utf-8")),
+)
 PAGES = ["", f"playbooks/{LONGEST.stem}/"]
 
 
