@@ -17,7 +17,8 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from miniapp_api.accounts.rules import issue_api_token
 from miniapp_api.checkins import events
 
-EXAMPLES = 100
+# Per operation and mode, on each database (19 operations: 4,560 calls in all).
+EXAMPLES = 60
 CHECKS = [
     schemathesis.checks.not_a_server_error,
     openapi_checks.status_code_conformance,
