@@ -496,7 +496,7 @@ def _count_person(visit: dict, day: date, address_limit: int | None, now: dateti
     the counted visit in one statement, one round trip. Each part runs only if the one before
     it succeeded; the rare refusals are undone in the same transaction, as record_scan does
     step by step."""
-    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
+    key = _address_key(visit)
     row = _run_count_person("", visit, day, address_limit, now)
     if row is None:
         return _all_full(visit, now)
@@ -533,8 +533,7 @@ DIVISION_BY_ZERO = "22012"
 
 
 def _run_count_person(form: str, visit: dict, day: date, address_limit, now: datetime):
-    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
-    quota = (*key, address_limit) if address_limit else ()
+    quota = (*_address_key(visit), address_limit) if address_limit else ()
     fields = ("campaign", "channel", "visitor", "agent", "ip_hash")
     return _claiming(
         ("count_person" if address_limit else "count_person_free") + form,
@@ -556,14 +555,16 @@ def _give_back(group: Group) -> None:
     PlaceShare.update(sent=PlaceShare.sent - 1).where(PlaceShare.id == group.share_id).execute()
 
 
-def _window(now: datetime) -> datetime:
-    return now.replace(minute=0, second=0, microsecond=0)
+def _address_key(visit: dict) -> tuple:
+    """The visit's row of address_quota: its campaign, address hash and hour."""
+    hour = visit["created_at"].replace(minute=0, second=0, microsecond=0)
+    return visit["campaign"], visit["ip_hash"], hour
 
 
 def _take_address_place(visit: dict, limit: int) -> bool:
     """Count one new place for the visit's address in this hour; False, and the refusal
     counted for staff, when the address has had `limit` already."""
-    key = (visit["campaign"], visit["ip_hash"], _window(visit["created_at"]))
+    key = _address_key(visit)
     if _run("address_take", (*key, limit)).fetchone():
         return True
     _run("address_refused", key)
@@ -571,10 +572,11 @@ def _take_address_place(visit: dict, limit: int) -> bool:
 
 
 def _give_back_address_place(visit: dict) -> None:
+    campaign, ip_hash, hour = _address_key(visit)
     AddressQuota.update(taken=AddressQuota.taken - 1).where(
-        (AddressQuota.campaign == visit["campaign"])
-        & (AddressQuota.ip_hash == visit["ip_hash"])
-        & (AddressQuota.window_start == _window(visit["created_at"]))
+        (AddressQuota.campaign == campaign)
+        & (AddressQuota.ip_hash == ip_hash)
+        & (AddressQuota.window_start == hour)
         & (AddressQuota.taken > 0)
     ).execute()
 
