@@ -9,7 +9,7 @@ imports the web app's parts when it builds one.
 def create_app(test_config=None):
     from flask import Flask
 
-    from miniapp_api.config import configure, instance_dir
+    from miniapp_api.config import configure, instance_dir, trust_proxies
 
     app = Flask(__name__, instance_path=instance_dir())
     configure(app, test_config)
@@ -17,6 +17,7 @@ def create_app(test_config=None):
     register_web(app)
     register_capabilities(app)
     register_commands(app)
+    trust_proxies(app)  # the outermost layer: everything inside sees the client's address
     return app
 
 
@@ -95,6 +96,7 @@ def register_capabilities(app):
     from miniapp_api.web import memberform
 
     app.register_blueprint(livecode.bp)  # /j: the live code a poster points at
+    app.wsgi_app = livecode.ScanLane(app, app.wsgi_app)  # its busiest request, lean
     app.register_blueprint(posters.bp)  # /posters: channel posters
     app.register_blueprint(referrals.bp)  # /r: members' sign-up, poster, progress
     app.register_blueprint(invitations.bp)  # /vip: personal VIP invitations

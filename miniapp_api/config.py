@@ -73,6 +73,11 @@ def configure(app, test_config):
     load_secrets(app, embedded)
     check_wechat(app)
     check_retention(app)
+
+
+def trust_proxies(app):
+    """Behind QUNBOOK_TRUSTED_PROXIES proxies, the client's address, scheme and host are the
+    forwarded ones. The outermost layer of the WSGI app, so every layer inside sees them."""
     if app.config["TRUSTED_PROXIES"]:
         n = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

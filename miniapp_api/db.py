@@ -107,6 +107,10 @@ class _Checkpointer:
         self.opened: str | None = None
 
     def watch(self, path: str) -> None:
+        # Every connection the pool hands out passes here: once this process's thread runs
+        # for `path`, nothing to do, and no wait on the lock a running checkpoint holds.
+        if self.path == path and self.pid == os.getpid():
+            return
         with self.lock:
             self.path = path
             if self.pid != os.getpid():  # none yet, or a forked child without the thread

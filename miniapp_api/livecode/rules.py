@@ -199,10 +199,13 @@ def hot_sql(p: str) -> dict[str, str]:
             " ch.id, rp.count_on, EXISTS (SELECT 1 FROM activity a"
             " WHERE a.campaign_id = c.id AND a.kind = 'event'),"
             " EXISTS (SELECT 1 FROM challenge x WHERE x.campaign_id = c.id AND NOT x.hidden),"
-            " c.archived_at, ch.archived_at, v.id, g.id, g.name, g.qr_digest"
+            " c.archived_at, ch.archived_at, v.id, g.id, g.name, g.qr_digest,"
+            " m.id, m.code, m.nickname"
             " FROM campaign c LEFT JOIN channel ch"
             f" ON ch.campaign_id = c.id AND ch.code = {p}"
             " LEFT JOIN referralprogram rp ON rp.campaign_id = c.id"
+            # The visitor's membership (referral campaigns' join page), in the same trip.
+            f" LEFT JOIN member m ON m.campaign_id = c.id AND m.visitor = {p}"
             # The visitor's count today, and the group it sent them to while it still takes
             # them (counted_today's read, in the same round trip).
             f" LEFT JOIN visit v ON v.campaign_id = c.id AND v.visitor = {p}"
@@ -306,13 +309,14 @@ def find_live_code(
     with its archived_at set: the caller shows it as closed rather than unknown.
 
     With a `visitor` (one not new to this request), the same query reads whether they were
-    counted today: campaign.counted_today, record_scan's `counted_today`."""
+    counted today (campaign.counted_today, record_scan's `counted_today`) and their
+    membership (campaign.member)."""
     if not SLUG.match(slug):
         return None, None
     code = channel_code if channel_code and CHANNEL_CODE.match(channel_code) else None
     now = now or utcnow()
     day = local_day(now, tz) if visitor else None
-    row = _run("live_code", (code, visitor, day, now - QR_LIFETIME, slug)).fetchone()
+    row = _run("live_code", (code, visitor, visitor, day, now - QR_LIFETIME, slug)).fetchone()
     if row is None:
         return None, None
     fields = ("id", "slug", "title", "description", "rules", "promise", "staff_contact")
@@ -329,6 +333,8 @@ def find_live_code(
     campaign.counted_today = (
         (row[13] is not None, _group(row[14:17]) if row[14] else None) if visitor else None
     )
+    # (id, code, nickname) of the visitor's membership of the campaign, if any.
+    campaign.member = tuple(row[17:20]) if row[17] is not None else None
     return campaign, None if campaign.channel_archived else row[7]
 
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from peewee import IntegrityError
 from PIL import ImageOps
 
-from miniapp_api.db import db, execute_prepared, write_transaction
+from miniapp_api.db import db, write_transaction
 from miniapp_api.i18n import _, lazy_gettext
 from miniapp_api.models import (
     Campaign,
@@ -225,21 +225,12 @@ def _member_in_program_sql(_database_kind: type) -> str:
 
 @dataclass(frozen=True)
 class JoinPageMember:
+    """What the live code's join page shows of the visitor's membership (find_live_code
+    reads it with the campaign: never the avatar)."""
+
     id: int
     code: str
     nickname: str
-
-
-def member_on_join_page(campaign_id: int, visitor: str) -> JoinPageMember | None:
-    """What the live code's join page needs of the visitor's membership: every scan of a
-    referral campaign asks, so one plain query of three columns (never the avatar)."""
-    p = db.obj.param
-    row = execute_prepared(
-        "join_page_member",
-        f"SELECT id, code, nickname FROM member WHERE campaign_id = {p} AND visitor = {p}",  # noqa: S608
-        (campaign_id, visitor),
-    ).fetchone()
-    return JoinPageMember(*row) if row else None
 
 
 def _new_code() -> str:

@@ -6,14 +6,10 @@ The app puts the hash in the request's WSGI environ, where the server's logger
 the HASH_KEY nor the proxy settings.
 """
 
-from flask import request
-
 from miniapp_api.web.visitor import ip_hash
-
-ADDRESS_HASH = "qunbook.address_hash"
 
 
 def register(app):
     @app.before_request
     def hash_for_the_log():
-        request.environ[ADDRESS_HASH] = ip_hash()
+        ip_hash()  # kept in request.environ[ADDRESS_HASH]

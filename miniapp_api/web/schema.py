@@ -11,19 +11,26 @@ from miniapp_api.i18n import _
 from miniapp_api.migrations import check_version
 from miniapp_api.web.errors import json_responder
 
+READY = "qunbook.schema_ready"
+
+
+def schema_ready(app) -> bool:
+    """Whether a request of this process has found the database at the current version (the
+    scan lane serves only then, and leaves the first request to the check below)."""
+    return app.extensions.get(READY, False)
+
 
 def register(app):
     # Checked until it is right once; after that, a per-request query would only cost time.
-    ready = False
+    app.extensions[READY] = False
 
     @app.before_request
     def require_current_schema():
-        nonlocal ready
-        if ready or request.blueprint == "handbook":
+        if app.extensions[READY] or request.blueprint == "handbook":
             return None
         problem = check_version()
         if problem is None:
-            ready = True
+            app.extensions[READY] = True
             return None
         current_app.logger.error("Not serving: %s", problem)
         respond = json_responder()

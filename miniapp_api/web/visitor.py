@@ -32,6 +32,8 @@ MARKER_FRESH = 120  # seconds
 # The nonce that ties a WeChat authorisation to the browser that started it.
 WECHAT_NONCE_COOKIE = "qb_wx"
 WECHAT_NONCE_AGE = 600
+# Where a request's address hash is kept (ip_hash), for the access log to read.
+ADDRESS_HASH = "qunbook.address_hash"
 # A query of name=value pairs in characters that URL encoding leaves as they are.
 PAIR = rb"[A-Za-z0-9_.~-]+=[A-Za-z0-9_.~-]*"
 PLAIN_QUERY = re.compile(PAIR + rb"(?:&" + PAIR + rb")*")
@@ -66,19 +68,26 @@ def current_visitor() -> Visitor:
 
 
 def ip_hash() -> str:
-    return address_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
+    """The keyed hash of the client's address, made once a request and kept in its WSGI
+    environ, where the server's access log reads it too (web/worker.py)."""
+    environ = request.environ
+    value = environ.get(ADDRESS_HASH)
+    if value is None:
+        value = address_hash(current_app.config["HASH_KEY"], request.remote_addr or "")
+        environ[ADDRESS_HASH] = value
+    return value
 
 
 def device_hash() -> str:
     """The keyed hash of the browser's User-Agent: with the address, a signal that the same
     device is back without its cookie (never proof alone: many phones share one)."""
-    agent = request.user_agent.string
-    return _device_hash(current_app.config["HASH_KEY"], agent) if agent else ""
+    return agent_device_hash(current_app.config["HASH_KEY"], request.user_agent.string)
 
 
 @functools.lru_cache(maxsize=512)
-def _device_hash(key: str, agent: str) -> str:
-    return keyed_hash(key, f"device:{agent}")
+def agent_device_hash(key: str, agent: str) -> str:
+    """device_hash() of a request whose User-Agent is `agent`."""
+    return keyed_hash(key, f"device:{agent}") if agent else ""
 
 
 def remember(response, visitor: Visitor) -> None:

@@ -19,7 +19,7 @@ from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, ThreadWorker
 
 from miniapp_api.i18n import _, current_locale, lazy_gettext
 from miniapp_api.visitors import without_secrets
-from miniapp_api.web.accesslog import ADDRESS_HASH
+from miniapp_api.web.visitor import ADDRESS_HASH
 
 TOO_LARGE = {
     LimitRequestLine: (

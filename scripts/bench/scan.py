@@ -8,9 +8,10 @@ the bare route and of the scan, so both see the same machine, and prints per cas
 requests/s, the ratio scan/bare and the p99. Afterwards it checks that every scan answered 2xx
 left its visit row (acknowledged vs stored); --kill also SIGKILLs a worker in every scan round.
 
-New visitors: every scan carries a fresh visitor cookie (a phone that kept the cookie of the
-live code's one redirect) from an address of its own behind one proxy, so each runs the whole
-counting path, the per-address limit included. Repeat visitors: cookies counted earlier today.
+New visitors: every scan carries a fresh visitor cookie and the redirect's marker (a phone
+back from the live code's one redirect, with the cookie it set) from an address of its own
+behind one proxy, so each runs the whole counting path, the per-address limit included.
+Repeat visitors: cookies counted earlier today.
 
     .venv/bin/python scripts/bench/scan.py [--clients 16 32] [--seconds 5] [--rounds 2]
         [--databases sqlite postgresql] [--postgres-url postgresql://postgres@127.0.0.1/postgres]
@@ -55,9 +56,12 @@ def uptime() -> str:
 class Load:
     """Drives one path over `clients` keep-alive connections for `seconds`."""
 
-    def __init__(self, port: int, path: str, clients: int, seconds: float, cookies=None):
+    def __init__(
+        self, port: int, path: str, clients: int, seconds: float, cookies=None, marked=False
+    ):
         self.port, self.path, self.clients, self.seconds = port, path, clients, seconds
         self.cookies = cookies  # None: a fresh visitor per request; else a pool to reuse
+        self.marked = marked  # the scan back from the cookie's redirect
         self.latencies: list[float] = []
         self.statuses: list[int] = []
         self.failures = 0  # no answer (a worker killed mid-request): not acknowledged
@@ -69,6 +73,9 @@ class Load:
         rng = random.Random()
         while time.perf_counter() < deadline:
             key = rng.choice(self.cookies) if self.cookies else secrets.token_urlsafe(16)
+            # A new visitor's counted scan is the one back from the cookie's redirect, whose
+            # URL carries the time it was sent (web/visitor.py's MARKER).
+            path = f"{self.path}&_qbv={int(time.time())}" if self.marked else self.path
             headers = {
                 "User-Agent": PHONE,
                 "Cookie": f"qb_v={key}",
@@ -76,7 +83,7 @@ class Load:
             }
             start = time.perf_counter()
             try:
-                conn.request("GET", self.path, headers=headers)
+                conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
@@ -184,7 +191,7 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
         Load(port, "/_bare/", 8, 1).run()  # warm-up: imports, pools, templates
         pools = {}
         for campaign in CAMPAIGNS:
-            warm = Load(port, paths[campaign], 8, 1)
+            warm = Load(port, paths[campaign], 8, 1, marked=True)
             warm.run()
             acknowledged[campaign] += len(warm.keys_ok)
             pools[campaign] = warm.keys_ok[:REPEAT_POOL]
@@ -197,7 +204,9 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
                     cookies = pools[campaign] if visitor == "repeat" else None
                     for _ in range(args.rounds):
                         runs["bare"].append(Load(port, "/_bare/", clients, args.seconds).run())
-                        load = Load(port, paths[campaign], clients, args.seconds, cookies)
+                        load = Load(
+                            port, paths[campaign], clients, args.seconds, cookies, cookies is None
+                        )
                         run = load.run(during=kill_a_worker if args.kill else None)
                         runs["scan"].append(run)
                         acknowledged[campaign] += run["ok"]
