@@ -24,6 +24,7 @@ from miniapp_api.visitors import VISITOR_COOKIE, VISITOR_TOKEN, address_hash, cl
 from miniapp_api.web.archived import closed_page
 from miniapp_api.web.headers import SECURITY_HEADERS
 from miniapp_api.web.language import browser_locale
+from miniapp_api.web.memberform import token_for
 from miniapp_api.web.pagecache import TOKEN_SLOT, render_shared
 from miniapp_api.web.schema import schema_ready
 from miniapp_api.web.visitor import (
@@ -301,7 +302,7 @@ class ScanLane:
                     now=now,
                     tz=tz,
                 )
-                html = self.cached(environ, page) or self.render(environ, page, visitor)
+                html = self.cached(environ, page, key) or self.render(environ, page, visitor)
             except Exception as error:  # recorded, maybe: the app's error page, as the route
                 return self.failed(environ, error)
         finally:
@@ -325,15 +326,17 @@ class ScanLane:
 
         return answer
 
-    def cached(self, environ, page) -> str | None:
-        """The shared page from the cache, as render_shared keys it; None: not there, or it
-        holds a form token to fill."""
+    def cached(self, environ, page, visitor_key: str) -> str | None:
+        """The shared page from the cache, as render_shared keys it and with the visitor's
+        form token in its slot; None: not there."""
         script_root = environ.get("SCRIPT_NAME", "")
         if page.key is None or not script_root.isascii():
             return None
         locale = browser_locale(environ.get("HTTP_ACCEPT_LANGUAGE"))
         html = self.cache.get((page.template, locale, script_root.rstrip("/"), page.key))
-        return None if html is None or TOKEN_SLOT in html else html
+        if html is not None and TOKEN_SLOT in html:
+            html = html.replace(TOKEN_SLOT, token_for(self.app.config["SECRET_KEY"], visitor_key))
+        return html
 
     def render(self, environ, page, visitor) -> str:
         with self.app.request_context(environ):

@@ -23,9 +23,13 @@ FIELD = "csrf_token"
 
 
 def member_form_token() -> str:
-    key = current_visitor().key
-    message = f"member-form\n{key}".encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()
+    return token_for(current_app.config["SECRET_KEY"], current_visitor().key)
+
+
+def token_for(secret_key: str, visitor_key: str) -> str:
+    """The member-form token of the visitor whose key is `visitor_key`."""
+    message = f"member-form\n{visitor_key}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def check_member_form_token() -> None:

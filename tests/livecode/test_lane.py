@@ -246,3 +246,17 @@ def test_an_error_after_the_scan_is_recorded_gets_the_apps_error_page(app, monke
     assert status.startswith("500") and "服务暂时出了点问题" in body.decode()
     assert ("X-Frame-Options", "DENY") in headers
     assert [v.outcome for v in Visit.select()] == ["full"]
+
+
+def test_a_page_from_the_cache_gets_the_visitors_own_form_token(app):
+    campaign = make_campaign(slug="store")
+    make_group(campaign)
+    referrals.set_up_program(campaign, count_on="sent", tiers=[(3, "9 折券")])
+    ready(app)
+    one, two = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    by_route = answer(app, environ("/j/store", one), lane=False)  # rendered, then cached
+    renders = app.extensions["page_cache"].renders
+    by_lane = answer(app, environ("/j/store", two), lane=True)
+    assert app.extensions["page_cache"].renders == renders  # the lane's page: the cache's
+    assert b"{visitor's own token}" in own_tokens(app, by_lane, two)[2]
+    assert own_tokens(app, by_lane, two) == own_tokens(app, by_route, one)
