@@ -1,10 +1,10 @@
 """A group's places, kept in a few shares (PlaceShare rows) rather than one counter.
 
-The cut-off is split over SHARES rows and a scan counts one more person into the first share
-of the first open group that has room. On PostgreSQL concurrent scans skip a share another
-scan holds (FOR UPDATE SKIP LOCKED) and take the next, so they no longer queue on one row; the
-database still re-checks each share's own bound, so a group never takes one more than its
-cut-off. How many were sent to a group is the sum of its shares.
+The cut-off is split over SHARES rows and a scan counts one more person into a share with
+room of the first open group, looking from a share number it draws. On PostgreSQL concurrent
+scans skip a share another scan holds (FOR UPDATE SKIP LOCKED) and take the next, so they no
+longer queue on one row; the database still re-checks each share's own bound, so a group never
+takes one more than its cut-off. How many were sent to a group is the sum of its shares.
 
 Staff set a group's cut-off or correct its count as a whole: the shares are then laid out
 again, the count filling them in order. A group has room exactly while its count is below its
@@ -12,12 +12,20 @@ cut-off: shares only fill up to their own cut-off between two layouts, and a lay
 room only in shares past the count.
 """
 
+import random
+
 from peewee import fn
 
 from miniapp_api.db import is_sqlite
 from miniapp_api.models import Group, PlaceShare
 
 SHARES = 8  # as many scans as PostgreSQL has clients at once, each in a share of its own
+
+
+def share_start() -> int:
+    """The share number a scan looks for room from (rules.hot_sql's pick_share): any, so
+    that concurrent scans update different rows. Not a secret, so not from `secrets`."""
+    return random.randrange(SHARES)  # noqa: S311
 
 
 def layout(cutoff: int, sent: int) -> list[tuple[int, int]]:

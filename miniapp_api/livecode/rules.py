@@ -143,7 +143,9 @@ def _take_place(campaign_id: int, now: datetime) -> Group | None:
     the database re-checks the share's bound on the row it updates, so concurrent scans cannot
     push a group past its cut-off (livecode/places.py).
     """
-    row = _claiming("take_place", (campaign_id, now - QR_LIFETIME), campaign_id, now)
+    row = _claiming(
+        "take_place", (campaign_id, now - QR_LIFETIME, places.share_start()), campaign_id, now
+    )
     return row and _placed(row)
 
 
@@ -187,11 +189,15 @@ def hot_sql(p: str) -> dict[str, str]:
     # Only the driver's placeholder is interpolated; every value is a bound parameter.
     if p not in ("?", "%s"):
         raise ValueError(f"unexpected placeholder style {p!r}")
-    # The first share with room of the campaign's first open group (open_condition()).
+    # A share with room of the campaign's first open group (open_condition()): the first
+    # from a share number the scan draws (share_start()), wrapping round. Scans starting at
+    # one share would all update it first; on PostgreSQL each update leaves a row version
+    # that every later scan walks past until the page is pruned (measured: a scan's
+    # PostgreSQL time grew 4x under 8 clients), so they are spread over the group's shares.
     pick_share = (
         "SELECT s.id FROM place_share s JOIN wechat_group g ON g.id = s.group_id"  # noqa: S608
         f" WHERE g.campaign_id = {p} AND g.active AND g.qr_generated_at > {p}"
-        " AND s.sent < s.cutoff ORDER BY g.position, g.id, s.number LIMIT 1"
+        f" AND s.sent < s.cutoff ORDER BY g.position, g.id, s.number < {p}, s.number LIMIT 1"
     )
     sql = {
         "live_code": (
@@ -546,6 +552,7 @@ def _run_count_person(form: str, visit: dict, day: date, address_limit, now: dat
         (
             visit["campaign"],
             now - QR_LIFETIME,
+            places.share_start(),
             *quota,
             *(visit[name] for name in fields),
             day,

@@ -7,7 +7,8 @@ stores the visit, outside a transaction as the app runs it), taken from livecode
 so it is the statements the app runs, prepared as the app prepares them (db.execute_prepared).
 Runs it with 1 client and with 8 for the same time and prints both rates and their ratio;
 drops the database. The groups' cut-offs are never reached, so every scan takes a place: each in a
-share of its group's places (livecode/places.py) that no other scan holds.
+share of its group's places (livecode/places.py) that no other scan holds, looking from a share
+it draws.
 
     .venv/bin/python scripts/bench/scan_pgbench.py [--seconds 10] [--clients 8]
         [--postgres-url postgresql://postgres@127.0.0.1:5432/postgres]
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "scripts/bench"))
 from scan import scratch_postgres, set_up, uptime  # noqa: E402
 
 from miniapp_api.db import db  # noqa: E402
+from miniapp_api.livecode.places import SHARES  # noqa: E402
 from miniapp_api.livecode.rules import hot_sql  # noqa: E402
 from miniapp_api.models import Campaign  # noqa: E402
 
@@ -51,10 +53,13 @@ def script(campaign_id: int) -> str:
         # the app then counts in a transaction, and pgbench would abort the client.
         r"\set n random(1, 9000000000000000000)",
         r"\set a random(1, 9000000000000000000)",
-        # The live code's lookup reads the visitor's count today in the same query.
-        bind(sql["live_code"], "'counter'", visitor, today, opened_after, "'bench-plain'"),
+        # The share a scan looks for room from (livecode/places.py's share_start()).
+        rf"\set s random(0, {SHARES - 1})",
+        # The live code's lookup reads the visitor's membership and count today in the same
+        # query.
+        bind(sql["live_code"], "'counter'", visitor, visitor, today, opened_after, "'bench-plain'"),
         # Outside a transaction, as record_scan counts a new person (_count_person_at_once).
-        bind(sql["count_person_once"], str(campaign_id), opened_after, *quota, *visit),
+        bind(sql["count_person_once"], str(campaign_id), opened_after, ":s", *quota, *visit),
     ]
     # One command per line: SQL ends with a semicolon, a meta-command (\set) without one.
     lines = [re.sub(r"\s+", " ", line) for line in lines]

@@ -72,9 +72,28 @@ def _hold_a_place(campaign, held, release, commit=True):
     return thread
 
 
-def test_a_share_another_scan_holds_is_skipped_not_waited_for(app):
+@pytest.mark.parametrize(("start", "full", "taken"), [(0, (), 0), (3, (), 3), (7, (7,), 0)])
+def test_a_scan_looks_for_room_from_the_share_it_draws(app, monkeypatch, start, full, taken):
+    """Concurrent scans start at different shares, so they do not all update one row first;
+    past the last share the search wraps round to the first."""
+    monkeypatch.setattr(places, "share_start", lambda: start)
+    campaign = make_campaign()
+    group = make_group(campaign, "一群", cutoff=16)
+    PlaceShare.update(sent=PlaceShare.cutoff).where(PlaceShare.number.in_(full)).execute()
+    result = scan(campaign)
+    assert PlaceShare.get_by_id(result.group.share_id).number == taken
+    assert stored_group(group.id).sent == 2 * len(full) + 1
+
+
+def test_the_share_a_scan_draws_is_any_of_them():
+    drawn = {places.share_start() for _ in range(2000)}
+    assert drawn == set(range(places.SHARES))
+
+
+def test_a_share_another_scan_holds_is_skipped_not_waited_for(app, monkeypatch):
     if is_sqlite():
         pytest.skip("SQLite has one writer at a time: there are no row locks to skip")
+    monkeypatch.setattr(places, "share_start", lambda: 0)  # both scans look from share 0
     campaign = make_campaign()
     group = make_group(campaign, "一群", cutoff=16)
     held, release = threading.Event(), threading.Event()
