@@ -6,6 +6,7 @@ on timing: writers queue behind it, and the lock's release starts one batch of a
 
 import multiprocessing
 import os
+import sqlite3
 import threading
 import time
 
@@ -331,3 +332,60 @@ def test_commits_leave_the_checkpoint_to_the_checkpointer(sqlite_marks):
     checkpointer.path = str(db.database) + "-gone"
     assert checkpointer.checkpoint() is None  # and no empty database made in its place
     assert not os.path.exists(checkpointer.path)
+
+
+def wal_pages(path) -> int:
+    """Pages the WAL holds now, as a PASSIVE checkpoint of another connection reports."""
+    connection = sqlite3.connect(path, timeout=0)
+    try:
+        return connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+    finally:
+        connection.close()
+
+
+def test_a_wal_past_its_bound_is_restarted_from_its_start(sqlite_marks, monkeypatch):
+    """A PASSIVE checkpoint never lets the WAL shrink while scans keep coming; past
+    WAL_RESTART_PAGES the checkpointer restarts it, and the next commit writes from its
+    start: the WAL stays bounded, and nothing stored is lost."""
+    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 50)
+    # The process's own checkpointer sits this one out: the test's makes every checkpoint.
+    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
+    checkpointer = database._Checkpointer()
+    checkpointer.path = db.database
+    with db.connection_context():
+        for n in range(20):
+            with db.atomic():
+                Mark.insert_many([{"who": n, "n": i} for i in range(1000)]).execute()
+        assert wal_pages(db.database) > 50
+        busy, pages, copied = checkpointer.checkpoint()
+        assert busy == 0 and pages == copied
+        with db.atomic():
+            Mark.insert(who=99, n=0).execute()
+        assert wal_pages(db.database) < 10
+        assert Mark.select().count() == 20_001
+
+
+def test_a_reader_holding_the_wal_makes_the_restart_wait_briefly_not_block(
+    sqlite_marks, monkeypatch
+):
+    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 10)
+    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
+    checkpointer = database._Checkpointer()
+    checkpointer.path = db.database
+    with db.connection_context():
+        with db.atomic():
+            Mark.insert_many([{"who": 0, "n": i} for i in range(2000)]).execute()
+        reader = sqlite3.connect(db.database, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM groupcommit_mark").fetchone()  # a snapshot in the WAL
+        with db.atomic():
+            Mark.insert_many([{"who": 1, "n": i} for i in range(2000)]).execute()
+        try:
+            busy, _pages, _copied = checkpointer.checkpoint()
+            assert busy == 1  # the reader still needs the WAL: tried again next round
+            with db.atomic():  # and writers were let go
+                Mark.insert(who=2, n=0).execute()
+        finally:
+            reader.close()
+        assert checkpointer.checkpoint()[0] == 0
+        assert Mark.select().count() == 4001
