@@ -78,9 +78,10 @@ def test_a_plan_is_made_again_once_it_is_old(postgres, clock):
 
 def visit_index_of_the_lookup(campaign, now) -> str:
     """The index the live code's prepared lookup reads a visitor's count today through."""
-    args = ("counter", "v" * 22, livecode.local_day(now, "Asia/Shanghai"))
+    # The channel, the visitor (for their membership, then their count), the day.
+    args = ("counter", "v" * 22, "v" * 22, livecode.local_day(now, "Asia/Shanghai"))
     plan = db.execute_sql(
-        "EXPLAIN EXECUTE scan_live_code (%s, %s, %s, %s, %s)",
+        "EXPLAIN EXECUTE scan_live_code (%s, %s, %s, %s, %s, %s)",
         (*args, now - livecode.QR_LIFETIME, campaign.slug),
     ).fetchall()
     (line,) = [row[0] for row in plan if " on visit v" in row[0]]
