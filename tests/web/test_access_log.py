@@ -136,3 +136,19 @@ def test_a_custom_log_format_gets_only_what_it_names_with_secrets_hidden():
         "{x-forwarded-for}i", "{cookie}i", "{x-next}i", "{set-cookie}o", "{location}o",
         "{remote_addr}e", "{qunbook.note}e",
     }  # fmt: skip
+
+
+def test_the_default_format_gets_what_gunicorn_would_give_it():
+    """Without a header or environ atom in the format, the atoms are made without copying
+    every header and environ entry: the line is the same as with them."""
+    from gunicorn.config import Config
+
+    default = Config().access_log_format
+    quick = dict(logged(default))
+    full = dict(logged(default + " %({x-next}i)s"))
+    del full["{x-next}i"]
+    # The time, to the second: the two calls may straddle one.
+    assert quick.pop("t").startswith("[") and full.pop("t").startswith("[")
+    assert quick == full
+    assert quick["h"] == "hashed" and quick["r"] == "GET /t/***?x=1 HTTP/1.1"
+    assert quick["f"] == "https://qun.example.cn/vip/***" and quick["b"] == "512"
