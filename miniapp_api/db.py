@@ -178,8 +178,9 @@ class _Checkpointer:
 
 
 CHECKPOINT_EVERY = 0.5  # seconds
-# Past this many pages (4 KiB each: 16 MiB) the WAL is restarted from its start (_restart).
-WAL_RESTART_PAGES = 4096
+# Past this many pages (4 KiB each: 64 MiB) the WAL is restarted from its start (_restart):
+# each restart holds writers up for a moment, so not too often.
+WAL_RESTART_PAGES = 16384
 RESTART_WAIT_MS = 20
 _checkpointer = _Checkpointer()
 
