@@ -258,7 +258,7 @@ class ScanLane:
         raw = environ.get("QUERY_STRING", "")
         if not SLUG.fullmatch(slug) or not schema_ready(app):
             return None
-        if raw and not PLAIN_QUERY.fullmatch(raw.encode("latin-1")):
+        if raw and not (raw.isascii() and PLAIN_QUERY.fullmatch(raw.encode())):
             return None
         key = _cookie(environ.get("HTTP_COOKIE", ""), VISITOR_COOKIE)
         if key is None or not VISITOR_TOKEN.match(key):
@@ -279,9 +279,12 @@ class ScanLane:
         now = utcnow()
         tz = config["TIMEZONE"]
         code = args.get("c")
-        db.connect(reuse_if_open=True)
         try:
-            campaign, channel_id = find_live_code(slug, code, key, now, tz)
+            try:
+                db.connect(reuse_if_open=True)
+                campaign, channel_id = find_live_code(slug, code, key, now, tz)
+            except Exception:  # nothing recorded yet: Flask answers, its error page included
+                return None
             if (
                 campaign is None
                 or campaign.archived_at is not None

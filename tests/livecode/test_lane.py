@@ -231,6 +231,24 @@ def test_the_first_request_of_a_process_is_left_to_flasks_schema_check(app):
     assert Visit.select().count() == 0
 
 
+def test_a_database_error_before_the_scan_is_recorded_goes_to_flask(app, monkeypatch):
+    from miniapp_api.livecode import views
+
+    make_group(make_campaign(slug="store"))
+    ready(app)
+
+    def broken(*args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(views, "find_live_code", broken)
+    assert lane_of(app).serve(environ("/j/store", "V" * 22)) is None
+    client = app.test_client()
+    client.set_cookie(VISITOR_COOKIE, "V" * 22)
+    answer = client.get("/j/store", headers={"User-Agent": PHONE})
+    assert answer.status_code == 500 and "服务暂时出了点问题" in answer.get_data(as_text=True)
+    assert Visit.select().count() == 0
+
+
 def test_an_error_after_the_scan_is_recorded_gets_the_apps_error_page(app, monkeypatch):
     from miniapp_api.console import alerts
 
