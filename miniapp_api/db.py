@@ -148,13 +148,13 @@ class _Checkpointer:
                     self.opened = path
                 result = self.connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 if result[1] > WAL_RESTART_PAGES:
-                    result = self._restart(path)
+                    result = self._restart(path, result)
                 return result
             except sqlite3.Error:
                 self._close()
                 return None
 
-    def _restart(self, path: str) -> tuple[int, int, int]:
+    def _restart(self, path: str, passive: tuple[int, int, int]) -> tuple[int, int, int]:
         """Copy the rest of the WAL and have the next commit write it from its start.
 
         Under a steady stream of scans a PASSIVE checkpoint never catches up: some reader
@@ -163,13 +163,18 @@ class _Checkpointer:
         the WAL; it runs holding the writers' locks (_sqlite_writer), so writers queue on
         the locks that wake them at once rather than on SQLite's sleeping busy handler,
         and it waits for readers, whose statements are short, at most RESTART_WAIT_MS.
-        Busy then, it is tried again next round."""
-        with _sqlite_writer(path):
-            self.connection.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
-            try:
-                return self.connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-            finally:
-                self.connection.execute("PRAGMA busy_timeout = 0")
+        Busy then, it is tried again next round. It waits as long at most for this
+        process's writers' lock too: it holds the checkpointer's own lock meanwhile, which a
+        writer connecting to another database would wait for."""
+        try:
+            with _sqlite_writer(path, wait=RESTART_WAIT_MS / 1000):
+                self.connection.execute(f"PRAGMA busy_timeout = {RESTART_WAIT_MS}")
+                try:
+                    return self.connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+                finally:
+                    self.connection.execute("PRAGMA busy_timeout = 0")
+        except _WritersBusy:
+            return (1, *passive[1:])
 
     def _close(self) -> None:
         if self.connection is not None:
@@ -276,17 +281,28 @@ def write_transaction():
         yield
 
 
+class _WritersBusy(Exception):
+    """This process's writers' lock was not had within the wait asked for."""
+
+
 @contextmanager
-def _sqlite_writer(database: str | None = None):
+def _sqlite_writer(database: str | None = None, wait: float = -1):
     """This process's thread lock, then the flock every process shares: write_transaction(),
-    group_write() and the checkpointer's restart hold these, so they never interleave."""
-    with _thread_lock:
+    group_write() and the checkpointer's restart hold these, so they never interleave.
+    `wait`: seconds at most for the thread lock (-1: as long as it takes), else
+    _WritersBusy."""
+    lock = _thread_lock  # the one taken is the one released, even across a fork
+    if not lock.acquire(timeout=wait):
+        raise _WritersBusy
+    try:
         fd = _lock_file(database or db.obj.database)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        lock.release()
 
 
 T = TypeVar("T")

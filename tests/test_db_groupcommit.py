@@ -389,3 +389,23 @@ def test_a_reader_holding_the_wal_makes_the_restart_wait_briefly_not_block(
             reader.close()
         assert checkpointer.checkpoint()[0] == 0
         assert Mark.select().count() == 4001
+
+
+def test_the_restart_gives_up_for_a_round_when_this_processs_writers_hold_their_lock(
+    sqlite_marks, monkeypatch
+):
+    """The checkpointer waits briefly, never indefinitely, for the writers' lock: it holds
+    its own lock meanwhile, which a writer connecting to another database would wait for."""
+    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 10)
+    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
+    checkpointer = database._Checkpointer()
+    checkpointer.path = db.database
+    with db.connection_context():
+        with db.atomic():
+            Mark.insert_many([{"who": 0, "n": i} for i in range(2000)]).execute()
+        with database._thread_lock:  # a writer of this process, mid-write
+            started = time.monotonic()
+            busy, pages, copied = checkpointer.checkpoint()
+            assert busy == 1 and time.monotonic() - started < 5
+        assert pages > 10 and copied == pages  # the PASSIVE part was done
+        assert checkpointer.checkpoint()[0] == 0
