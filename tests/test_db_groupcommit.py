@@ -343,15 +343,21 @@ def wal_pages(path) -> int:
         connection.close()
 
 
+def restarting_checkpointer(monkeypatch, bound: int):
+    """A checkpointer of the test's own that restarts the WAL past `bound` pages; the
+    process's own sits the test out, so the test's makes every checkpoint."""
+    monkeypatch.setattr(database, "WAL_RESTART_PAGES", bound)
+    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
+    checkpointer = database._Checkpointer()
+    checkpointer.path = db.database
+    return checkpointer
+
+
 def test_a_wal_past_its_bound_is_restarted_from_its_start(sqlite_marks, monkeypatch):
     """A PASSIVE checkpoint never lets the WAL shrink while scans keep coming; past
     WAL_RESTART_PAGES the checkpointer restarts it, and the next commit writes from its
     start: the WAL stays bounded, and nothing stored is lost."""
-    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 50)
-    # The process's own checkpointer sits this one out: the test's makes every checkpoint.
-    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
-    checkpointer = database._Checkpointer()
-    checkpointer.path = db.database
+    checkpointer = restarting_checkpointer(monkeypatch, 50)
     with db.connection_context():
         for n in range(20):
             with db.atomic():
@@ -368,10 +374,7 @@ def test_a_wal_past_its_bound_is_restarted_from_its_start(sqlite_marks, monkeypa
 def test_a_reader_holding_the_wal_makes_the_restart_wait_briefly_not_block(
     sqlite_marks, monkeypatch
 ):
-    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 10)
-    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
-    checkpointer = database._Checkpointer()
-    checkpointer.path = db.database
+    checkpointer = restarting_checkpointer(monkeypatch, 10)
     with db.connection_context():
         with db.atomic():
             Mark.insert_many([{"who": 0, "n": i} for i in range(2000)]).execute()
@@ -396,10 +399,7 @@ def test_the_restart_gives_up_for_a_round_when_this_processs_writers_hold_their_
 ):
     """The checkpointer waits briefly, never indefinitely, for the writers' lock: it holds
     its own lock meanwhile, which a writer connecting to another database would wait for."""
-    monkeypatch.setattr(database, "WAL_RESTART_PAGES", 10)
-    monkeypatch.setattr(database._checkpointer, "checkpoint", lambda: None)
-    checkpointer = database._Checkpointer()
-    checkpointer.path = db.database
+    checkpointer = restarting_checkpointer(monkeypatch, 10)
     with db.connection_context():
         with db.atomic():
             Mark.insert_many([{"who": 0, "n": i} for i in range(2000)]).execute()
