@@ -59,7 +59,11 @@ def scores(report: dict) -> dict[str, int]:
 def test_lighthouse_mobile_scores(kit, tmp_path, page):
     reports = [lighthouse(f"{kit}/handbook/{page}", tmp_path / "report.json")]
     if scores(reports[0])["performance"] < 90:
-        reports += [lighthouse(f"{kit}/handbook/{page}", tmp_path / f"{n}.json") for n in (2, 3)]
+        # The score times a simulated phone on a shared CPU: one CI run saw 89, 85 and 96
+        # for the same page. Lighthouse's advice on variability is the median of five.
+        reports += [
+            lighthouse(f"{kit}/handbook/{page}", tmp_path / f"{n}.json") for n in range(2, 6)
+        ]
     report = sorted(reports, key=lambda r: scores(r)["performance"])[len(reports) // 2]
     assert report["configSettings"]["formFactor"] == "mobile"
     assert report["lighthouseVersion"].startswith("12.")
