@@ -22,7 +22,7 @@ from miniapp_api.models import Group, utcnow
 from miniapp_api.referrals import rules as referrals
 from miniapp_api.visitors import VISITOR_COOKIE, VISITOR_TOKEN, address_hash, classify_agent
 from miniapp_api.web.archived import closed_page
-from miniapp_api.web.headers import SECURITY_HEADERS
+from miniapp_api.web.headers import HSTS, SECURITY_HEADERS, strict_transport
 from miniapp_api.web.language import browser_locale
 from miniapp_api.web.memberform import token_for
 from miniapp_api.web.pagecache import TOKEN_SLOT, render_shared
@@ -317,11 +317,8 @@ class ScanLane:
             ("Content-Length", str(len(body))),
             *self.headers,
         ]
-        if config["PUBLIC_URL"].startswith("https://") or environ.get("wsgi.url_scheme") in (
-            "https",
-            "wss",
-        ):
-            headers.append(("Strict-Transport-Security", "max-age=31536000"))
+        if strict_transport(config, environ.get("wsgi.url_scheme", "http")):
+            headers.append(HSTS)
 
         def answer(environ, start_response):
             start_response("200 OK", headers)

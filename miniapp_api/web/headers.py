@@ -19,6 +19,14 @@ SECURITY_HEADERS = (
     ("X-Frame-Options", "DENY", False),
 )
 
+HSTS = ("Strict-Transport-Security", "max-age=31536000")
+
+
+def strict_transport(config, scheme: str) -> bool:
+    """Whether a response tells the browser to stay on HTTPS: the site is public over HTTPS,
+    or this request came over it (the hook below and the scan lane both ask)."""
+    return config["PUBLIC_URL"].startswith("https://") or scheme in ("https", "wss")
+
 
 def register(app):
     @app.after_request
@@ -31,6 +39,6 @@ def register(app):
                 headers.add(name, value)
             elif not own_allowed:
                 headers[name] = value
-        if app.config["PUBLIC_URL"].startswith("https://") or request.is_secure:
-            headers["Strict-Transport-Security"] = "max-age=31536000"
+        if strict_transport(app.config, request.scheme):
+            headers[HSTS[0]] = HSTS[1]
         return response
