@@ -189,6 +189,7 @@ def test_https_adds_the_same_strict_transport_header(app):
         ("/j/store", "too-short", {}),
         ("/j/store?c=%E9%97%A8%E5%BA%97", "V" * 22, {}),  # a query to decode
         ("/j/store?c=a+b", "V" * 22, {}),
+        ("/j/store?c&r", "V" * 22, {}),  # names without values
         ("/j/Store", "V" * 22, {}),  # not a slug the route would find
         ("/j/store/", "V" * 22, {}),
         ("/j/no-such-campaign", "V" * 22, {}),
@@ -278,3 +279,60 @@ def test_a_page_from_the_cache_gets_the_visitors_own_form_token(app):
     assert app.extensions["page_cache"].renders == renders  # the lane's page: the cache's
     assert b"{visitor's own token}" in own_tokens(app, by_lane, two)[2]
     assert own_tokens(app, by_lane, two) == own_tokens(app, by_route, one)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "r=" + "9" * 4000,  # a member code far too long: no member has it
+        "r=" + "邀".encode().hex() * 500,  # long, and plain ASCII all the same
+        "c=counter&c=door&r=x&r=y",  # a name twice: the first one counts, as in Flask
+        "c=&r=&_qbv=",
+        "_qbv=" + "1" * 3000,  # the redirect's marker, absurd: never echoed back
+        "x=" + "y" * 3000 + "&c=counter",  # a name the page does not know
+        "c=counter" + "&z=1" * 500,  # many pairs
+    ],
+)
+def test_hostile_queries_with_a_valid_cookie_get_the_routes_answer_and_one_visit(app, query):
+    campaign = make_campaign(slug="store")
+    make_channel(campaign)
+    make_group(campaign, "宝妈交流1群")
+    referrals.set_up_program(campaign, count_on="sent", tiers=[(3, "9 折券")])
+    ready(app)
+    status, _headers, body = same_answer(app, f"/j/store?{query}")
+    assert status == "200 OK" and "宝妈交流1群" in body.decode()
+    assert b"_qbv" not in body
+    # One visit for each of the two answers, each counted once; no friend attributed.
+    assert [v.outcome for v in Visit.select()] == ["sent", "sent"]
+    assert Member.select().count() == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger " + "微信" * 20_000},
+        {"User-Agent": ""},
+        {"Accept-Language": "zh;q=abc, en;q=" + "9" * 2000},
+        {"Accept-Language": "🦄" * 1000},
+    ],
+)
+def test_hostile_headers_with_a_valid_cookie_get_the_routes_answer(app, headers):
+    make_group(make_campaign(slug="store"), "宝妈交流1群")
+    ready(app)
+    status, _headers, body = same_answer(app, "/j/store", **headers)
+    assert status == "200 OK" and "宝妈交流1群" in body.decode()
+    assert Visit.select().count() == 2
+
+
+def test_a_cookie_header_full_of_other_cookies_still_finds_the_visitor(app):
+    make_group(make_campaign(slug="store"), "宝妈交流1群")
+    ready(app)
+    visitor = secrets.token_urlsafe(16)
+    others = "; ".join(f"c{n}=v{n}" for n in range(300))
+    env = EnvironBuilder(
+        path="/j/store",
+        headers={"User-Agent": PHONE, "Cookie": f"{others}; {VISITOR_COOKIE}={visitor}"},
+    ).get_environ()
+    status, _headers, _body = answer(app, env, lane=True)
+    assert status == "200 OK"
+    assert [v.visitor for v in Visit.select()] == [visitor]
