@@ -5,8 +5,10 @@ threads, an access log line per request) on loopback, on a scratch SQLite file a
 scratch PostgreSQL database it creates and drops. For each case (16 and 32 connections; new
 and repeat visitors; a plain and a referral campaign) it alternates rounds of at least 5 s of
 the bare route and of the scan, so both see the same machine, and prints per case the
-requests/s, the ratio scan/bare and the p99. Afterwards it checks that every scan answered 2xx
-left its visit row (acknowledged vs stored); --kill also SIGKILLs a worker in every scan round.
+requests/s, the ratio scan/bare and the p99, and the load's own CPU per request (one thread
+drives every connection, so it takes as little of the server's cores as it can). Afterwards
+it checks that every scan answered 2xx left its visit row (acknowledged vs stored); --kill
+also SIGKILLs a worker in every scan round.
 
 New visitors: every scan carries a fresh visitor cookie and the redirect's marker (a phone
 back from the live code's one redirect, with the cookie it set) from an address of its own
@@ -18,15 +20,16 @@ Repeat visitors: cookies counted earlier today.
 """
 
 import argparse
-import http.client
 import os
 import random
+import re
 import secrets
+import selectors
 import signal
+import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -46,6 +49,7 @@ from miniapp_api.referrals import rules as referrals  # noqa: E402
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
 CAMPAIGNS = ("plain", "referral")
 VISITORS = ("new", "repeat")
+CONTENT_LENGTH = re.compile(r"content-length: *(\d+)")
 REPEAT_POOL = 400  # visitor keys per campaign counted in the warm-up, scanned again later
 
 
@@ -54,7 +58,13 @@ def uptime() -> str:
 
 
 class Load:
-    """Drives one path over `clients` keep-alive connections for `seconds`."""
+    """Drives one path over `clients` keep-alive connections for `seconds`.
+
+    One thread serves every connection from a selector, with each request's bytes written
+    out by hand: 32 http.client threads took about 0.3 ms of CPU per request on the cores
+    the server runs on, and a thread woken by its answer queued for the GIL before it could
+    read the clock, so the client's own waits showed up in the server's p99.
+    """
 
     def __init__(
         self, port: int, path: str, clients: int, seconds: float, cookies=None, marked=False
@@ -66,61 +76,123 @@ class Load:
         self.statuses: list[int] = []
         self.failures = 0  # no answer (a worker killed mid-request): not acknowledged
         self.keys_ok: list[str] = []
-        self.lock = threading.Lock()
+        self.rng = random.Random()
 
-    def _client(self, deadline: float):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        rng = random.Random()
-        while time.perf_counter() < deadline:
-            key = rng.choice(self.cookies) if self.cookies else secrets.token_urlsafe(16)
-            # A new visitor's counted scan is the one back from the cookie's redirect, whose
-            # URL carries the time it was sent (web/visitor.py's MARKER).
-            path = f"{self.path}&_qbv={int(time.time())}" if self.marked else self.path
-            headers = {
-                "User-Agent": PHONE,
-                "Cookie": f"qb_v={key}",
-                "X-Forwarded-For": f"10.{rng.randrange(256)}.{rng.randrange(256)}.7",
-            }
-            start = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                response = conn.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-                with self.lock:
-                    self.failures += 1
-                continue
-            elapsed = time.perf_counter() - start
-            with self.lock:
-                self.latencies.append(elapsed)
-                self.statuses.append(response.status)
-                if 200 <= response.status < 300:
-                    self.keys_ok.append(key)
-        conn.close()
+    def _request(self) -> tuple[bytes, str]:
+        rng = self.rng
+        key = rng.choice(self.cookies) if self.cookies else secrets.token_urlsafe(16)
+        # A new visitor's counted scan is the one back from the cookie's redirect, whose
+        # URL carries the time it was sent (web/visitor.py's MARKER).
+        path = f"{self.path}&_qbv={int(time.time())}" if self.marked else self.path
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUser-Agent: {PHONE}\r\n"
+            f"Cookie: qb_v={key}\r\n"
+            f"X-Forwarded-For: 10.{rng.randrange(256)}.{rng.randrange(256)}.7\r\n\r\n"
+        )
+        return request.encode(), key
+
+    def _send(self, selector, connection: "Connection | None") -> None:
+        """The next request, on `connection` or on a new connection in its place."""
+        if connection is None:
+            sock = socket.create_connection(("127.0.0.1", self.port))
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            connection = Connection(sock)
+            selector.register(sock, selectors.EVENT_READ, connection)
+        request, connection.key = self._request()
+        connection.buffer, connection.started = b"", time.perf_counter()
+        try:
+            connection.sock.sendall(request)
+        except OSError:
+            self._lost(selector, connection)
+
+    def _read(self, selector, connection: "Connection", deadline: float) -> None:
+        """What came on `connection`; once its answer is whole, the next request."""
+        answered = time.perf_counter()
+        try:
+            data = connection.sock.recv(65536)
+        except OSError:
+            data = b""
+        if not data:
+            self._lost(selector, connection)
+            if answered < deadline:
+                self._send(selector, None)
+            return
+        connection.buffer += data
+        status, complete, keep = connection.answer()
+        if not complete:
+            return
+        self.latencies.append(answered - connection.started)
+        self.statuses.append(status)
+        if 200 <= status < 300:
+            self.keys_ok.append(connection.key)
+        if answered < deadline and keep:
+            self._send(selector, connection)
+            return
+        self._close(selector, connection)
+        if answered < deadline:
+            self._send(selector, None)
+
+    def _lost(self, selector, connection) -> None:
+        """No answer came on `connection` (its worker was killed): not acknowledged."""
+        self.failures += 1
+        self._close(selector, connection)
+
+    @staticmethod
+    def _close(selector, connection) -> None:
+        selector.unregister(connection.sock)
+        connection.sock.close()
 
     def run(self, during=None) -> dict:
-        deadline = time.perf_counter() + self.seconds
-        threads = [
-            threading.Thread(target=self._client, args=(deadline,)) for _ in range(self.clients)
-        ]
-        began = time.perf_counter()
-        for t in threads:
-            t.start()
-        if during:
-            time.sleep(self.seconds / 2)
-            during()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - began
+        selector = selectors.DefaultSelector()
+        began, cpu = time.perf_counter(), time.process_time()
+        deadline, halfway = began + self.seconds, began + self.seconds / 2
+        for _ in range(self.clients):
+            self._send(selector, None)
+        while selector.get_map():
+            if during and time.perf_counter() >= halfway:
+                during()
+                during = None
+            for key, _ in selector.select(timeout=0.05):
+                self._read(selector, key.data, deadline)
+            # A request with no answer in 10 s counts as lost, as http.client's timeout did.
+            now = time.perf_counter()
+            for key in list(selector.get_map().values()):
+                if now - key.data.started > 10:
+                    self._lost(selector, key.data)
+        selector.close()
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
         latencies = sorted(self.latencies)
         return {
             "rps": len(latencies) / wall,
+            # The load's own CPU per request, on the cores the server runs on.
+            "client_us": cpu / max(1, len(latencies)) * 1e6,
             "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0,
             "ok": sum(200 <= s < 300 for s in self.statuses),
             "errors": sum(s >= 500 for s in self.statuses) + self.failures,
         }
+
+
+class Connection:
+    """One keep-alive connection of a Load and the answer it is reading."""
+
+    def __init__(self, sock):
+        self.sock, self.buffer, self.started, self.key = sock, b"", 0.0, ""
+
+    def answer(self) -> tuple[int, bool, bool]:
+        """(status, whether the whole answer is in, whether the connection stays open)."""
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return 0, False, True
+        head = self.buffer[:head_end].decode("latin-1").lower()
+        status = int(head[9:12])
+        keep = "connection: close" not in head
+        body = len(self.buffer) - head_end - 4
+        length = CONTENT_LENGTH.search(head)
+        if length:
+            return status, body >= int(length[1]), keep
+        if "transfer-encoding: chunked" in head:
+            return status, self.buffer.endswith(b"\r\n0\r\n\r\n"), keep
+        raise RuntimeError(f"an answer with neither a length nor chunks: {head!r}")
 
 
 def worker_pids(master: int) -> list[int]:
@@ -226,6 +298,13 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
             f" {max(r['p99_ms'] for r in runs['bare']):>7.1f}ms"
             f" {sum(r['errors'] for r in runs['scan']):>8}"
         )
+    every = [r for runs in results.values() for r in runs["bare"]]
+    scans = [r for runs in results.values() for r in runs["scan"]]
+    lines.append(
+        "the load's own CPU, on the same cores: "
+        f"{statistics.median(r['client_us'] for r in every):.0f} µs a bare request, "
+        f"{statistics.median(r['client_us'] for r in scans):.0f} µs a scan (medians)"
+    )
     intact = True
     for campaign in CAMPAIGNS:
         # A scan killed with its worker may or may not have been stored; one acknowledged
