@@ -167,9 +167,10 @@ def migrated_sqlite(tmp_path_factory) -> bytes:
     """A SQLite database migrated once per session (per xdist worker), as the bytes of its
     file: a test that takes `app` starts from a copy instead of running every step again.
     tests/test_migrations.py checks the copy has a migrated database's catalog. (PostgreSQL
-    still migrates each test's schema: a schema rebuilt from pg_dump's text differs from a
-    migrated one in how it stores `x IN (...)` checks, and CREATE DATABASE ... TEMPLATE was
-    slower than the steps on this machine's disk.)"""
+    cannot copy a schema: a schema rebuilt from pg_dump's text differs from a migrated one in
+    how it stores `x IN (...)` checks, and CREATE DATABASE ... TEMPLATE was slower than the
+    steps on this machine's disk. Its migrated schemas are emptied and used again instead:
+    helpers.PostgresSchema.)"""
     path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
     db.initialize(open_database(f"sqlite:///{path}"))
     with db.connection_context():
@@ -183,8 +184,10 @@ def migrated_sqlite(tmp_path_factory) -> bytes:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request, tmp_path, migrated_sqlite):
-    """The test's database, empty; on SQLite, when the test takes `app`, a copy of the
-    session's migrated one instead (not for the steps' own tests, marked `migrate`)."""
+    """The test's database, empty; when the test takes `app`, a migrated one instead (not for
+    the steps' own tests, marked `migrate`): on SQLite a copy of the session's, on PostgreSQL
+    a migrated schema of this process's that an earlier test left as migrated, emptied (not
+    for tests marked `fresh_schema` either)."""
     if request.param == "sqlite":
         path = tmp_path / "qunbook.sqlite3"
         if "app" in request.fixturenames and not request.node.get_closest_marker("migrate"):
@@ -193,7 +196,10 @@ def database_url(request, tmp_path, migrated_sqlite):
         if db.obj is not None:
             db.close_all()
         return
-    with PostgresSchema() as url:
+    fresh = request.node.get_closest_marker("fresh_schema") or request.node.get_closest_marker(
+        "migrate"
+    )
+    with PostgresSchema(migrated="app" in request.fixturenames and not fresh) as url:
         yield url
 
 

@@ -136,7 +136,8 @@ def test_a_postgresql_test_schema_leaves_its_rows_in_the_trail_before_it_is_drop
         cursor.execute("INSERT INTO ticket VALUES (1, %s)", (TOKEN,))
         cursor.execute("INSERT INTO member VALUES (7, %s)", (PHONE,))
         conn.close()
-    dump = (outside / "trail" / "postgres" / f"{schema.name}.jsonl").read_text()
+    assert schema.dump.parent == outside / "trail" / "postgres"
+    dump = schema.dump.read_text()
     assert dump.splitlines() == [
         f'member\t{{"id":7,"phone_hash":"{PHONE}"}}',
         f'ticket\t{{"id":1,"token":"{TOKEN}"}}',
@@ -144,5 +145,5 @@ def test_a_postgresql_test_schema_leaves_its_rows_in_the_trail_before_it_is_drop
     result = scan(outside, Needles(set(), {PHONE}))
     assert (result.postgres_schemas, result.tokens) == (1, 1)
     assert [(f.where, f.needle) for f in result.findings] == [
-        (f"PostgreSQL schema {schema.name}", PHONE)
+        (f"PostgreSQL schema {schema.dump.stem}", PHONE)
     ]
