@@ -147,28 +147,37 @@ def schema_shape(conn, schema: str) -> str:
     cursor.execute(
         """
         WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
+        -- Found through pg_depend's index: a scan of pg_class or pg_constraint grows with
+        -- every schema the server has not vacuumed away.
+        owned AS (
+            SELECT classid, objid FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass
+            AND refobjid = (SELECT oid FROM ns)
+        ),
+        rels AS (
+            SELECT c.oid, c.relname, c.relkind FROM owned JOIN pg_class c ON c.oid = owned.objid
+            WHERE owned.classid = 'pg_class'::regclass
+        ),
         parts AS (
-            SELECT 'r ' || relname || ' ' || relkind::text AS part FROM pg_class
-            WHERE relnamespace = (SELECT oid FROM ns)
+            SELECT 'r ' || relname || ' ' || relkind::text AS part FROM rels
             UNION ALL
             SELECT 'c ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid,
                 a.atttypmod) || ' ' || a.attnotnull || ' '
                 || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            FROM rels c JOIN pg_attribute a ON a.attrelid = c.oid
             LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-            WHERE c.relnamespace = (SELECT oid FROM ns) AND a.attnum > 0 AND NOT a.attisdropped
+            WHERE a.attnum > 0 AND NOT a.attisdropped
             UNION ALL
             SELECT 'i ' || replace(pg_get_indexdef(i.indexrelid), %(schema)s || '.', '')
-            FROM pg_index i
-            JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = (SELECT oid FROM ns)
+            FROM rels c JOIN pg_index i ON i.indrelid = c.oid
             UNION ALL
-            SELECT 'k ' || conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-            WHERE connamespace = (SELECT oid FROM ns)
+            SELECT 'k ' || k.conname || ' ' || pg_get_constraintdef(k.oid)
+            FROM rels c JOIN pg_constraint k ON k.conrelid = c.oid
             UNION ALL
-            SELECT 't ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-            WHERE c.relnamespace = (SELECT oid FROM ns) AND NOT t.tgisinternal
+            SELECT 't ' || t.tgname FROM rels c JOIN pg_trigger t ON t.tgrelid = c.oid
+            WHERE NOT t.tgisinternal
             UNION ALL
-            SELECT 'f ' || proname FROM pg_proc WHERE pronamespace = (SELECT oid FROM ns)
+            SELECT 'f ' || p.proname FROM owned JOIN pg_proc p ON p.oid = owned.objid
+            WHERE owned.classid = 'pg_proc'::regclass
         )
         SELECT md5(string_agg(part, E'\n' ORDER BY part)) FROM parts
         """,
@@ -189,13 +198,12 @@ def empty_schema(conn, schema: str) -> None:
     started again: as freshly migrated (the steps themselves store no other row)."""
     cursor = conn.cursor()
     cursor.execute(
-        "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid ="
-        " c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'S')",
+        "SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid"
+        " WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass"
+        " AND d.refobjid = %s::regnamespace AND c.relkind = 'r'",
         (schema,),
     )
-    relations = cursor.fetchall()
-    tables = [name for name, kind in relations if kind == "r" and name != "schemaversion"]
-    sequences = [name for name, kind in relations if kind == "S"]
+    tables = [name for (name,) in cursor.fetchall() if name != "schemaversion"]
     # Rows go in any order: foreign keys are not checked meanwhile (replica role), and
     # nothing is left for them to point at.
     statements = [sql.SQL("SET LOCAL session_replication_role = replica")]
@@ -203,12 +211,17 @@ def empty_schema(conn, schema: str) -> None:
         sql.SQL("DELETE FROM {}.{}").format(sql.Identifier(schema), sql.Identifier(t))
         for t in tables
     ]
-    statements += [
-        sql.SQL("ALTER SEQUENCE {}.{} RESTART").format(sql.Identifier(schema), sql.Identifier(q))
-        for q in sequences
-    ]
     cursor.execute("BEGIN")
     cursor.execute(sql.SQL("; ").join(statements))
+    # setval, not ALTER SEQUENCE ... RESTART: that gives each sequence a new file, which
+    # leaves a dead catalog row per sequence per test behind (the server may not vacuum).
+    cursor.execute(
+        "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_depend d"
+        " JOIN pg_sequence s ON s.seqrelid = d.objid"
+        " WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass"
+        " AND d.refobjid = %s::regnamespace",
+        (schema,),
+    )
     cursor.execute("COMMIT")
 
 
