@@ -136,6 +136,15 @@ class PostgresSchema:
         conn.close()
 
 
+# The relations of a schema, found through pg_depend's index: a scan of pg_class grows with
+# every schema a server that does not vacuum has dropped.
+SCHEMA_RELATIONS = (
+    "SELECT c.oid, c.relname, c.relkind FROM pg_depend d JOIN pg_class c ON c.oid = d.objid"
+    " WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass"
+    " AND d.refobjid = %(schema)s::regnamespace"
+)
+
+
 def schema_shape(conn, schema: str) -> str:
     """A digest of what makes `schema` the app's: its relations, columns with their types and
     defaults, indexes, constraints, triggers and functions, and the steps recorded as run."""
@@ -146,17 +155,7 @@ def schema_shape(conn, schema: str) -> str:
     cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
     cursor.execute(
         """
-        WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s),
-        -- Found through pg_depend's index: a scan of pg_class or pg_constraint grows with
-        -- every schema the server has not vacuumed away.
-        owned AS (
-            SELECT classid, objid FROM pg_depend WHERE refclassid = 'pg_namespace'::regclass
-            AND refobjid = (SELECT oid FROM ns)
-        ),
-        rels AS (
-            SELECT c.oid, c.relname, c.relkind FROM owned JOIN pg_class c ON c.oid = owned.objid
-            WHERE owned.classid = 'pg_class'::regclass
-        ),
+        WITH rels AS ({relations}),
         parts AS (
             SELECT 'r ' || relname || ' ' || relkind::text AS part FROM rels
             UNION ALL
@@ -176,11 +175,10 @@ def schema_shape(conn, schema: str) -> str:
             SELECT 't ' || t.tgname FROM rels c JOIN pg_trigger t ON t.tgrelid = c.oid
             WHERE NOT t.tgisinternal
             UNION ALL
-            SELECT 'f ' || p.proname FROM owned JOIN pg_proc p ON p.oid = owned.objid
-            WHERE owned.classid = 'pg_proc'::regclass
+            SELECT 'f ' || proname FROM pg_proc WHERE pronamespace = %(schema)s::regnamespace
         )
         SELECT md5(string_agg(part, E'\n' ORDER BY part)) FROM parts
-        """,
+        """.replace("{relations}", SCHEMA_RELATIONS),
         {"schema": schema},
     )
     (digest,) = cursor.fetchone()
@@ -197,13 +195,9 @@ def empty_schema(conn, schema: str) -> None:
     """Every row of `schema` deleted but the steps recorded as run, and every sequence
     started again: as freshly migrated (the steps themselves store no other row)."""
     cursor = conn.cursor()
-    cursor.execute(
-        "SELECT c.relname FROM pg_depend d JOIN pg_class c ON c.oid = d.objid"
-        " WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass"
-        " AND d.refobjid = %s::regnamespace AND c.relkind = 'r'",
-        (schema,),
-    )
-    tables = [name for (name,) in cursor.fetchall() if name != "schemaversion"]
+    cursor.execute(SCHEMA_RELATIONS, {"schema": schema})
+    relations = cursor.fetchall()
+    tables = [name for _, name, kind in relations if kind == "r" and name != "schemaversion"]
     # Rows go in any order: foreign keys are not checked meanwhile (replica role), and
     # nothing is left for them to point at.
     statements = [sql.SQL("SET LOCAL session_replication_role = replica")]
@@ -215,13 +209,13 @@ def empty_schema(conn, schema: str) -> None:
     cursor.execute(sql.SQL("; ").join(statements))
     # setval, not ALTER SEQUENCE ... RESTART: that gives each sequence a new file, which
     # leaves a dead catalog row per sequence per test behind (the server may not vacuum).
-    cursor.execute(
-        "SELECT setval(s.seqrelid, s.seqstart, false) FROM pg_depend d"
-        " JOIN pg_sequence s ON s.seqrelid = d.objid"
-        " WHERE d.refclassid = 'pg_namespace'::regclass AND d.classid = 'pg_class'::regclass"
-        " AND d.refobjid = %s::regnamespace",
-        (schema,),
-    )
+    sequences = [oid for oid, _, kind in relations if kind == "S"]
+    if sequences:
+        cursor.execute(
+            "SELECT setval(seqrelid, seqstart, false) FROM pg_sequence"
+            " WHERE seqrelid = ANY(%s::oid[])",
+            (sequences,),
+        )
     cursor.execute("COMMIT")
 
 
