@@ -5,8 +5,11 @@ threads, an access log line per request) on loopback, on a scratch SQLite file a
 scratch PostgreSQL database it creates and drops. For each case (16 and 32 connections; new
 and repeat visitors; a plain and a referral campaign) it alternates rounds of at least 5 s of
 the bare route and of the scan, so both see the same machine, and prints per case the
-requests/s, the ratio scan/bare and the p99, and the load's own CPU per request (one thread
-drives every connection, so it takes as little of the server's cores as it can). Afterwards
+requests/s, the ratio scan/bare and the p99, the share of the machine's CPU time left idle
+during the scan's rounds (a server waiting on locks or commits rather than on its cores), the
+server's CPU per request split between the app's workers and the database server, and the
+load's own CPU per request (one thread drives every connection, so it takes as little of the
+server's cores as it can). Afterwards
 it checks that every scan answered 2xx left its visit row (acknowledged vs stored); --kill
 also SIGKILLs a worker in every scan round.
 
@@ -142,8 +145,11 @@ class Load:
         selector.unregister(connection.sock)
         connection.sock.close()
 
-    def run(self, during=None) -> dict:
+    def run(self, during=None, meter=None) -> dict:
+        """One round; `meter`: a callable giving the server's CPU seconds by part (server_cpu)."""
         selector = selectors.DefaultSelector()
+        before = meter() if meter else {}
+        idle = machine_ticks()
         began, cpu = time.perf_counter(), time.process_time()
         deadline, halfway = began + self.seconds, began + self.seconds / 2
         for _ in range(self.clients):
@@ -161,8 +167,16 @@ class Load:
                     self._lost(selector, key.data)
         selector.close()
         wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+        after = meter() if meter else {}
+        idle = [now - then for now, then in zip(machine_ticks(), idle, strict=True)]
         latencies = sorted(self.latencies)
+        served = max(1, len(latencies))
         return {
+            # The server's CPU per request, by part (the app's workers, the database server).
+            # The share of the machine's CPU time nobody used: a server held up by waits
+            # (locks, commits) rather than by its cores.
+            "idle": idle[0] / max(1, idle[1]),
+            "server_us": {part: (after[part] - before[part]) / served * 1e6 for part in after},
             "rps": len(latencies) / wall,
             # The load's own CPU per request, on the cores the server runs on.
             "client_us": cpu / max(1, len(latencies)) * 1e6,
@@ -193,6 +207,35 @@ class Connection:
         if "transfer-encoding: chunked" in head:
             return status, self.buffer.endswith(b"\r\n0\r\n\r\n"), keep
         raise RuntimeError(f"an answer with neither a length nor chunks: {head!r}")
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(idle, all) clock ticks of the machine's CPUs so far; waiting on I/O counts as idle."""
+    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)
+
+
+def server_cpu(master: int) -> dict[str, float]:
+    """CPU seconds used so far by the app's workers and by the PostgreSQL server's processes
+    (every process named postgres on the machine: the benchmark's own backends, mostly)."""
+    seconds = {"app": 0.0, "database": 0.0}
+    workers = set(worker_pids(master))
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if int(stat.parent.name) in workers:
+            seconds["app"] += ticks / TICK
+        elif name == "postgres":
+            seconds["database"] += ticks / TICK
+    return seconds
 
 
 def worker_pids(master: int) -> list[int]:
@@ -260,6 +303,8 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
 
     with server as base:
         port = int(base.rsplit(":", 1)[1])
+        # A killed worker takes its CPU time with it: no per-request CPU then.
+        meter = None if args.kill else lambda: server_cpu(server.process.pid)
         Load(port, "/_bare/", 8, 1).run()  # warm-up: imports, pools, templates
         pools = {}
         for campaign in CAMPAIGNS:
@@ -275,11 +320,12 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
                     )
                     cookies = pools[campaign] if visitor == "repeat" else None
                     for _ in range(args.rounds):
-                        runs["bare"].append(Load(port, "/_bare/", clients, args.seconds).run())
+                        bare = Load(port, "/_bare/", clients, args.seconds)
+                        runs["bare"].append(bare.run(meter=meter))
                         load = Load(
                             port, paths[campaign], clients, args.seconds, cookies, cookies is None
                         )
-                        run = load.run(during=kill_a_worker if args.kill else None)
+                        run = load.run(during=kill_a_worker if args.kill else None, meter=meter)
                         runs["scan"].append(run)
                         acknowledged[campaign] += run["ok"]
     stored = stored_visits()
@@ -287,7 +333,8 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
         f"{name}: gunicorn (qunbook's worker), {args.workers} workers x 4 threads, access log on;"
         f" {args.rounds} interleaved rounds of {args.seconds:g} s per route and case",
         f"{'conns':>5} {'campaign':<9} {'visitors':<8} {'bare req/s':>10} {'scan req/s':>10}"
-        f" {'ratio':>6} {'scan p99':>9} {'bare p99':>9} {'5xx/drop':>8}",
+        f" {'ratio':>6} {'scan p99':>9} {'bare p99':>9} {'5xx/drop':>8} {'idle':>5}"
+        + ("" if args.kill else "  server CPU µs/req: bare, scan app + database"),
     ]
     for (clients, campaign, visitor), runs in results.items():
         bare = statistics.median(r["rps"] for r in runs["bare"])
@@ -297,6 +344,8 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
             f" {scan / bare:>6.2f} {max(r['p99_ms'] for r in runs['scan']):>7.1f}ms"
             f" {max(r['p99_ms'] for r in runs['bare']):>7.1f}ms"
             f" {sum(r['errors'] for r in runs['scan']):>8}"
+            f" {statistics.median(r['idle'] for r in runs['scan']):>5.0%}"
+            + ("" if args.kill else "  " + cpu_per_request(runs))
         )
     every = [r for runs in results.values() for r in runs["bare"]]
     scans = [r for runs in results.values() for r in runs["scan"]]
@@ -322,6 +371,17 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
             f"{'none lost' if ok else 'LOST ' + str(acknowledged[campaign] - stored[campaign])}"
         )
     return lines, intact
+
+
+def cpu_per_request(runs: dict[str, list]) -> str:
+    """The server's CPU per request (medians of the rounds): the bare route's (the app's
+    workers and, on PostgreSQL, the database's, which it does not use), then the scan's."""
+
+    def median(route: str, part: str) -> float:
+        return statistics.median(r["server_us"][part] for r in runs[route])
+
+    bare = median("bare", "app") + median("bare", "database")
+    return f"{bare:>5.0f}, {median('scan', 'app'):>5.0f} + {median('scan', 'database'):<5.0f}"
 
 
 def scratch_postgres(admin_url: str):
