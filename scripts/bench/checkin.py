@@ -3,10 +3,11 @@ the dashboard's stickiness figures at a million responses against a plain count 
 
 Part 1 starts the app under gunicorn (as deployed) on loopback with a fresh SQLite database
 (or PostgreSQL: --database-url), with a challenge on its day 10 and one participant per
-request; every POST is a different member's check-in (its own visitor cookie, one shared
-session and CSRF token), so each runs the whole path: parse, lock, insert, count, redirect.
-Rounds alternate between the two routes. Afterwards every 303 must have left exactly one
-response row.
+request; every POST is a different member's check-in (its own visitor cookie and its own
+member-form token), so each runs the whole path: parse, lock, insert, count, redirect.
+One thread drives every connection (load.py, as scan.py does), so the load takes as little of
+the server's cores as it can. Rounds alternate between the two routes. Afterwards every 303
+must have left exactly one response row.
 
 Part 2 fills a second challenge with --responses responses (28 days, ~36,000 participants in
 two groups) and times checkins.stickiness.figures and by_group (what the dashboard runs)
@@ -17,12 +18,9 @@ against SELECT COUNT(*) of the same campaign's responses, interleaved, median of
 """
 
 import argparse
-import http.client
-import re
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -30,8 +28,10 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts/bench"))
 
 from liveserver import LiveServer  # noqa: E402
+from load import Load  # noqa: E402
 
 from miniapp_api import create_app  # noqa: E402
 from miniapp_api.checkins import rules as checkins  # noqa: E402
@@ -41,6 +41,7 @@ from miniapp_api.livecode import rules as livecode  # noqa: E402
 from miniapp_api.localtime import to_local  # noqa: E402
 from miniapp_api.migrations import migrate  # noqa: E402
 from miniapp_api.models import Activity, Member, Participant, Response, utcnow  # noqa: E402
+from miniapp_api.web.memberform import FIELD, token_for  # noqa: E402
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
 TZ = "Asia/Shanghai"
@@ -90,58 +91,27 @@ def add_participants(campaign, count: int, prefix: str, groups=(None,)) -> list[
 
 
 def drive(port, path, bodies, cookies, clients) -> dict:
-    """POST each body (with its cookie header) over `clients` keep-alive connections."""
-    latencies, statuses = [], []
-    lock = threading.Lock()
+    """POST each body (with its cookie header) once, over `clients` keep-alive connections."""
     todo = iter(zip(bodies, cookies, strict=True))
 
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while True:
-            with lock:
-                item = next(todo, None)
-            if item is None:
-                break
-            body, cookie = item
-            start = time.perf_counter()
-            conn.request("POST", path, body=body, headers={
-                "User-Agent": PHONE, "Cookie": cookie,
-                "Content-Type": "application/x-www-form-urlencoded",
-            })  # fmt: skip
-            response = conn.getresponse()
-            response.read()
-            with lock:
-                latencies.append(time.perf_counter() - start)
-                statuses.append(response.status)
-        conn.close()
+    def next_request():
+        item = next(todo, None)
+        if item is None:
+            return None
+        body, cookie = item
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {PHONE}\r\n"
+            f"Cookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        return head.encode() + body, cookie
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    wall = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / wall,
-        "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
-        "redirects": statuses.count(303),
-        "errors": sum(s >= 500 for s in statuses),
-    }
+    load = Load(port, next_request, clients)
+    run = load.run()
+    return {**run, "redirects": load.statuses.count(303)}
 
 
-def session_and_token(port, slug, visitor) -> tuple[str, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", f"/c/{slug}", headers={"User-Agent": PHONE, "Cookie": f"qb_v={visitor}"})
-    response = conn.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
-    return cookie, token
-
-
-def part_one(args, config) -> bool:
+def part_one(args, config, tmp: Path) -> bool:
     create_app(config)
     rounds, per_round = args.rounds, args.requests
     with db.connection_context():
@@ -156,23 +126,25 @@ def part_one(args, config) -> bool:
     db.close_all()
     order = [visitors[m] for m in members]
     results = {"bare": [], "checkin": []}
-    with LiveServer(
+    server = LiveServer(
         config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
-    ) as base:
+    )
+    # As `qunbook serve` runs it: its worker class, and an access log line for every request.
+    server.command[server.command.index("gthread")] = "miniapp_api.web.worker.Worker"
+    server.command += ["--access-logfile", str(tmp / "access.log")]
+    with server as base:
         port = int(base.rsplit(":", 1)[1])
-        session, token = session_and_token(port, campaign.slug, order[0])
-        body = urlencode({"csrf_token": token, "note": "压测打卡"})
         for n in range(rounds):
             chunk = order[1 + n * per_round : 1 + (n + 1) * per_round]
-            cookies = [f"{session}; qb_v={visitor}" for visitor in chunk]
-            results["bare"].append(
-                drive(port, "/_bare/", [body] * per_round, cookies, args.clients)
-            )
-            results["checkin"].append(
-                drive(
-                    port, f"/c/{campaign.slug}/checkin", [body] * per_round, cookies, args.clients
-                )
-            )
+            cookies = [f"qb_v={visitor}" for visitor in chunk]
+            # Each member's form carries its own token, as the page gives it (web/memberform.py).
+            bodies = [
+                urlencode({FIELD: token_for(config["SECRET_KEY"], v), "note": "压测打卡"}).encode()
+                for v in chunk
+            ]
+            results["bare"].append(drive(port, "/_bare/", bodies, cookies, args.clients))
+            path = f"/c/{campaign.slug}/checkin"
+            results["checkin"].append(drive(port, path, bodies, cookies, args.clients))
     with db.connection_context():
         stored = Response.select().where(Response.campaign == campaign.id).count()
     db.close_all()
@@ -261,10 +233,14 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent connections")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per route")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--responses", type=int, default=1_000_000, help="for part 2")
+    parser.add_argument("--responses", type=int, default=1_000_000, help="for part 2 (0: skip)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="qunbook-bench-"))
+    with tempfile.TemporaryDirectory(prefix="qunbook-bench-") as scratch:
+        return run(args, Path(scratch))
+
+
+def run(args, tmp: Path) -> int:
     config = {
         "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.sqlite3'}",
         "SECRET_KEY": "bench",
@@ -272,10 +248,12 @@ def main() -> int:
         "PUBLIC_URL": "http://127.0.0.1",
     }
     backend = "PostgreSQL" if config["DATABASE_URL"].startswith("postgres") else "SQLite (WAL)"
-    print(f"gunicorn gthread, {args.workers} workers x 4 threads; {backend}; {args.clients} "
-          f"clients; {args.rounds} rounds x {args.requests} requests per route")  # fmt: skip
-    ok = part_one(args, config)
-    part_two(args, config)
+    print(f"gunicorn (qunbook's worker), {args.workers} workers x 4 threads, access log on; "
+          f"{backend}; {args.clients} clients; {args.rounds} rounds x {args.requests} requests "
+          "per route")  # fmt: skip
+    ok = part_one(args, config, tmp)
+    if args.responses:
+        part_two(args, config)
     return 0 if ok else 1
 
 

@@ -25,11 +25,8 @@ Repeat visitors: cookies counted earlier today.
 import argparse
 import os
 import random
-import re
 import secrets
-import selectors
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -41,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from liveserver import LiveServer  # noqa: E402
+from load import Load, server_cpu, worker_pids  # noqa: E402
 
 from miniapp_api import create_app  # noqa: E402
 from miniapp_api.db import db  # noqa: E402
@@ -52,7 +50,6 @@ from miniapp_api.referrals import rules as referrals  # noqa: E402
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
 CAMPAIGNS = ("plain", "referral")
 VISITORS = ("new", "repeat")
-CONTENT_LENGTH = re.compile(r"content-length: *(\d+)")
 REPEAT_POOL = 400  # visitor keys per campaign counted in the warm-up, scanned again later
 
 
@@ -60,187 +57,24 @@ def uptime() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-class Load:
-    """Drives one path over `clients` keep-alive connections for `seconds`.
+def scan_requests(port: int, path: str, cookies=None, marked=False):
+    """A scan's requests for a Load: a fresh visitor each (cookies None), else one drawn from
+    the pool `cookies`; `marked`: the scan back from the cookie's redirect."""
+    rng = random.Random()
 
-    One thread serves every connection from a selector, with each request's bytes written
-    out by hand: 32 http.client threads took about 0.3 ms of CPU per request on the cores
-    the server runs on, and a thread woken by its answer queued for the GIL before it could
-    read the clock, so the client's own waits showed up in the server's p99.
-    """
-
-    def __init__(
-        self, port: int, path: str, clients: int, seconds: float, cookies=None, marked=False
-    ):
-        self.port, self.path, self.clients, self.seconds = port, path, clients, seconds
-        self.cookies = cookies  # None: a fresh visitor per request; else a pool to reuse
-        self.marked = marked  # the scan back from the cookie's redirect
-        self.latencies: list[float] = []
-        self.statuses: list[int] = []
-        self.failures = 0  # no answer (a worker killed mid-request): not acknowledged
-        self.keys_ok: list[str] = []
-        self.rng = random.Random()
-
-    def _request(self) -> tuple[bytes, str]:
-        rng = self.rng
-        key = rng.choice(self.cookies) if self.cookies else secrets.token_urlsafe(16)
+    def next_request() -> tuple[bytes, str]:
+        key = rng.choice(cookies) if cookies else secrets.token_urlsafe(16)
         # A new visitor's counted scan is the one back from the cookie's redirect, whose
         # URL carries the time it was sent (web/visitor.py's MARKER).
-        path = f"{self.path}&_qbv={int(time.time())}" if self.marked else self.path
+        marked_path = f"{path}&_qbv={int(time.time())}" if marked else path
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUser-Agent: {PHONE}\r\n"
+            f"GET {marked_path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {PHONE}\r\n"
             f"Cookie: qb_v={key}\r\n"
             f"X-Forwarded-For: 10.{rng.randrange(256)}.{rng.randrange(256)}.7\r\n\r\n"
         )
         return request.encode(), key
 
-    def _send(self, selector, connection: "Connection | None") -> None:
-        """The next request, on `connection` or on a new connection in its place."""
-        if connection is None:
-            sock = socket.create_connection(("127.0.0.1", self.port))
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            connection = Connection(sock)
-            selector.register(sock, selectors.EVENT_READ, connection)
-        request, connection.key = self._request()
-        connection.buffer, connection.started = b"", time.perf_counter()
-        try:
-            connection.sock.sendall(request)
-        except OSError:
-            self._lost(selector, connection)
-
-    def _read(self, selector, connection: "Connection", deadline: float) -> None:
-        """What came on `connection`; once its answer is whole, the next request."""
-        answered = time.perf_counter()
-        try:
-            data = connection.sock.recv(65536)
-        except OSError:
-            data = b""
-        if not data:
-            self._lost(selector, connection)
-            if answered < deadline:
-                self._send(selector, None)
-            return
-        connection.buffer += data
-        status, complete, keep = connection.answer()
-        if not complete:
-            return
-        self.latencies.append(answered - connection.started)
-        self.statuses.append(status)
-        if 200 <= status < 300:
-            self.keys_ok.append(connection.key)
-        if answered < deadline and keep:
-            self._send(selector, connection)
-            return
-        self._close(selector, connection)
-        if answered < deadline:
-            self._send(selector, None)
-
-    def _lost(self, selector, connection) -> None:
-        """No answer came on `connection` (its worker was killed): not acknowledged."""
-        self.failures += 1
-        self._close(selector, connection)
-
-    @staticmethod
-    def _close(selector, connection) -> None:
-        selector.unregister(connection.sock)
-        connection.sock.close()
-
-    def run(self, during=None, meter=None) -> dict:
-        """One round; `meter`: a callable giving the server's CPU seconds by part (server_cpu)."""
-        selector = selectors.DefaultSelector()
-        before = meter() if meter else {}
-        idle = machine_ticks()
-        began, cpu = time.perf_counter(), time.process_time()
-        deadline, halfway = began + self.seconds, began + self.seconds / 2
-        for _ in range(self.clients):
-            self._send(selector, None)
-        while selector.get_map():
-            if during and time.perf_counter() >= halfway:
-                during()
-                during = None
-            for key, _ in selector.select(timeout=0.05):
-                self._read(selector, key.data, deadline)
-            # A request with no answer in 10 s counts as lost, as http.client's timeout did.
-            now = time.perf_counter()
-            for key in list(selector.get_map().values()):
-                if now - key.data.started > 10:
-                    self._lost(selector, key.data)
-        selector.close()
-        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
-        after = meter() if meter else {}
-        idle = [now - then for now, then in zip(machine_ticks(), idle, strict=True)]
-        latencies = sorted(self.latencies)
-        served = max(1, len(latencies))
-        return {
-            # The server's CPU per request, by part (the app's workers, the database server).
-            # The share of the machine's CPU time nobody used: a server held up by waits
-            # (locks, commits) rather than by its cores.
-            "idle": idle[0] / max(1, idle[1]),
-            "server_us": {part: (after[part] - before[part]) / served * 1e6 for part in after},
-            "rps": len(latencies) / wall,
-            # The load's own CPU per request, on the cores the server runs on.
-            "client_us": cpu / max(1, len(latencies)) * 1e6,
-            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000 if latencies else 0,
-            "ok": sum(200 <= s < 300 for s in self.statuses),
-            "errors": sum(s >= 500 for s in self.statuses) + self.failures,
-        }
-
-
-class Connection:
-    """One keep-alive connection of a Load and the answer it is reading."""
-
-    def __init__(self, sock):
-        self.sock, self.buffer, self.started, self.key = sock, b"", 0.0, ""
-
-    def answer(self) -> tuple[int, bool, bool]:
-        """(status, whether the whole answer is in, whether the connection stays open)."""
-        head_end = self.buffer.find(b"\r\n\r\n")
-        if head_end < 0:
-            return 0, False, True
-        head = self.buffer[:head_end].decode("latin-1").lower()
-        status = int(head[9:12])
-        keep = "connection: close" not in head
-        body = len(self.buffer) - head_end - 4
-        length = CONTENT_LENGTH.search(head)
-        if length:
-            return status, body >= int(length[1]), keep
-        if "transfer-encoding: chunked" in head:
-            return status, self.buffer.endswith(b"\r\n0\r\n\r\n"), keep
-        raise RuntimeError(f"an answer with neither a length nor chunks: {head!r}")
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(idle, all) clock ticks of the machine's CPUs so far; waiting on I/O counts as idle."""
-    fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return fields[3] + fields[4], sum(fields)
-
-
-def server_cpu(master: int) -> dict[str, float]:
-    """CPU seconds used so far by the app's workers and by the PostgreSQL server's processes
-    (every process named postgres on the machine: the benchmark's own backends, mostly)."""
-    seconds = {"app": 0.0, "database": 0.0}
-    workers = set(worker_pids(master))
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:  # gone meanwhile
-            continue
-        name = text[text.index("(") + 1 : text.rindex(")")]
-        fields = text[text.rindex(")") + 2 :].split()
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime
-        if int(stat.parent.name) in workers:
-            seconds["app"] += ticks / TICK
-        elif name == "postgres":
-            seconds["database"] += ticks / TICK
-    return seconds
-
-
-def worker_pids(master: int) -> list[int]:
-    children = Path(f"/proc/{master}/task/{master}/children")
-    return [int(p) for p in children.read_text().split()] if children.exists() else []
+    return next_request
 
 
 def set_up(config: dict) -> dict[str, str]:
@@ -305,10 +139,10 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
         port = int(base.rsplit(":", 1)[1])
         # A killed worker takes its CPU time with it: no per-request CPU then.
         meter = None if args.kill else lambda: server_cpu(server.process.pid)
-        Load(port, "/_bare/", 8, 1).run()  # warm-up: imports, pools, templates
+        Load(port, scan_requests(port, "/_bare/"), 8, 1).run()  # warm-up: imports, pools, templates
         pools = {}
         for campaign in CAMPAIGNS:
-            warm = Load(port, paths[campaign], 8, 1, marked=True)
+            warm = Load(port, scan_requests(port, paths[campaign], marked=True), 8, 1)
             warm.run()
             acknowledged[campaign] += len(warm.keys_ok)
             pools[campaign] = warm.keys_ok[:REPEAT_POOL]
@@ -320,11 +154,10 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
                     )
                     cookies = pools[campaign] if visitor == "repeat" else None
                     for _ in range(args.rounds):
-                        bare = Load(port, "/_bare/", clients, args.seconds)
+                        bare = Load(port, scan_requests(port, "/_bare/"), clients, args.seconds)
                         runs["bare"].append(bare.run(meter=meter))
-                        load = Load(
-                            port, paths[campaign], clients, args.seconds, cookies, cookies is None
-                        )
+                        scans = scan_requests(port, paths[campaign], cookies, cookies is None)
+                        load = Load(port, scans, clients, args.seconds)
                         run = load.run(during=kill_a_worker if args.kill else None, meter=meter)
                         runs["scan"].append(run)
                         acknowledged[campaign] += run["ok"]
