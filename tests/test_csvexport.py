@@ -2,11 +2,14 @@
 
 import csv
 import io
+from datetime import datetime
 
+import peewee
 import pytest
 from helpers import make_campaign, make_channel, make_group
 
 from miniapp_api.csvexport import neutralise, to_csv
+from miniapp_api.models import DateTimeField, Visit
 
 
 @pytest.mark.parametrize(
@@ -117,3 +120,37 @@ def test_the_visits_export_streams_every_visit_in_order(app, client, login_as):
             ]
         else:
             assert data.startswith(b"PK")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-12-01 10:00:00.123456",
+        "2026-12-01 10:00:00",
+        "2026-12-01",
+        # What peewee's own parsing leaves as text is still text: no aware time slips in.
+        "2026-12-01T10:00:00+08:00",
+        "二〇二六年",
+        "",
+    ],
+)
+def test_stored_times_read_as_peewee_reads_them(stored):
+    # The export's time column reads SQLite's text with fromisoformat (models.DateTimeField).
+    assert DateTimeField().python_value(stored) == peewee.DateTimeField().python_value(stored)
+
+
+def test_visits_export_reads_stored_times_and_labels(app, client, login_as):
+    campaign = make_campaign(slug="times")
+    group = make_group(campaign, "宝妈群")
+    for at in ("2026-03-01 02:30:00.5", "2026-03-01 03:00:00"):
+        Visit.create(
+            campaign=campaign, group=group, visitor="v", agent="wechat", ip_hash="", outcome="sent",
+            created_at=datetime.fromisoformat(at),
+        )  # fmt: skip
+    login_as("trainer")
+    rows = list(csv.reader(io.StringIO(client.get("/console/campaigns/times/visits.csv").text)))
+    # Shanghai is eight hours ahead of the stored UTC.
+    assert rows[1:] == [
+        ["2026-03-01 10:30:00", "", "微信", "已进群", "宝妈群"],
+        ["2026-03-01 11:00:00", "", "微信", "已进群", "宝妈群"],
+    ]

@@ -548,6 +548,8 @@ def export_visits(slug, kind):
     found = campaign_or_404(slug)
     labels = {c.id: c.label for c in found.channels}
     names = {g.id: g.name for g in found.groups}
+    # Translated once, not twice a row.
+    kinds = {code: str(label) for code, label in VISIT_LABELS.items()}
     # Streamed: a campaign's visits run to millions, and neither the rows nor the file are
     # ever held whole (csvexport.py).
     visits = stream_rows(
@@ -559,8 +561,8 @@ def export_visits(slug, kind):
         (
             local_moment(at),
             labels.get(channel_id, ""),
-            str(VISIT_LABELS.get(agent, agent)),
-            str(VISIT_LABELS.get(outcome, outcome)),
+            kinds.get(agent, agent),
+            kinds.get(outcome, outcome),
             names.get(group_id, ""),
         )
         for at, channel_id, agent, outcome, group_id in visits
