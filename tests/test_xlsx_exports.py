@@ -85,6 +85,16 @@ def test_text_is_typed_as_text_times_as_dates_and_formulas_never_run():
     assert sheet["D3"].value == "'＋1"
 
 
+def test_text_no_sheet_can_hold_still_exports():
+    # Control characters are not allowed in a sheet's XML (openpyxl refused the whole file);
+    # written as Excel's _xHHHH_ escapes instead. A cell holds at most 32,767 characters.
+    data = to_xlsx(["备注"], [["王\x00女士\x0b"], ["长" * 40_000], ["好"]])
+    sheet = load_workbook(io.BytesIO(data)).worksheets[0]
+    assert sheet["A2"].value == "王_x0000_女士_x000B_"
+    assert sheet["A3"].value == "长" * 32_767
+    assert sheet["A4"].value == "好"
+
+
 def _a_campaign_with_every_export(client):
     campaign = make_campaign(slug="store")
     make_channel(campaign, "counter", "007")
