@@ -97,17 +97,21 @@ def write_xlsx(out, header: list[str], rows: Iterable[Iterable], title: str = "S
     comes, strings inline (no shared-string table growing with the rows). Measured on 50,000
     visits: 4.5 s where openpyxl's write-only mode took 13 s."""
     book = xlsxwriter.Workbook(out, {"constant_memory": True, "nan_inf_to_errors": True})
-    sheet = book.add_worksheet(title[:31])
-    styles = _Styles(book)
-    sheet.freeze_panes(1, 0)
-    for index, name in enumerate(header):
-        # Chinese characters take two columns' width; a time needs about 20.
-        sheet.set_column(index, index, max(12, 2 * len(name) + 4))
-        sheet.write_string(0, index, name, styles.heading)
-    for number, row in enumerate(rows, start=1):
-        for index, value in enumerate(row):
-            _write_cell(sheet, styles, number, index, value)
-    book.close()
+    try:
+        sheet = book.add_worksheet(title[:31])
+        styles = _Styles(book)
+        sheet.freeze_panes(1, 0)
+        for index, name in enumerate(header):
+            # Chinese characters take two columns' width; a time needs about 20.
+            sheet.set_column(index, index, max(12, 2 * len(name) + 4))
+            sheet.write_string(0, index, name, styles.heading)
+        for number, row in enumerate(rows, start=1):
+            for index, value in enumerate(row):
+                _write_cell(sheet, styles, number, index, value)
+    finally:
+        # Also when the rows fail (the database gone mid-export): closing is what removes
+        # the temporary file holding the rows so far, names and all.
+        book.close()
 
 
 class _Styles:

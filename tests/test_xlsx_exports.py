@@ -4,6 +4,7 @@ and the rows are the CSV's rows."""
 
 import csv
 import io
+import tempfile
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -176,3 +177,17 @@ def test_every_export_survives_calc_opening_and_saving_it(client, login_as, tmp_
     )
     for name, path in zip(EXPORTS, saved, strict=True):
         assert grid(path) == originals[name], name
+
+
+def test_an_export_that_fails_leaves_no_rows_behind(tmp_path, monkeypatch):
+    # The rows so far wait in a temporary file until the workbook is closed: the names in
+    # them must not stay on disk when the export fails half-way.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+    def rows():
+        yield ["王丽", LONG_ID]
+        raise ConnectionError("数据库断开")
+
+    with pytest.raises(ConnectionError):
+        to_xlsx(["客户", "编号"], rows())
+    assert list(tmp_path.iterdir()) == []
