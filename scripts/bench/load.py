@@ -115,10 +115,10 @@ class Load:
         latencies = sorted(self.latencies)
         served = max(1, len(latencies))
         return {
-            # The server's CPU per request, by part (the app's workers, the database server).
             # The share of the machine's CPU time nobody used: a server held up by waits
             # (locks, commits) rather than by its cores.
             "idle": idle[0] / max(1, idle[1]),
+            # The server's CPU per request, by part (the app's workers, the database server).
             "server_us": {part: (after[part] - before[part]) / served * 1e6 for part in after},
             "rps": len(latencies) / wall,
             # The load's own CPU per request, on the cores the server runs on.
