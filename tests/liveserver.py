@@ -34,6 +34,7 @@ class LiveServer:
         app: str = "miniapp_api:create_app()",
         pythonpath: str | None = None,
         access_log: str | None = None,
+        worker_class: str = "gthread",
     ):
         self.port = free_port()
         # In the suite, every server keeps its access log and its output (gunicorn's error log,
@@ -51,7 +52,7 @@ class LiveServer:
             sys.executable, "-m", "gunicorn",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--log-level", "warning",
+            "--worker-class", worker_class, "--log-level", "warning",
             # As `qunbook serve`: no raw address, no token in the access log.
             "--logger-class", "miniapp_api.web.worker.AccessLogger",
             *(["--access-logfile", access_log] if access_log else []),

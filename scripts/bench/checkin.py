@@ -26,22 +26,17 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "scripts/bench"))
+from load import Load, deployed
 
-from liveserver import LiveServer  # noqa: E402
-from load import Load  # noqa: E402
-
-from miniapp_api import create_app  # noqa: E402
-from miniapp_api.checkins import rules as checkins  # noqa: E402
-from miniapp_api.checkins import stickiness  # noqa: E402
-from miniapp_api.db import db  # noqa: E402
-from miniapp_api.livecode import rules as livecode  # noqa: E402
-from miniapp_api.localtime import to_local  # noqa: E402
-from miniapp_api.migrations import migrate  # noqa: E402
-from miniapp_api.models import Activity, Member, Participant, Response, utcnow  # noqa: E402
-from miniapp_api.web.memberform import FIELD, token_for  # noqa: E402
+from miniapp_api import create_app
+from miniapp_api.checkins import rules as checkins
+from miniapp_api.checkins import stickiness
+from miniapp_api.db import db
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.localtime import to_local
+from miniapp_api.migrations import migrate
+from miniapp_api.models import Activity, Member, Participant, Response, utcnow
+from miniapp_api.web.memberform import FIELD, token_for
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
 TZ = "Asia/Shanghai"
@@ -126,13 +121,7 @@ def part_one(args, config, tmp: Path) -> bool:
     db.close_all()
     order = [visitors[m] for m in members]
     results = {"bare": [], "checkin": []}
-    server = LiveServer(
-        config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
-    )
-    # As `qunbook serve` runs it: its worker class, and an access log line for every request.
-    server.command[server.command.index("gthread")] = "miniapp_api.web.worker.Worker"
-    server.command += ["--access-logfile", str(tmp / "access.log")]
-    with server as base:
+    with deployed(config, tmp / "access.log", args.workers) as base:
         port = int(base.rsplit(":", 1)[1])
         for n in range(rounds):
             chunk = order[1 + n * per_round : 1 + (n + 1) * per_round]

@@ -5,10 +5,29 @@ import os
 import re
 import selectors
 import socket
+import sys
 import time
 from pathlib import Path
 
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parents[1] / "tests"))
+
+from liveserver import LiveServer  # noqa: E402
+
 CONTENT_LENGTH = re.compile(r"content-length: *(\d+)")
+
+
+def deployed(config: dict, access_log: Path, workers: int = 2) -> LiveServer:
+    """The app with the bare routes beside it (benchapp.py) under gunicorn, as `qunbook serve`
+    runs it: the kit's worker class, 4 threads a worker, an access log line per request."""
+    return LiveServer(
+        config,
+        workers=workers,
+        app="benchapp:app",
+        pythonpath=str(BENCH),
+        access_log=str(access_log),
+        worker_class="miniapp_api.web.worker.Worker",
+    )
 
 
 class Load:

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from liveserver import LiveServer  # noqa: E402
+from load import deployed  # noqa: E402
 
 from miniapp_api import create_app  # noqa: E402
 from miniapp_api.db import db  # noqa: E402
@@ -185,13 +185,7 @@ def timed_requests(conn, path: str, count: int, headers: dict, status: int) -> l
 
 def cached(tmp: Path, rounds: int, requests: int) -> dict:
     config, path, visitor = serve_setup(tmp)
-    server = LiveServer(config, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench"))
-    # As `qunbook serve` runs it: the kit's worker class and an access log.
-    access_log = tmp / "access.log"
-    server.command[-1:-1] = [
-        "--worker-class", "miniapp_api.web.worker.Worker",
-        "--access-logfile", str(access_log),
-    ]  # fmt: skip
+    server = deployed(config, tmp / "access.log")
     headers = {"User-Agent": PHONE, "Cookie": f"qb_v={visitor}"}
     with server as base:
         conn = http.client.HTTPConnection("127.0.0.1", int(base.rsplit(":", 1)[1]), timeout=30)

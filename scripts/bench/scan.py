@@ -34,18 +34,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests"))
+from load import Load, deployed, server_cpu, worker_pids
 
-from liveserver import LiveServer  # noqa: E402
-from load import Load, server_cpu, worker_pids  # noqa: E402
-
-from miniapp_api import create_app  # noqa: E402
-from miniapp_api.db import db  # noqa: E402
-from miniapp_api.livecode import rules as livecode  # noqa: E402
-from miniapp_api.migrations import migrate  # noqa: E402
-from miniapp_api.models import Group, Visit, utcnow  # noqa: E402
-from miniapp_api.referrals import rules as referrals  # noqa: E402
+from miniapp_api import create_app
+from miniapp_api.db import db
+from miniapp_api.livecode import rules as livecode
+from miniapp_api.migrations import migrate
+from miniapp_api.models import Group, Visit, utcnow
+from miniapp_api.referrals import rules as referrals
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) Mobile MicroMessenger/8.0.50"
 CAMPAIGNS = ("plain", "referral")
@@ -122,13 +118,7 @@ def bench_database(name: str, url: str, args, scratch: Path) -> tuple[list[str],
         "TRUSTED_PROXIES": 1,
     }
     paths = set_up(config)
-    server = LiveServer(
-        config, workers=args.workers, app="benchapp:app", pythonpath=str(ROOT / "scripts/bench")
-    )
-    # As `qunbook serve` runs it: its worker class, and an access log line for every request.
-    access_log = scratch / f"access-{name}.log"
-    server.command[server.command.index("gthread")] = "miniapp_api.web.worker.Worker"
-    server.command += ["--access-logfile", str(access_log)]
+    server = deployed(config, scratch / f"access-{name}.log", args.workers)
     acknowledged = dict.fromkeys(CAMPAIGNS, 0)
     results: dict[tuple, dict[str, list]] = {}
 
