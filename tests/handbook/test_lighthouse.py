@@ -4,8 +4,8 @@ home page and the longest playbook, served by the kit: performance at least 90,
 accessibility at least 95. The scores are printed (pytest -s, or -rA) for the record.
 
 A performance score moves with the machine's load (Lighthouse times the page's work on this CPU
-and scales it to a phone's). `make test` runs these tests alone, after the rest of the suite, and
-a page that falls short is scored twice more and judged by the median of the three, as
+and scales it to a phone's). `make test` runs these tests alone, before the rest of the suite, and
+a page that falls short is scored four times more and judged by the median of the five, as
 Lighthouse's own guidance on variability advises."""
 
 import json
