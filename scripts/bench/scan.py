@@ -9,9 +9,8 @@ requests/s, the ratio scan/bare and the p99, the share of the machine's CPU time
 during the scan's rounds (a server waiting on locks or commits rather than on its cores), the
 server's CPU per request split between the app's workers and the database server, and the
 load's own CPU per request (one thread drives every connection, so it takes as little of the
-server's cores as it can). Afterwards
-it checks that every scan answered 2xx left its visit row (acknowledged vs stored); --kill
-also SIGKILLs a worker in every scan round.
+server's cores as it can). Afterwards it checks that every scan answered 2xx left its visit
+row (acknowledged vs stored); --kill also SIGKILLs a worker in every scan round.
 
 New visitors: every scan carries a fresh visitor cookie and the redirect's marker (a phone
 back from the live code's one redirect, with the cookie it set) from an address of its own
